@@ -1,0 +1,119 @@
+#include "cli.hpp"
+
+#include "hubstress/url.hpp"
+#include "hubstress/users.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+
+namespace hubstress::cli {
+
+namespace {
+
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+std::string default_log_path() {
+  const auto now = std::chrono::system_clock::now();
+  return fmt::format("/tmp/hub-stress-test-{:%Y%m%dT%H%M%S}Z.log", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+}
+
+void validate(const Config& c) {
+  if (c.endpoint.empty()) {
+    throw CLI::ValidationError("no hub endpoint: pass -e/--endpoint or set JUPYTERHUB_ENDPOINT");
+  }
+  try {
+    normalize_api_url(c.endpoint);
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError(e.what());
+  }
+  if (c.token.empty() && !c.dry_run) {
+    throw CLI::ValidationError("no API token: pass -t/--token or set JUPYTERHUB_API_TOKEN");
+  }
+  if (c.count < 1) throw CLI::ValidationError("--count must be at least 1, got " + std::to_string(c.count));
+  if (c.batch_size < 1) throw CLI::ValidationError("--batch-size must be at least 1, got " + std::to_string(c.batch_size));
+  if (c.workers < 1) throw CLI::ValidationError("--workers must be at least 1, got " + std::to_string(c.workers));
+  if (c.timeout_s <= 0) throw CLI::ValidationError("--timeout must be more than 0 seconds");
+  try {
+    validate_prefix(c.prefix);
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError(e.what());
+  }
+}
+
+} // namespace
+
+std::string Config::describe() const {
+  return fmt::format("command={} endpoint={} token={} dry_run={} verbose={} log_to_file={} count={} batch_size={} "
+                     "keep={} profile={} workers={} prefix={} timeout={}s insecure={} ca_bundle={}",
+                     command, endpoint, token.empty() ? "(none)" : "***", dry_run, verbose,
+                     log_file.value_or("(none)"), count, batch_size, keep, profile.empty() ? "(none)" : profile,
+                     workers, prefix, timeout_s, insecure, ca_bundle.empty() ? "(system)" : ca_bundle);
+}
+
+ParseResult parse(int argc, const char* const* argv) {
+  Config c;
+  c.endpoint = env_or_empty("JUPYTERHUB_ENDPOINT");
+  c.token = env_or_empty("JUPYTERHUB_API_TOKEN");
+
+  CLI::App app{"Stress-test a JupyterHub: create fake users in batches, start their servers, measure, clean up.",
+               "hub-stress-test"};
+  app.require_subcommand(1);
+  app.add_option("-e,--endpoint", c.endpoint,
+                 "hub API URL (https://hub.example.org/hub/api; the hub or root URL works too) "
+                 "[env: JUPYTERHUB_ENDPOINT]");
+  app.add_option("-t,--token", c.token, "API token with admin:users and admin:servers scopes [env: JUPYTERHUB_API_TOKEN]");
+  app.add_flag("--dry-run", c.dry_run, "send nothing: log what would be sent, every call succeeds");
+  std::string log_file;
+  auto* log_opt = app.add_option("--log-to-file", log_file,
+                                 "also write the log to FILEPATH (default /tmp/hub-stress-test-<UTC timestamp>.log)")
+                      ->expected(0, 1)
+                      ->type_name("[FILEPATH]");
+  app.add_flag("-v,--verbose", c.verbose, "DEBUG log: every response's method, URL, status and time");
+  app.add_flag("--insecure", c.insecure, "do not verify the hub's TLS certificate");
+  app.add_option("--ca-bundle", c.ca_bundle, "CA certificates file to verify the hub's TLS certificate")
+      ->check(CLI::ExistingFile);
+  app.add_option("--timeout", c.timeout_s, "per-request timeout in seconds (the user list gets 120)")
+      ->capture_default_str();
+  app.add_option("--prefix", c.prefix, "user name prefix: users are <prefix>-<N>")->capture_default_str();
+
+  auto* stress = app.add_subcommand("stress-test", "create users, start their servers, wait until ready, delete them");
+  auto* activity = app.add_subcommand("activity-stress-test", "create users and flood the hub with activity updates");
+  auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
+  (void)purge;
+  for (auto* sub : {stress, activity}) {
+    sub->add_option("-c,--count", c.count, "number of users")->capture_default_str();
+    sub->add_flag("-k,--keep", c.keep, "keep the users (and servers) this run created");
+  }
+  stress->add_option("-b,--batch-size", c.batch_size, "users per create request; spawns in flight at once")
+      ->capture_default_str();
+  stress->add_option("-p,--profile", c.profile, "profile to pass when starting servers ({\"profile\": PROFILE})");
+  stress->add_option("--server-timeout", c.server_deadline_s, "seconds to wait for one server to be ready")
+      ->capture_default_str();
+  activity->add_option("--workers", c.workers, "concurrent activity senders (capped at --count)")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+    c.command = app.get_subcommands().front()->get_name();
+    if (log_opt->count() > 0) c.log_file = log_file.empty() ? default_log_path() : log_file;
+    validate(c);
+  } catch (const CLI::CallForHelp& e) {
+    return {std::nullopt, app.exit(e)};
+  } catch (const CLI::CallForAllHelp& e) {
+    return {std::nullopt, app.exit(e)};
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "hub-stress-test: error: " << e.what() << "\n";
+    return {std::nullopt, 1};
+  }
+  return {c, 0};
+}
+
+} // namespace hubstress::cli

@@ -1,0 +1,41 @@
+#pragma once
+// Command line -> Config. Everything the user can set, fixed before the run starts.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hubstress::cli {
+
+struct Config {
+  std::string command;            // "stress-test" | "activity-stress-test" | "purge"
+  std::string endpoint;           // -e / JUPYTERHUB_ENDPOINT
+  std::string token;              // -t / JUPYTERHUB_API_TOKEN (never logged)
+  bool dry_run = false;
+  bool verbose = false;
+  std::optional<std::string> log_file;   // set by --log-to-file (a default path when given no value)
+  bool insecure = false;
+  std::string ca_bundle;
+  double timeout_s = 30.0;
+  std::string prefix = "hub-stress-test";
+  // stress-test / activity-stress-test
+  int count = 100;
+  int batch_size = 10;
+  bool keep = false;
+  std::string profile;
+  int workers = 100;
+  double server_deadline_s = 300.0;
+  double stop_deadline_s = 60.0;
+
+  // The arguments as one log line, the token shown as ***.
+  std::string describe() const;
+};
+
+// Parses argv. On --help prints it and returns exit code 0 in `exit_code`;
+// on bad input prints one line "hub-stress-test: error: ..." and sets exit_code 1.
+struct ParseResult {
+  std::optional<Config> config;
+  int exit_code = 0;
+};
+ParseResult parse(int argc, const char* const* argv);
+
+} // namespace hubstress::cli

@@ -1,0 +1,8 @@
+#pragma once
+#include "cli.hpp"
+
+namespace hubstress::cli {
+// Registers the "hub-stress-test" logger: stderr, plus the --log-to-file file, in the Python
+// script's format "2026-01-01 12:00:00,123 INFO [hub-stress-test] message". Throws on a bad file.
+void setup_logging(const Config& config);
+} // namespace hubstress::cli

@@ -1,0 +1,34 @@
+// hub-stress-test: parse -> Config -> run -> exit code.
+#include "cli.hpp"
+#include "commands.hpp"
+#include "logging.hpp"
+
+#include "hubstress/errors.hpp"
+#include "hubstress/log.hpp"
+
+#include <exception>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace hubstress;
+  const auto parsed = cli::parse(argc, argv);
+  if (!parsed.config) return parsed.exit_code;
+  const cli::Config& config = *parsed.config;
+  try {
+    cli::setup_logging(config);
+  } catch (const std::exception& e) {
+    std::cerr << "hub-stress-test: error: cannot write the log file: " << e.what() << "\n";
+    return 1;
+  }
+  if (config.log_file) logger().info("Logging to {}", *config.log_file);
+  logger().info("Arguments: {}", config.describe());
+  try {
+    return cli::run_command(config);
+  } catch (const std::invalid_argument& e) {
+    logger().error("{}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    logger().error("{}", e.what());
+    return 128;
+  }
+}

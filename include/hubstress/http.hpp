@@ -1,0 +1,88 @@
+#pragma once
+// The HTTP engine: one libcurl multi handle, one event loop, many requests in flight.
+// Requests are refilled as they complete (callbacks may submit more); retries are timers,
+// never sleeps, so a request waiting out its back-off does not hold up the others.
+#include "hubstress/retry.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hubstress {
+
+// How a request ended. Only `ok` carries an HTTP status; the others are transport failures.
+enum class Outcome { ok, timeout, connect_failed, dns_failed, tls_failed, transport_failed };
+const char* to_string(Outcome outcome);
+
+struct Request {
+  std::string method = "GET";
+  std::string path;          // relative to the engine's base URL ("/users?offset=0"), or absolute
+  std::string route;         // what reports group by: "/users/{name}/server"
+  std::string body;          // sent as JSON when not empty (and for every POST)
+  std::vector<std::string> headers;              // extra "Name: value" headers
+  std::chrono::milliseconds timeout{30'000};     // per attempt
+  bool retry = true;         // false: 429/5xx/transport failures come straight back to the caller
+};
+
+struct Response {
+  Outcome outcome = Outcome::ok;
+  long status = 0;                      // HTTP status; 0 when there was no HTTP answer
+  std::string body;
+  std::optional<double> retry_after_s;  // the Retry-After header, in seconds
+  std::string error;                    // libcurl's reason for a transport failure
+  double elapsed_s = 0;                 // seconds of the last attempt
+  double total_s = 0;                   // seconds from the first send to this answer, waits included
+  int retries = 0;                      // attempts after the first
+
+  bool answered() const { return outcome == Outcome::ok; }
+  bool ok() const { return answered() && status >= 200 && status < 300; }
+  // One line for logs and errors: "HTTP 500: <body, cut to 300 characters>" or "timeout: <reason>".
+  std::string describe() const;
+};
+
+struct EngineOptions {
+  std::string base_url;                  // prefix of every relative Request::path
+  std::vector<std::string> headers;      // sent with every request (the token goes here)
+  bool insecure = false;                 // skip TLS verification
+  std::string ca_bundle;                 // CA file for TLS verification; empty: system default
+  RetryPolicy retry;
+  // When set, no request leaves the process: this answers every request (dry-run, unit tests).
+  std::function<Response(const Request&)> responder;
+  // Called for every final answer, before the request's own callback (records, DEBUG log).
+  std::function<void(const Request&, const Response&)> observer;
+  // Called before a retry is scheduled: the answer that is retried and the wait in seconds.
+  std::function<void(const Request&, const Response&, double)> on_retry;
+};
+
+class HttpEngine {
+public:
+  using Callback = std::function<void(Response)>;
+
+  explicit HttpEngine(EngineOptions options);
+  ~HttpEngine();
+  HttpEngine(const HttpEngine&) = delete;
+  HttpEngine& operator=(const HttpEngine&) = delete;
+
+  // Starts a request now; `done` runs inside run() when the final answer is in.
+  void submit(Request request, Callback done);
+  // Runs `fn` inside run() after `seconds`.
+  void after(double seconds, std::function<void()> fn);
+  // Runs the loop until nothing is in flight and no timer is pending.
+  void run();
+  // Runs the loop until `done()` is true or nothing more can happen.
+  void run_until(const std::function<bool()>& done);
+  // Sends `requests` with at most `window` in flight; answers in the order of `requests`.
+  std::vector<Response> run_all(std::vector<Request> requests, std::size_t window);
+
+  std::size_t in_flight() const;
+  const EngineOptions& options() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace hubstress

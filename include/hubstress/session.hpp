@@ -1,0 +1,78 @@
+#pragma once
+// The seed's `session`: one configured HTTP client for one hub (SPEC §1).
+#include "hubstress/http.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <string>
+#include <vector>
+
+namespace hubstress {
+
+struct SessionOptions {
+  std::string endpoint;       // hub API URL, hub URL or root URL (normalised by Session)
+  std::string token;          // sent as "Authorization: token ..."; never logged
+  bool dry_run = false;       // nothing leaves the process; every call succeeds
+  bool insecure = false;      // skip TLS verification
+  std::string ca_bundle;      // CA file for TLS verification
+  double timeout_s = 30.0;    // default per-request timeout
+  RetryPolicy retry;
+};
+
+// One answered request, kept for reports.
+struct RequestRecord {
+  std::string method;
+  std::string route;      // "/users/{name}/server"
+  long status = 0;        // 0: no HTTP answer (see outcome)
+  Outcome outcome = Outcome::ok;
+  double start_s = 0;     // seconds from the session's start to the first send
+  double latency_s = 0;   // seconds of the last attempt
+  double total_s = 0;     // seconds from the first send to the final answer, back-off included
+  int retries = 0;        // attempts after the first
+};
+
+class Session {
+public:
+  explicit Session(SessionOptions options);
+
+  const std::string& endpoint() const { return endpoint_; }
+  bool dry_run() const { return options_.dry_run; }
+  const SessionOptions& options() const { return options_; }
+
+  // A request to `path` under the API URL, with the default timeout; `route` names it in reports.
+  Request request(std::string method, std::string path, std::string route, std::string body = {}) const;
+
+  void submit(Request request, HttpEngine::Callback done) { engine_.submit(std::move(request), std::move(done)); }
+  // Sends one request and runs the loop until it is answered. Not for use inside a callback.
+  Response call(Request request);
+  // At most `window` in flight, refilled as they complete; answers in input order.
+  std::vector<Response> call_all(std::vector<Request> requests, std::size_t window) {
+    return engine_.run_all(std::move(requests), window);
+  }
+  HttpEngine& engine() { return engine_; }
+
+  // GET {api}/ (no token needed): the hub's version, read once. Throws HubError when unreachable.
+  const std::string& hub_version();
+
+  const std::vector<RequestRecord>& records() const { return records_; }
+  int retries() const { return retries_; }   // retries sent, over all requests
+
+private:
+  EngineOptions engine_options();
+
+  SessionOptions options_;
+  std::string endpoint_;
+  std::string version_;
+  std::vector<RequestRecord> records_;
+  int retries_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  HttpEngine engine_;
+};
+
+// What the hub would answer in a dry run: enough for every code path to go on as if it worked.
+Response dry_run_answer(const Request& request);
+
+// Parses a body as JSON; throws HubError naming `what` when the hub sent something else.
+nlohmann::json parse_json(const Response& response, const std::string& what);
+
+} // namespace hubstress

@@ -1,0 +1,16 @@
+#pragma once
+// Turning what the user typed into the hub's REST API base URL.
+#include <string>
+#include <string_view>
+
+namespace hubstress {
+
+// Accepts the API URL (".../hub/api"), the hub URL (".../hub") or the root URL, with or without
+// one trailing slash, and returns the API base without a trailing slash.
+// Throws std::invalid_argument with a one-line reason for anything that is not http(s)://host...
+std::string normalize_api_url(std::string_view endpoint);
+
+// "a b/c" -> "a%20b%2Fc": user names are put into paths through this.
+std::string url_escape(std::string_view text);
+
+} // namespace hubstress

@@ -1,0 +1,74 @@
+#pragma once
+// The seed's five user-management functions (SPEC §2) and the pure pieces they are made of.
+#include "hubstress/session.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubstress {
+
+inline constexpr std::string_view kDefaultPrefix = "hub-stress-test";
+
+// N when `name` is exactly "<prefix>-<digits>"; nothing for "hub-stress-tester", "...-admin".
+std::optional<std::uint64_t> stress_test_number(std::string_view name, std::string_view prefix = kDefaultPrefix);
+bool is_stress_test_user(std::string_view name, std::string_view prefix = kDefaultPrefix);
+// Throws std::invalid_argument unless `prefix` is lower-case letters, digits and inner dashes.
+void validate_prefix(std::string_view prefix);
+
+// `count` new names numbered after the highest N among `existing` (gaps do not matter).
+std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count,
+                                         std::string_view prefix = kDefaultPrefix);
+// Splits `names` into batches of `batch_size` (the last one smaller).
+std::vector<std::vector<std::string>> split_batches(const std::vector<std::string>& names, int batch_size);
+
+// One page of GET /users: the user models and where the next page starts.
+struct UserPage {
+  std::vector<nlohmann::json> users;
+  std::optional<std::int64_t> next_offset;  // nothing on the last page
+  std::int64_t next_limit = 200;
+  std::optional<std::int64_t> total;        // the hub's total for the query, when paginated
+};
+// Accepts the paginated reply and the plain list of old hubs; throws HubError on any other shape.
+UserPage parse_user_page(const nlohmann::json& body);
+// "/users?offset=0&limit=200" with optional extra query ("state=active&name_filter=x").
+std::string users_page_path(std::int64_t offset, std::int64_t limit, std::string_view query = {});
+
+// Every user model of GET /users[?query], following pagination on our own endpoint.
+// Throws AuthError on 403, HubError on any other failure.
+std::vector<nlohmann::json> list_users(Session& session, std::string_view query = {},
+                                       std::chrono::seconds timeout = std::chrono::seconds(120));
+
+// True when the user model has a default server that is running or pending.
+bool has_active_server(const nlohmann::json& user);
+
+// --- the five functions of the seed ---
+
+// DELETE /users/{name} for every user whose value is true; true only if all of `stopped` ended deleted.
+bool delete_users_after_stopping_servers(const std::map<std::string, bool>& stopped, Session& session,
+                                         std::size_t max_in_flight = 10);
+
+// Stop servers (at most batch_size in flight), wait until stopped, then delete. Never aborts half-way.
+bool delete_users(const std::vector<std::string>& usernames, Session& session, int batch_size = 10,
+                  double stop_deadline_s = 60.0);
+
+// Creates exactly `count` users named after the highest existing N, `batch_size` per request.
+// Returns the names this run created, by batch. Throws HubError when a batch fails (after trying
+// to delete what that batch may have created).
+std::vector<std::vector<std::string>> create_users(int count, int batch_size, Session& session,
+                                                   const std::vector<std::string>& existing_users = {},
+                                                   std::string_view prefix = kDefaultPrefix);
+
+// Names of the hub's stress-test users. Throws AuthError on 403; other failures: warning, empty list.
+std::vector<std::string> find_existing_stress_test_users(Session& session,
+                                                         std::string_view prefix = kDefaultPrefix);
+
+// Builds a session, finds every stress-test user and deletes it. Throws HubError if any remains.
+void purge_users(const SessionOptions& options, std::string_view prefix = kDefaultPrefix, int batch_size = 10);
+
+} // namespace hubstress

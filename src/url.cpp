@@ -1,0 +1,70 @@
+#include "hubstress/url.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+namespace hubstress {
+
+namespace {
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+} // namespace
+
+std::string normalize_api_url(std::string_view endpoint) {
+  std::string url(endpoint);
+  url.erase(0, url.find_first_not_of(" \t"));
+  url.erase(url.find_last_not_of(" \t\r\n") + 1);
+  if (url.empty()) {
+    throw std::invalid_argument("the hub endpoint is empty");
+  }
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) {
+    throw std::invalid_argument("endpoint '" + url + "' has no scheme: use http://... or https://...");
+  }
+  std::string scheme = url.substr(0, scheme_end);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme != "http" && scheme != "https") {
+    throw std::invalid_argument("endpoint '" + url + "' uses scheme '" + scheme + "': only http and https work");
+  }
+  const std::string rest = url.substr(scheme_end + 3);
+  const auto host_end = rest.find_first_of("/?#");
+  const std::string host = rest.substr(0, host_end);
+  if (host.empty() || host.find_first_of(" \t") != std::string::npos) {
+    throw std::invalid_argument("endpoint '" + url + "' has no host");
+  }
+  std::string path = host_end == std::string::npos ? "" : rest.substr(host_end);
+  if (path.find_first_of("?#") != std::string::npos) {
+    throw std::invalid_argument("endpoint '" + url + "' must not carry a query or fragment");
+  }
+  if (ends_with(path, "/")) {
+    path.pop_back();
+  }
+  if (ends_with(path, "/hub/api")) {
+    // already the API
+  } else if (ends_with(path, "/hub")) {
+    path += "/api";
+  } else {
+    path += "/hub/api";
+  }
+  return scheme + "://" + host + path;
+}
+
+std::string url_escape(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+} // namespace hubstress

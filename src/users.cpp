@@ -1,0 +1,420 @@
+#include "hubstress/users.hpp"
+
+#include "hubstress/errors.hpp"
+#include "hubstress/log.hpp"
+#include "hubstress/url.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace hubstress {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kNeededScopes = "admin:users, admin:servers (and read:hub, read:metrics for hub metrics)";
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string user_path(const std::string& name) { return "/users/" + url_escape(name); }
+
+std::string common_prefix(const std::vector<std::string>& names) {
+  if (names.empty()) return {};
+  std::string prefix = names.front();
+  for (const auto& n : names) {
+    std::size_t i = 0;
+    while (i < prefix.size() && i < n.size() && prefix[i] == n[i]) ++i;
+    prefix.resize(i);
+  }
+  return prefix;
+}
+
+std::string join(const std::vector<std::string>& names, std::size_t most = 10) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < most; ++i) {
+    out += (i ? ", " : "") + names[i];
+  }
+  if (names.size() > most) out += ", ... (" + std::to_string(names.size()) + " in all)";
+  return out;
+}
+
+[[noreturn]] void throw_auth_error(const Response& r) {
+  throw AuthError("the hub refused the token (HTTP 403): invalid token or missing scopes; it needs " +
+                  std::string(kNeededScopes) + ". Hub said: " + r.describe());
+}
+
+// Which of `names` exist on the hub now (GET /users/{name} each, a few in flight).
+std::vector<std::string> existing_among(const std::vector<std::string>& names, Session& session) {
+  std::vector<Request> lookups;
+  for (const auto& n : names) lookups.push_back(session.request("GET", user_path(n), "/users/{name}"));
+  const auto answers = session.call_all(std::move(lookups), 10);
+  std::vector<std::string> found;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (answers[i].status != 404) found.push_back(names[i]);  // unknown answers count as "may exist"
+  }
+  return found;
+}
+
+} // namespace
+
+std::optional<std::uint64_t> stress_test_number(std::string_view name, std::string_view prefix) {
+  if (name.size() <= prefix.size() + 1 || name.substr(0, prefix.size()) != prefix || name[prefix.size()] != '-') {
+    return std::nullopt;
+  }
+  const std::string_view digits = name.substr(prefix.size() + 1);
+  if (digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoull(std::string(digits));
+}
+
+bool is_stress_test_user(std::string_view name, std::string_view prefix) {
+  return stress_test_number(name, prefix).has_value();
+}
+
+void validate_prefix(std::string_view prefix) {
+  const bool ok = !prefix.empty() && prefix.size() <= 100 && prefix.front() != '-' && prefix.back() != '-' &&
+                  std::all_of(prefix.begin(), prefix.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                  });
+  if (!ok) {
+    throw std::invalid_argument("user name prefix '" + std::string(prefix) +
+                                "' must be lower-case letters, digits and inner dashes");
+  }
+}
+
+std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count, std::string_view prefix) {
+  std::uint64_t highest = 0;
+  for (const auto& name : existing) {
+    if (auto n = stress_test_number(name, prefix)) highest = std::max(highest, *n);
+  }
+  std::vector<std::string> names;
+  for (int i = 1; i <= count; ++i) {
+    names.push_back(std::string(prefix) + "-" + std::to_string(highest + static_cast<std::uint64_t>(i)));
+  }
+  return names;
+}
+
+std::vector<std::vector<std::string>> split_batches(const std::vector<std::string>& names, int batch_size) {
+  if (batch_size < 1) throw std::invalid_argument("batch size must be at least 1");
+  std::vector<std::vector<std::string>> batches;
+  for (std::size_t i = 0; i < names.size(); i += static_cast<std::size_t>(batch_size)) {
+    const auto end = std::min(names.size(), i + static_cast<std::size_t>(batch_size));
+    batches.emplace_back(names.begin() + static_cast<std::ptrdiff_t>(i), names.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+  return batches;
+}
+
+UserPage parse_user_page(const json& body) {
+  UserPage page;
+  const json* items = nullptr;
+  if (body.is_array()) {
+    items = &body;
+  } else if (body.is_object() && body.contains("items") && body["items"].is_array()) {
+    items = &body["items"];
+    if (body.contains("_pagination") && body["_pagination"].is_object()) {
+      const json& p = body["_pagination"];
+      if (p.contains("total") && p["total"].is_number_integer()) page.total = p["total"].get<std::int64_t>();
+      if (p.contains("next") && p["next"].is_object()) {
+        const json& next = p["next"];
+        if (!next.contains("offset") || !next["offset"].is_number_integer()) {
+          throw HubError("GET /users: the hub's _pagination.next has no offset");
+        }
+        page.next_offset = next["offset"].get<std::int64_t>();
+        if (next.contains("limit") && next["limit"].is_number_integer()) page.next_limit = next["limit"].get<std::int64_t>();
+      }
+    }
+  } else {
+    throw HubError("GET /users: unexpected reply shape (neither a list nor {\"items\": [...]})");
+  }
+  for (const auto& user : *items) {
+    if (!user.is_object() || !user.contains("name") || !user["name"].is_string()) {
+      throw HubError("GET /users: a user in the reply has no name");
+    }
+    page.users.push_back(user);
+  }
+  return page;
+}
+
+std::string users_page_path(std::int64_t offset, std::int64_t limit, std::string_view query) {
+  std::string path = "/users?offset=" + std::to_string(offset) + "&limit=" + std::to_string(limit);
+  if (!query.empty()) path += "&" + std::string(query);
+  return path;
+}
+
+std::vector<json> list_users(Session& session, std::string_view query, std::chrono::seconds timeout) {
+  std::vector<json> users;
+  std::int64_t offset = 0;
+  std::int64_t limit = 200;
+  for (int pages = 0; pages < 1'000'000; ++pages) {
+    Request req = session.request("GET", users_page_path(offset, limit, query), "/users");
+    req.headers.push_back("Accept: application/jupyterhub-pagination+json");
+    req.timeout = timeout;
+    const Response r = session.call(std::move(req));
+    if (r.status == 403) throw_auth_error(r);
+    if (!r.ok()) throw HubError("GET /users failed: " + r.describe());
+    UserPage page = parse_user_page(parse_json(r, "GET /users"));
+    users.insert(users.end(), std::make_move_iterator(page.users.begin()), std::make_move_iterator(page.users.end()));
+    if (!page.next_offset) return users;
+    if (*page.next_offset <= offset) throw HubError("GET /users: the hub's next page does not move forward");
+    offset = *page.next_offset;
+    limit = std::clamp<std::int64_t>(page.next_limit, 1, 200);
+  }
+  throw HubError("GET /users: too many pages");
+}
+
+bool has_active_server(const json& user) {
+  if (!user.contains("servers") || !user["servers"].is_object()) return false;
+  return user["servers"].contains("");
+}
+
+bool delete_users_after_stopping_servers(const std::map<std::string, bool>& stopped, Session& session,
+                                         std::size_t max_in_flight) {
+  ScopeTimer timer("delete_users_after_stopping_servers");
+  bool success = true;
+  std::vector<std::string> names;
+  std::vector<Request> deletes;
+  for (const auto& [name, was_stopped] : stopped) {
+    if (!was_stopped) {
+      logger().warn("Not deleting user {}: its server did not stop", name);
+      success = false;
+      continue;
+    }
+    names.push_back(name);
+    deletes.push_back(session.request("DELETE", user_path(name), "/users/{name}"));
+  }
+  const auto answers = session.call_all(std::move(deletes), max_in_flight);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const Response& r = answers[i];
+    if (r.ok()) {
+      logger().debug("Deleted user {}", names[i]);
+    } else if (r.status == 404) {
+      logger().info("User {} was already deleted", names[i]);
+    } else {
+      logger().warn("Failed to delete user {}: {}", names[i], r.describe());
+      success = false;
+    }
+  }
+  return success;
+}
+
+namespace {
+
+// Step 2 of delete_users: poll (in bulk) until every server in `waiting` has stopped.
+// `restop`: servers that were pending a spawn when asked to stop; asked again once it settles.
+void wait_for_servers_to_stop(std::set<std::string> waiting, std::set<std::string> restop, Session& session,
+                              int batch_size, double deadline_s, std::map<std::string, bool>& stopped) {
+  ScopeTimer timer("wait_for_servers_to_stop");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(deadline_s);
+  double interval = 0.5;
+  while (!waiting.empty()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      for (const auto& name : waiting) {
+        logger().warn("Server of user {} did not stop within {:.0f} s", name, deadline_s);
+        stopped[name] = false;
+      }
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+    interval = std::min(interval * 1.5, 2.0);
+    std::map<std::string, json> active;
+    try {
+      const std::vector<std::string> names(waiting.begin(), waiting.end());
+      const std::string filter = common_prefix(names);
+      std::string query = "state=active";
+      if (filter.size() >= 3) query += "&name_filter=" + url_escape(filter);
+      for (auto& user : list_users(session, query)) {
+        std::string name = user["name"].get<std::string>();
+        active.emplace(std::move(name), std::move(user));
+      }
+    } catch (const AuthError&) {
+      throw;
+    } catch (const HubError& e) {
+      logger().warn("Could not poll server states: {}", e.what());
+      continue;
+    }
+    std::vector<std::string> again;
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      auto found = active.find(*it);
+      if (found == active.end() || !has_active_server(found->second)) {
+        stopped[*it] = true;
+        restop.erase(*it);
+        it = waiting.erase(it);
+        continue;
+      }
+      const json& server = found->second["servers"][""];
+      const bool spawn_pending = server.contains("pending") && server["pending"] == "spawn";
+      if (restop.count(*it) && !spawn_pending) again.push_back(*it);
+      ++it;
+    }
+    if (again.empty()) continue;
+    std::vector<Request> stops;
+    for (const auto& name : again) stops.push_back(session.request("DELETE", user_path(name) + "/server", "/users/{name}/server"));
+    const auto answers = session.call_all(std::move(stops), static_cast<std::size_t>(batch_size));
+    for (std::size_t i = 0; i < again.size(); ++i) {
+      const long status = answers[i].status;
+      if (status == 204 || status == 404) {
+        stopped[again[i]] = true;
+        waiting.erase(again[i]);
+        restop.erase(again[i]);
+      } else if (status == 202) {
+        restop.erase(again[i]);
+      } else if (status != 400) {
+        logger().warn("Failed to stop server of user {}: {}", again[i], answers[i].describe());
+        stopped[again[i]] = false;
+        waiting.erase(again[i]);
+        restop.erase(again[i]);
+      }
+    }
+  }
+}
+
+} // namespace
+
+bool delete_users(const std::vector<std::string>& usernames, Session& session, int batch_size, double stop_deadline_s) {
+  ScopeTimer timer("delete_users");
+  if (batch_size < 1) throw std::invalid_argument("batch size must be at least 1");
+  std::map<std::string, bool> stopped;
+  std::set<std::string> waiting;
+  std::set<std::string> restop;
+  {
+    ScopeTimer step("stop_servers");
+    std::vector<Request> stops;
+    for (const auto& name : usernames) {
+      stops.push_back(session.request("DELETE", user_path(name) + "/server", "/users/{name}/server"));
+    }
+    const auto answers = session.call_all(std::move(stops), static_cast<std::size_t>(batch_size));
+    std::vector<std::string> unsure;  // 500: before 5.5 that is also the answer for a missing user
+    for (std::size_t i = 0; i < usernames.size(); ++i) {
+      const std::string& name = usernames[i];
+      const Response& r = answers[i];
+      if (r.status == 204 || r.status == 404) {
+        stopped[name] = true;
+      } else if (r.status == 202) {
+        waiting.insert(name);
+      } else if (r.status == 400) {  // a spawn is pending: stop it once it has settled
+        waiting.insert(name);
+        restop.insert(name);
+      } else if (r.status == 500) {
+        unsure.push_back(name);
+      } else {
+        logger().warn("Failed to stop server of user {}: {}", name, r.describe());
+        stopped[name] = false;
+      }
+    }
+    const auto still_there = existing_among(unsure, session);
+    for (const auto& name : unsure) {
+      const bool exists = std::find(still_there.begin(), still_there.end(), name) != still_there.end();
+      if (exists) logger().warn("Failed to stop server of user {}: HTTP 500", name);
+      stopped[name] = !exists;
+    }
+    logger().info("Asked {} servers to stop: {} stopped, {} stopping", usernames.size(),
+                  std::count_if(stopped.begin(), stopped.end(), [](const auto& kv) { return kv.second; }),
+                  waiting.size());
+  }
+  if (!waiting.empty()) {
+    wait_for_servers_to_stop(std::move(waiting), std::move(restop), session, batch_size, stop_deadline_s, stopped);
+  }
+  return delete_users_after_stopping_servers(stopped, session, static_cast<std::size_t>(batch_size));
+}
+
+std::vector<std::vector<std::string>> create_users(int count, int batch_size, Session& session,
+                                                   const std::vector<std::string>& existing_users,
+                                                   std::string_view prefix) {
+  ScopeTimer timer("create_users");
+  if (count < 1) throw std::invalid_argument("count must be at least 1");
+  const auto batches = split_batches(next_user_names(existing_users, count, prefix), batch_size);
+  const auto timeout = std::chrono::milliseconds(
+      static_cast<long>(std::max(static_cast<double>(batch_size), session.options().timeout_s) * 1000));
+  std::vector<std::vector<std::string>> created;
+  std::size_t total = 0;
+  for (const auto& batch : batches) {
+    Request req = session.request("POST", "/users", "/users", json{{"usernames", batch}}.dump());
+    req.timeout = timeout;
+    const Response r = session.call(std::move(req));
+    if (r.status == 403) throw_auth_error(r);
+    std::vector<std::string> ours;
+    const bool retried = r.retries > 0;
+    if (r.status == 201 || (r.status == 409 && retried)) {
+      std::set<std::string> returned;
+      if (r.status == 201) {
+        const json body = parse_json(r, "POST /users");
+        if (!body.is_array()) throw HubError("POST /users: unexpected reply shape (not a list)");
+        for (const auto& u : body) {
+          if (u.is_object() && u.contains("name") && u["name"].is_string()) returned.insert(lower(u["name"].get<std::string>()));
+        }
+      }
+      std::vector<std::string> missing;
+      for (const auto& name : batch) {
+        if (returned.count(lower(name))) ours.push_back(name);
+        else missing.push_back(name);
+      }
+      if (!missing.empty() && retried) {
+        // an earlier attempt of this request may have created them: the names were new when we picked them
+        for (const auto& name : existing_among(missing, session)) ours.push_back(name);
+      } else if (!missing.empty()) {
+        logger().warn("The hub already had users {}: not counted as created by this run", join(missing));
+      }
+    } else {
+      logger().error("Failed to create users {}: {}", join(batch), r.describe());
+      if (r.status != 400 && r.status != 409) {
+        const auto leftovers = existing_among(batch, session);
+        if (!leftovers.empty()) {
+          logger().warn("Deleting {} users of the failed batch that the hub may have created", leftovers.size());
+          delete_users(leftovers, session, batch_size);
+        }
+      }
+      throw HubError("creating users failed: " + r.describe());
+    }
+    total += ours.size();
+    logger().info("Created {} users ({} of {})", ours.size(), total, count);
+    logger().debug("Created users: {}", join(ours, ours.size()));
+    created.push_back(std::move(ours));
+  }
+  return created;
+}
+
+std::vector<std::string> find_existing_stress_test_users(Session& session, std::string_view prefix) {
+  ScopeTimer timer("find_existing_stress_test_users");
+  std::vector<json> users;
+  try {
+    users = list_users(session);
+  } catch (const AuthError&) {
+    throw;
+  } catch (const HubError& e) {
+    logger().warn("Could not list the hub's users: {}", e.what());
+    return {};
+  }
+  std::vector<std::string> names;
+  for (const auto& user : users) {
+    const auto name = user["name"].get<std::string>();
+    if (is_stress_test_user(name, prefix)) names.push_back(name);
+  }
+  logger().info("Found {} users on the hub, {} of them stress-test users", users.size(), names.size());
+  return names;
+}
+
+void purge_users(const SessionOptions& options, std::string_view prefix, int batch_size) {
+  ScopeTimer timer("purge_users");
+  Session session(options);
+  logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
+  const auto names = find_existing_stress_test_users(session, prefix);
+  if (names.empty()) {
+    logger().info("No stress-test users to delete");
+    return;
+  }
+  logger().info("Deleting {} stress-test users", names.size());
+  if (!delete_users(names, session, batch_size)) {
+    throw HubError("some stress-test users could not be deleted; run purge again");
+  }
+}
+
+} // namespace hubstress

@@ -1,0 +1,146 @@
+// The engine without a network: a responder answers, so retries, ordering and dry-run are checked exactly.
+#include "hubstress/http.hpp"
+#include "hubstress/session.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+using namespace hubstress;
+
+namespace {
+EngineOptions fast_retry_options() {
+  EngineOptions o;
+  o.base_url = "http://hub.invalid/hub/api";
+  o.retry.base_delay_s = 0.001;
+  o.retry.max_delay_s = 0.01;
+  return o;
+}
+} // namespace
+
+TEST(Engine, RetriesUntilSuccessAndCounts) {
+  auto o = fast_retry_options();
+  int calls = 0;
+  o.responder = [&](const Request&) {
+    Response r;
+    r.status = ++calls < 3 ? 503 : 200;
+    return r;
+  };
+  int retries_seen = 0;
+  o.on_retry = [&](const Request&, const Response&, double) { ++retries_seen; };
+  HttpEngine engine(o);
+  Response answer;
+  engine.submit(Request{}, [&](Response r) { answer = std::move(r); });
+  engine.run();
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.retries, 2);
+  EXPECT_EQ(retries_seen, 2);
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(Engine, RetriesAreBounded) {
+  auto o = fast_retry_options();
+  o.retry.max_retries = 3;
+  int calls = 0;
+  o.responder = [&](const Request&) {
+    ++calls;
+    Response r;
+    r.outcome = Outcome::connect_failed;
+    r.error = "refused";
+    return r;
+  };
+  HttpEngine engine(o);
+  Response answer;
+  engine.submit(Request{}, [&](Response r) { answer = std::move(r); });
+  engine.run();
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(answer.outcome, Outcome::connect_failed);
+  EXPECT_EQ(answer.retries, 3);
+}
+
+TEST(Engine, NoRetryWhenTheCallerHandlesIt) {
+  auto o = fast_retry_options();
+  int calls = 0;
+  o.responder = [&](const Request&) {
+    ++calls;
+    Response r;
+    r.status = 429;
+    return r;
+  };
+  HttpEngine engine(o);
+  Request req;
+  req.retry = false;
+  Response answer;
+  engine.submit(req, [&](Response r) { answer = std::move(r); });
+  engine.run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(answer.status, 429);
+}
+
+TEST(Engine, RunAllKeepsInputOrder) {
+  auto o = fast_retry_options();
+  o.responder = [](const Request& req) {
+    Response r;
+    r.status = req.path == "/b" ? 503 : 200;  // "/b" is retried, so it finishes last
+    r.body = req.path;
+    return r;
+  };
+  o.retry.max_retries = 1;
+  HttpEngine engine(o);
+  std::vector<Request> reqs(3);
+  reqs[0].path = "/a";
+  reqs[1].path = "/b";
+  reqs[2].path = "/c";
+  const auto answers = engine.run_all(reqs, 2);
+  ASSERT_EQ(answers.size(), 3u);
+  EXPECT_EQ(answers[0].body, "/a");
+  EXPECT_EQ(answers[1].body, "/b");
+  EXPECT_EQ(answers[1].retries, 1);
+  EXPECT_EQ(answers[2].body, "/c");
+}
+
+TEST(Engine, TimersRunInOrder) {
+  auto o = fast_retry_options();
+  o.responder = [](const Request&) { return Response{}; };
+  HttpEngine engine(o);
+  std::vector<int> order;
+  engine.after(0.02, [&] { order.push_back(2); });
+  engine.after(0.0, [&] { order.push_back(1); });
+  engine.run();
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(DryRun, AnswersLikeAHubThatAgrees) {
+  Request create;
+  create.method = "POST";
+  create.path = "/users";
+  create.body = R"({"usernames": ["hub-stress-test-1", "hub-stress-test-2"]})";
+  const Response created = dry_run_answer(create);
+  EXPECT_EQ(created.status, 201);
+  EXPECT_EQ(nlohmann::json::parse(created.body).size(), 2u);
+
+  Request list;
+  list.path = "/users?offset=0&limit=200";
+  EXPECT_TRUE(nlohmann::json::parse(dry_run_answer(list).body)["items"].empty());
+
+  Request stop;
+  stop.method = "DELETE";
+  stop.path = "/users/x/server";
+  EXPECT_EQ(dry_run_answer(stop).status, 204);
+}
+
+TEST(Session, DryRunRecordsEveryCallAndSendsNothing) {
+  SessionOptions o;
+  o.endpoint = "http://127.0.0.1:9";  // discard port: nothing listens, nothing must be sent
+  o.token = "secret";
+  o.dry_run = true;
+  Session session(o);
+  EXPECT_EQ(session.endpoint(), "http://127.0.0.1:9/hub/api");
+  EXPECT_EQ(session.hub_version(), "dry-run");
+  const Response r = session.call(session.request("DELETE", "/users/a", "/users/{name}"));
+  EXPECT_EQ(r.status, 204);
+  ASSERT_EQ(session.records().size(), 2u);
+  EXPECT_EQ(session.records()[1].route, "/users/{name}");
+  EXPECT_EQ(session.records()[1].method, "DELETE");
+}

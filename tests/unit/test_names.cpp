@@ -1,0 +1,63 @@
+#include "hubstress/users.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace hubstress;
+
+TEST(NamePattern, MatchesOnlyPrefixDashDigits) {
+  EXPECT_EQ(stress_test_number("hub-stress-test-1"), 1u);
+  EXPECT_EQ(stress_test_number("hub-stress-test-0042"), 42u);
+  EXPECT_FALSE(is_stress_test_user("hub-stress-tester"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test-admin"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test-"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test-1a"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test-1-2"));
+  EXPECT_FALSE(is_stress_test_user("xhub-stress-test-1"));
+  EXPECT_FALSE(is_stress_test_user("alice"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test-99999999999999999999"));  // too long to be ours
+}
+
+TEST(NamePattern, ConfigurablePrefix) {
+  EXPECT_EQ(stress_test_number("load-7", "load"), 7u);
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test-7", "load"));
+}
+
+TEST(NamePattern, ValidatesPrefix) {
+  EXPECT_NO_THROW(validate_prefix("hub-stress-test"));
+  EXPECT_NO_THROW(validate_prefix("load2"));
+  EXPECT_THROW(validate_prefix(""), std::invalid_argument);
+  EXPECT_THROW(validate_prefix("Hub"), std::invalid_argument);
+  EXPECT_THROW(validate_prefix("a*"), std::invalid_argument);
+  EXPECT_THROW(validate_prefix("-x"), std::invalid_argument);
+  EXPECT_THROW(validate_prefix("x-"), std::invalid_argument);
+}
+
+TEST(Numbering, StartsAtOneOnAnEmptyHub) {
+  EXPECT_EQ(next_user_names({}, 3), (std::vector<std::string>{"hub-stress-test-1", "hub-stress-test-2", "hub-stress-test-3"}));
+}
+
+TEST(Numbering, ContinuesAfterTheHighestNotTheCount) {
+  const std::vector<std::string> existing{"hub-stress-test-2", "hub-stress-test-7", "alice", "hub-stress-test-admin"};
+  EXPECT_EQ(next_user_names(existing, 2), (std::vector<std::string>{"hub-stress-test-8", "hub-stress-test-9"}));
+}
+
+TEST(Numbering, IgnoresOtherPrefixes) {
+  EXPECT_EQ(next_user_names({"hub-stress-test-50"}, 1, "load"), std::vector<std::string>{"load-1"});
+}
+
+TEST(Batches, LastBatchIsSmaller) {
+  const auto names = next_user_names({}, 15);
+  const auto batches = split_batches(names, 10);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].size(), 10u);
+  EXPECT_EQ(batches[1].size(), 5u);
+  EXPECT_EQ(batches[1].front(), "hub-stress-test-11");
+}
+
+TEST(Batches, ExactMultipleAndOneByOne) {
+  EXPECT_EQ(split_batches(next_user_names({}, 20), 10).size(), 2u);
+  EXPECT_EQ(split_batches(next_user_names({}, 3), 1).size(), 3u);
+  EXPECT_TRUE(split_batches({}, 5).empty());
+  EXPECT_THROW(split_batches({"a"}, 0), std::invalid_argument);
+}

@@ -1,0 +1,37 @@
+#include "hubstress/url.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+using hubstress::normalize_api_url;
+
+TEST(NormalizeApiUrl, KeepsApiUrl) {
+  EXPECT_EQ(normalize_api_url("https://hub.example.org/hub/api"), "https://hub.example.org/hub/api");
+  EXPECT_EQ(normalize_api_url("https://hub.example.org/hub/api/"), "https://hub.example.org/hub/api");
+}
+
+TEST(NormalizeApiUrl, FindsApiFromHubAndRoot) {
+  EXPECT_EQ(normalize_api_url("https://hub.example.org"), "https://hub.example.org/hub/api");
+  EXPECT_EQ(normalize_api_url("https://hub.example.org/"), "https://hub.example.org/hub/api");
+  EXPECT_EQ(normalize_api_url("https://hub.example.org/hub"), "https://hub.example.org/hub/api");
+  EXPECT_EQ(normalize_api_url("http://127.0.0.1:8000/hub/"), "http://127.0.0.1:8000/hub/api");
+  EXPECT_EQ(normalize_api_url("https://example.org/jupyter/"), "https://example.org/jupyter/hub/api");
+}
+
+TEST(NormalizeApiUrl, SchemeIsCaseInsensitive) {
+  EXPECT_EQ(normalize_api_url("HTTP://127.0.0.1:8000"), "http://127.0.0.1:8000/hub/api");
+}
+
+TEST(NormalizeApiUrl, RejectsBadInput) {
+  EXPECT_THROW(normalize_api_url(""), std::invalid_argument);
+  EXPECT_THROW(normalize_api_url("hub.example.org"), std::invalid_argument);
+  EXPECT_THROW(normalize_api_url("ftp://hub.example.org"), std::invalid_argument);
+  EXPECT_THROW(normalize_api_url("https://"), std::invalid_argument);
+  EXPECT_THROW(normalize_api_url("https://hub/hub/api?x=1"), std::invalid_argument);
+}
+
+TEST(UrlEscape, EscapesPathCharacters) {
+  EXPECT_EQ(hubstress::url_escape("hub-stress-test-1"), "hub-stress-test-1");
+  EXPECT_EQ(hubstress::url_escape("a b/c@d"), "a%20b%2Fc%40d");
+}
