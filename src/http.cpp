@@ -146,9 +146,20 @@ struct HttpEngine::Impl {
     }
   }
 
-  void add_timer(double seconds, std::function<void()> fn) {
+  std::uint64_t add_timer(double seconds, std::function<void()> fn) {
     auto delay = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    timers.push(Timer{Clock::now() + delay, timer_order++, std::move(fn)});
+    timers.push(Timer{Clock::now() + delay, timer_order, std::move(fn)});
+    return timer_order++;
+  }
+
+  void cancel_timer(std::uint64_t id) {
+    // rebuild without it: cancellations are rare (end of a phase), timers few
+    std::vector<Timer> keep;
+    while (!timers.empty()) {
+      if (timers.top().order != id) keep.push_back(timers.top());
+      timers.pop();
+    }
+    for (auto& t : keep) timers.push(std::move(t));
   }
 
   std::string full_url(const std::string& path) const {
@@ -252,7 +263,9 @@ struct HttpEngine::Impl {
     r.elapsed_s = seconds_since(t->attempt_start);
     r.total_s = seconds_since(t->first_start);
     const RetryPolicy& policy = options.retry;
-    if (t->request.retry && r.retries < policy.max_retries && is_retryable(r.outcome, static_cast<int>(r.status))) {
+    const bool throttled_by_caller = r.status == 429 && !t->request.retry_throttled;
+    if (t->request.retry && !throttled_by_caller && r.retries < policy.max_retries &&
+        is_retryable(r.outcome, static_cast<int>(r.status))) {
       std::uniform_real_distribution<double> jitter(0.0, 1.0);
       const double wait = retry_delay(policy, r.retries, jitter(rng), r.retry_after_s);
       if (options.on_retry) {
@@ -284,19 +297,25 @@ struct HttpEngine::Impl {
 
   bool idle() const { return active.empty() && timers.empty(); }
 
-  void fire_due_timers() {
+  // Returns whether any timer ran.
+  bool fire_due_timers() {
     const auto now = Clock::now();
+    bool fired = false;
     while (!timers.empty() && timers.top().when <= now) {
       auto fn = timers.top().fn;
       timers.pop();
       fn();
+      fired = true;
     }
+    return fired;
   }
 
+  // One turn of the loop: runs what is due, then waits for network activity or the next timer,
+  // unless this turn ran a callback (the caller's condition may now hold).
   void step() {
-    fire_due_timers();
+    bool progressed = fire_due_timers();
     if (multi == nullptr) {
-      if (!timers.empty()) {
+      if (!progressed && !timers.empty()) {
         wait_for_next_timer();
       }
       return;
@@ -307,9 +326,10 @@ struct HttpEngine::Impl {
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
       if (msg->msg == CURLMSG_DONE) {
         on_curl_done(msg->easy_handle, msg->data.result);
+        progressed = true;
       }
     }
-    if (idle()) {
+    if (progressed || idle()) {
       return;
     }
     long curl_wait = -1;
@@ -343,9 +363,11 @@ void HttpEngine::submit(Request request, Callback done) {
   impl_->start(std::move(transfer));
 }
 
-void HttpEngine::after(double seconds, std::function<void()> fn) {
-  impl_->add_timer(seconds, std::move(fn));
+HttpEngine::TimerId HttpEngine::after(double seconds, std::function<void()> fn) {
+  return impl_->add_timer(seconds, std::move(fn));
 }
+
+void HttpEngine::cancel(TimerId id) { impl_->cancel_timer(id); }
 
 void HttpEngine::run() {
   run_until([] { return false; });

@@ -5,6 +5,7 @@
 #include "hubstress/retry.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@ struct Request {
   std::vector<std::string> headers;              // extra "Name: value" headers
   std::chrono::milliseconds timeout{30'000};     // per attempt
   bool retry = true;         // false: 429/5xx/transport failures come straight back to the caller
+  bool retry_throttled = true;  // false: a 429 comes straight back (the caller adapts its window)
 };
 
 struct Response {
@@ -68,8 +70,11 @@ public:
 
   // Starts a request now; `done` runs inside run() when the final answer is in.
   void submit(Request request, Callback done);
-  // Runs `fn` inside run() after `seconds`.
-  void after(double seconds, std::function<void()> fn);
+  // Runs `fn` inside run() after `seconds`; the id lets its owner cancel it.
+  using TimerId = std::uint64_t;
+  TimerId after(double seconds, std::function<void()> fn);
+  // A cancelled timer never runs (and no longer keeps run() going).
+  void cancel(TimerId id);
   // Runs the loop until nothing is in flight and no timer is pending.
   void run();
   // Runs the loop until `done()` is true or nothing more can happen.

@@ -1,0 +1,98 @@
+#pragma once
+// The two load commands: stress-test (spawn servers) and activity-stress-test (SPEC §3).
+#include "hubstress/session.hpp"
+#include "hubstress/stats.hpp"
+#include "hubstress/users.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubstress {
+
+enum class SpawnState { not_started, requested, ready, failed, timed_out };
+const char* to_string(SpawnState state);
+
+// One user's server start.
+struct SpawnRecord {
+  std::string user;
+  SpawnState state = SpawnState::not_started;
+  double requested_at_s = -1;  // seconds from the start of the spawn phase to the first start request
+  double ready_after_s = -1;   // seconds from the first start request to ready (ready servers only)
+  int throttled = 0;           // 429 answers to this user's start requests
+  std::string reason;          // why it failed or timed out, as the hub said it
+};
+
+// How the spawn phase went, beyond each user's record.
+struct SpawnStats {
+  int throttled = 0;          // 429 answers to start requests
+  double throttled_s = 0;     // seconds users spent waiting to be re-sent after a 429, summed over users
+  int smallest_window = 0;    // the narrowest the spawn window got (batch size when never throttled)
+};
+
+// End of a progress stream (GET /users/{name}/server/progress): the last event that said ready or failed.
+struct ProgressEnd {
+  bool ready = false;
+  bool failed = false;
+  std::string message;
+};
+ProgressEnd parse_progress_stream(std::string_view body);
+
+// Starts a server for each of `users`, at most `window` spawns in flight (requested and not yet ready
+// or failed) as a sliding window that narrows on 429 and widens as spawns complete; follows each
+// pending spawn's progress stream until ready, failed, or `deadline_s` after its start request.
+std::vector<SpawnRecord> start_servers(Session& session, const std::vector<std::string>& users, int window,
+                                       const std::string& profile, double deadline_s, SpawnStats& stats);
+
+struct StressOptions {
+  int count = 100;
+  int batch_size = 10;
+  bool keep = false;
+  std::string profile;
+  std::string prefix{kDefaultPrefix};
+  double server_deadline_s = 300;
+};
+
+struct PhaseTime {
+  std::string name;   // find, create, spawn, delete
+  double seconds = 0;
+};
+
+struct StressResult {
+  std::vector<PhaseTime> phases;
+  std::vector<std::string> created;     // users this run created
+  std::vector<SpawnRecord> spawns;
+  SpawnStats spawn_stats;
+  bool deleted = true;                  // every created user was removed (true with --keep)
+  int ready() const;
+  int failed() const;                   // failed or timed out
+  Distribution ready_times() const;     // spawn-to-ready seconds of the ready servers
+};
+
+StressResult stress_test(Session& session, const StressOptions& options);
+
+struct ActivityOptions {
+  int count = 100;
+  int workers = 100;
+  bool keep = false;
+  std::string prefix{kDefaultPrefix};
+  double ping_interval_s = 0.1;   // pause between two pings of the hub
+};
+
+struct ActivityResult {
+  std::vector<std::string> used;      // users that got activity updates
+  std::vector<std::string> created;   // the ones this run created
+  std::vector<double> post_s;         // seconds per 2xx activity update
+  std::vector<double> ping_s;         // seconds per 2xx GET /users/{first user}
+  int post_errors = 0;                // activity updates that did not answer 2xx
+  int ping_errors = 0;                // pings that did not answer 2xx
+  int workers = 0;                    // senders actually used (capped at count)
+  bool deleted = true;
+};
+
+ActivityResult activity_stress_test(Session& session, const ActivityOptions& options);
+
+// "2026-11-26T18:20:00.123456Z"
+std::string iso8601_utc_now();
+
+} // namespace hubstress

@@ -1,0 +1,398 @@
+#include "hubstress/stress.hpp"
+
+#include "hubstress/errors.hpp"
+#include "hubstress/log.hpp"
+#include "hubstress/url.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <random>
+
+namespace hubstress {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string server_path(const std::string& user) { return "/users/" + url_escape(user) + "/server"; }
+
+// Runs the spawn phase: one object, one engine loop, callbacks refill the window.
+class SpawnWindow {
+public:
+  SpawnWindow(Session& session, const std::vector<std::string>& users, int window, const std::string& profile,
+              double deadline_s, SpawnStats& stats)
+      : session_(session), max_window_(std::max(window, 1)), window_(max_window_), deadline_s_(deadline_s),
+        stats_(stats) {
+    if (!profile.empty()) body_ = json{{"profile", profile}}.dump();
+    for (const auto& u : users) {
+      SpawnRecord r;
+      r.user = u;
+      records_.push_back(std::move(r));
+      queue_.push_back(records_.size() - 1);
+    }
+    stats_.smallest_window = max_window_;
+  }
+
+  std::vector<SpawnRecord> run() {
+    start_ = Clock::now();
+    refill();
+    report_progress_later();
+    session_.engine().run_until([this] { return done_ == records_.size(); });
+    session_.engine().cancel(progress_timer_);  // it points at this object
+    report_progress();
+    return records_;
+  }
+
+private:
+  void refill() {
+    while (!paused_ && in_flight_ < window_ && !queue_.empty()) {
+      const std::size_t i = queue_.front();
+      queue_.pop_front();
+      send(i);
+    }
+  }
+
+  void send(std::size_t i) {
+    SpawnRecord& r = records_[i];
+    const auto now = Clock::now();
+    if (r.state == SpawnState::not_started) {
+      r.requested_at_s = since(start_);
+      requested_[i] = now;
+    } else if (auto t = throttled_since_.find(i); t != throttled_since_.end()) {
+      stats_.throttled_s += std::chrono::duration<double>(now - t->second).count();
+      throttled_since_.erase(t);
+    }
+    r.state = SpawnState::requested;
+    ++in_flight_;
+    Request req = session_.request("POST", server_path(r.user), "/users/{name}/server", body_);
+    req.retry_throttled = false;  // a 429 narrows the window instead of sleeping 30-60 s
+    session_.submit(std::move(req), [this, i](Response resp) { on_start_answer(i, resp); });
+  }
+
+  void on_start_answer(std::size_t i, const Response& resp) {
+    if (resp.status == 201) return ready(i);
+    if (resp.status == 202 || resp.status == 400) return follow(i);  // 400: already running (a retried request)
+    if (resp.status == 429) return throttle(i, resp);
+    fail(i, "start request: " + resp.describe());
+  }
+
+  // Follows the progress stream until it ends with ready or failed.
+  void follow(std::size_t i) {
+    const double left = deadline_s_ - since(requested_[i]);
+    if (left <= 0) return time_out(i);
+    Request req = session_.request("GET", server_path(records_[i].user) + "/progress", "/users/{name}/server/progress");
+    req.headers.push_back("Accept: text/event-stream");
+    req.timeout = std::chrono::milliseconds(static_cast<long>(left * 1000) + 1);
+    session_.submit(std::move(req), [this, i](Response resp) { on_progress(i, resp); });
+  }
+
+  void on_progress(std::size_t i, const Response& resp) {
+    if (resp.outcome == Outcome::timeout) return time_out(i);
+    if (resp.ok()) {
+      const ProgressEnd end = parse_progress_stream(resp.body);
+      if (end.ready) return ready(i);
+      if (end.failed) return fail(i, end.message.empty() ? "spawn failed" : end.message);
+    }
+    if (resp.status == 400) return fail(i, "the hub says the server is not starting: " + resp.describe());
+    if (!resp.ok()) return fail(i, "progress stream: " + resp.describe());
+    follow(i);  // the stream ended without a verdict: ask again (bounded by the deadline)
+  }
+
+  void throttle(std::size_t i, const Response& resp) {
+    ++stats_.throttled;
+    ++records_[i].throttled;
+    --in_flight_;
+    throttled_since_[i] = Clock::now();
+    queue_.push_front(i);
+    // the hub's limit is about what is pending now: send more only as our pending spawns complete
+    window_ = std::max(1, in_flight_);
+    stats_.smallest_window = std::min(stats_.smallest_window, window_);
+    if (in_flight_ == 0 && !paused_) {
+      // nothing of ours is pending, so others fill the hub: wait as it asks (bounded)
+      paused_ = true;
+      const double wait = std::min(resp.retry_after_s.value_or(1.0), session_.options().retry.max_delay_s);
+      logger().info("Hub is at its spawn limit with none of ours pending; waiting {:.0f} s", wait);
+      session_.engine().after(wait, [this] {
+        paused_ = false;
+        refill();
+      });
+    }
+  }
+
+  void ready(std::size_t i) {
+    records_[i].state = SpawnState::ready;
+    records_[i].ready_after_s = since(requested_[i]);
+    logger().debug("Server of {} ready after {:.3f} s", records_[i].user, records_[i].ready_after_s);
+    complete();
+  }
+
+  void fail(std::size_t i, std::string reason) {
+    records_[i].state = SpawnState::failed;
+    logger().warn("Server of {} failed: {}", records_[i].user, reason);
+    records_[i].reason = std::move(reason);
+    complete();
+  }
+
+  void time_out(std::size_t i) {
+    records_[i].state = SpawnState::timed_out;
+    records_[i].reason = fmt::format("not ready within {:.0f} s", deadline_s_);
+    logger().warn("Server of {} {}", records_[i].user, records_[i].reason);
+    complete();
+  }
+
+  void complete() {
+    --in_flight_;
+    ++done_;
+    if (window_ < max_window_) ++window_;  // widen again one step per completed spawn
+    refill();
+  }
+
+  void report_progress() const {
+    int ready = 0, failed = 0;
+    for (const auto& r : records_) {
+      ready += r.state == SpawnState::ready;
+      failed += r.state == SpawnState::failed || r.state == SpawnState::timed_out;
+    }
+    logger().info("Servers: {} ready, {} failed, {} pending, {} waiting to start ({} of {} done)", ready, failed,
+                  in_flight_, queue_.size(), done_, records_.size());
+  }
+
+  void report_progress_later() {
+    progress_timer_ = session_.engine().after(5.0, [this] {
+      if (done_ == records_.size()) return;
+      report_progress();
+      report_progress_later();
+    });
+  }
+
+  Session& session_;
+  std::string body_;
+  int max_window_;
+  int window_;
+  double deadline_s_;
+  SpawnStats& stats_;
+  std::vector<SpawnRecord> records_;
+  std::deque<std::size_t> queue_;
+  std::map<std::size_t, Clock::time_point> requested_;
+  std::map<std::size_t, Clock::time_point> throttled_since_;
+  Clock::time_point start_;
+  int in_flight_ = 0;
+  std::size_t done_ = 0;
+  bool paused_ = false;
+  HttpEngine::TimerId progress_timer_ = 0;
+};
+
+template <typename F>
+double timed(F&& f) {
+  const auto t = Clock::now();
+  f();
+  return since(t);
+}
+
+} // namespace
+
+const char* to_string(SpawnState state) {
+  switch (state) {
+  case SpawnState::not_started: return "not started";
+  case SpawnState::requested: return "requested";
+  case SpawnState::ready: return "ready";
+  case SpawnState::failed: return "failed";
+  case SpawnState::timed_out: return "timed out";
+  }
+  return "unknown";
+}
+
+ProgressEnd parse_progress_stream(std::string_view body) {
+  ProgressEnd end;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    auto eol = body.find('\n', pos);
+    if (eol == std::string_view::npos) eol = body.size();
+    std::string_view line = body.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (line.rfind("data:", 0) != 0) continue;
+    const json event = json::parse(line.substr(5), nullptr, false);
+    if (!event.is_object()) continue;
+    const bool ready = event.contains("ready") && event["ready"] == true;
+    const bool failed = event.contains("failed") && event["failed"] == true;
+    if (!ready && !failed) continue;
+    end.ready = ready;
+    end.failed = failed;
+    end.message = event.contains("message") && event["message"].is_string() ? event["message"].get<std::string>() : "";
+  }
+  return end;
+}
+
+std::vector<SpawnRecord> start_servers(Session& session, const std::vector<std::string>& users, int window,
+                                       const std::string& profile, double deadline_s, SpawnStats& stats) {
+  ScopeTimer timer("start_servers");
+  if (users.empty()) return {};
+  return SpawnWindow(session, users, window, profile, deadline_s, stats).run();
+}
+
+int StressResult::ready() const {
+  return static_cast<int>(std::count_if(spawns.begin(), spawns.end(), [](const auto& s) { return s.state == SpawnState::ready; }));
+}
+
+int StressResult::failed() const { return static_cast<int>(spawns.size()) - ready(); }
+
+Distribution StressResult::ready_times() const {
+  std::vector<double> times;
+  for (const auto& s : spawns) {
+    if (s.state == SpawnState::ready) times.push_back(s.ready_after_s);
+  }
+  return summarize(times);
+}
+
+StressResult stress_test(Session& session, const StressOptions& options) {
+  ScopeTimer timer("stress_test");
+  StressResult result;
+  std::vector<std::string> existing;
+  result.phases.push_back({"find", timed([&] { existing = find_existing_stress_test_users(session, options.prefix); })});
+  const auto planned = next_user_names(existing, options.count, options.prefix);
+  auto teardown = [&](const std::vector<std::string>& users) {
+    if (options.keep) {
+      logger().info("Keeping {} users (--keep)", result.created.size());
+      return;
+    }
+    result.phases.push_back({"delete", timed([&] { result.deleted = delete_users(users, session, options.batch_size); })});
+  };
+  try {
+    result.phases.push_back({"create", timed([&] {
+                               for (auto& batch : create_users(options.count, options.batch_size, session, existing, options.prefix)) {
+                                 result.created.insert(result.created.end(), batch.begin(), batch.end());
+                               }
+                             })});
+  } catch (const std::exception&) {
+    // earlier batches exist; the names were new when picked, so the planned ones that exist are ours
+    logger().error("Creating users failed; removing the users this run planned");
+    teardown(planned);
+    throw;
+  }
+  try {
+    result.phases.push_back({"spawn", timed([&] {
+                               result.spawns = start_servers(session, result.created, options.batch_size, options.profile,
+                                                             options.server_deadline_s, result.spawn_stats);
+                             })});
+  } catch (const std::exception&) {
+    teardown(result.created);
+    throw;
+  }
+  teardown(result.created);
+  return result;
+}
+
+std::string iso8601_utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1'000'000;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)), micros);
+}
+
+namespace {
+
+// activity-stress-test: WORKERS senders, each through its users one by one, plus one pinger.
+class ActivityRun {
+public:
+  ActivityRun(Session& session, const std::vector<std::string>& users, int workers, double ping_interval_s,
+              ActivityResult& result)
+      : session_(session), ping_interval_s_(ping_interval_s), result_(result) {
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(std::max(workers, 1)), users.size());
+    lists_.resize(n);
+    for (std::size_t i = 0; i < users.size(); ++i) lists_[i % n].push_back(users[i]);
+    next_.assign(n, 0);
+    first_user_ = users.front();
+    result_.workers = static_cast<int>(n);
+  }
+
+  void run() {
+    running_ = lists_.size();
+    for (std::size_t w = 0; w < lists_.size(); ++w) send(w);
+    ping();
+    session_.engine().run();
+  }
+
+private:
+  void send(std::size_t w) {
+    if (next_[w] == lists_[w].size()) {
+      --running_;
+      return;
+    }
+    const std::string& user = lists_[w][next_[w]++];
+    const std::string t = iso8601_utc_now();
+    const json body{{"last_activity", t}, {"servers", {{"", {{"last_activity", t}}}}}};
+    session_.submit(session_.request("POST", "/users/" + url_escape(user) + "/activity", "/users/{name}/activity", body.dump()),
+                    [this, w](Response r) {
+                      if (r.ok()) result_.post_s.push_back(r.elapsed_s);
+                      else {
+                        ++result_.post_errors;
+                        logger().warn("Activity update failed: {}", r.describe());
+                      }
+                      std::uniform_real_distribution<double> pause(0.0, 1.0);
+                      session_.engine().after(pause(rng_), [this, w] { send(w); });
+                    });
+  }
+
+  void ping() {
+    if (running_ == 0) return;
+    session_.submit(session_.request("GET", "/users/" + url_escape(first_user_), "/users/{name}"), [this](Response r) {
+      if (r.ok()) result_.ping_s.push_back(r.elapsed_s);
+      else ++result_.ping_errors;
+      session_.engine().after(ping_interval_s_, [this] { ping(); });
+    });
+  }
+
+  Session& session_;
+  double ping_interval_s_;
+  ActivityResult& result_;
+  std::vector<std::vector<std::string>> lists_;
+  std::vector<std::size_t> next_;
+  std::string first_user_;
+  std::size_t running_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+} // namespace
+
+ActivityResult activity_stress_test(Session& session, const ActivityOptions& options) {
+  ScopeTimer timer("activity_stress_test");
+  ActivityResult result;
+  auto existing = find_existing_stress_test_users(session, options.prefix);
+  std::sort(existing.begin(), existing.end(), [&](const auto& a, const auto& b) {
+    return stress_test_number(a, options.prefix) < stress_test_number(b, options.prefix);
+  });
+  result.used.assign(existing.begin(), existing.begin() + std::min<std::ptrdiff_t>(options.count, static_cast<std::ptrdiff_t>(existing.size())));
+  const int missing = options.count - static_cast<int>(result.used.size());
+  if (missing > 0) {
+    logger().info("{} stress-test users exist; creating {} more", existing.size(), missing);
+    try {
+      for (auto& batch : create_users(missing, 10, session, existing, options.prefix)) {
+        result.created.insert(result.created.end(), batch.begin(), batch.end());
+      }
+    } catch (const std::exception&) {
+      if (!options.keep) delete_users(next_user_names(existing, missing, options.prefix), session);
+      throw;
+    }
+    result.used.insert(result.used.end(), result.created.begin(), result.created.end());
+  }
+  if (!result.used.empty()) {
+    ScopeTimer activity("send_activity");
+    ActivityRun(session, result.used, options.workers, options.ping_interval_s, result).run();
+  }
+  logger().info("Hub ping time: {}", format_distribution(summarize(result.ping_s)));
+  logger().info("Time to POST activity update: {}", format_distribution(summarize(result.post_s)));
+  if (result.ping_errors + result.post_errors > 0) {
+    logger().warn("Errors: {} activity updates and {} pings did not answer 2xx", result.post_errors, result.ping_errors);
+  }
+  if (!options.keep && !result.created.empty()) result.deleted = delete_users(result.created, session);
+  return result;
+}
+
+} // namespace hubstress

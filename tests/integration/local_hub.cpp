@@ -1,0 +1,125 @@
+#include "local_hub.hpp"
+
+#include "hubstress/users.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <thread>
+
+namespace hubstress::testing {
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string read_env_value(const std::string& file, const std::string& key) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + "=", 0) == 0) return line.substr(key.size() + 1);
+  }
+  throw std::runtime_error("no " + key + " in " + file);
+}
+
+int exit_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+} // namespace
+
+LocalHub::LocalHub(const std::string& spawner, int spawn_limit) {
+  char templ[] = "/tmp/hst-hub-XXXXXX";
+  if (mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = templ;
+  const std::string cmd = std::string(HST_LOCAL_HUB_SCRIPT) + " start " + shell_quote(dir_) + " " + spawner + " " +
+                          std::to_string(spawn_limit);
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the local JupyterHub: " + cmd);
+  endpoint_ = read_env_value(dir_ + "/hub.env", "HST_ENDPOINT");
+  token_ = read_env_value(dir_ + "/hub.env", "HST_TOKEN");
+}
+
+LocalHub::~LocalHub() {
+  const std::string cmd = std::string(HST_LOCAL_HUB_SCRIPT) + " stop " + shell_quote(dir_);
+  (void)std::system(cmd.c_str());
+  (void)std::system(("rm -rf " + shell_quote(dir_)).c_str());
+}
+
+SessionOptions LocalHub::options() const {
+  SessionOptions o;
+  o.endpoint = endpoint_;
+  o.token = token_;
+  return o;
+}
+
+void LocalHub::create(const std::vector<std::string>& names) {
+  Session s(options());
+  const Response r = s.call(s.request("POST", "/users", "/users", nlohmann::json{{"usernames", names}}.dump()));
+  if (r.status != 201) throw std::runtime_error("setup: POST /users: " + r.describe());
+}
+
+void LocalHub::start_server(const std::string& name) {
+  Session s(options());
+  const Response r = s.call(s.request("POST", "/users/" + name + "/server", "/users/{name}/server"));
+  if (r.status != 201 && r.status != 202) throw std::runtime_error("setup: start " + name + ": " + r.describe());
+}
+
+void LocalHub::wait_ready(const std::string& name, double seconds) {
+  Session s(options());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const Response r = s.call(s.request("GET", "/users/" + name, "/users/{name}"));
+    const auto user = nlohmann::json::parse(r.body, nullptr, false);
+    if (user.is_object() && user["servers"].contains("") && user["servers"][""]["ready"] == true) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  throw std::runtime_error("setup: server of " + name + " not ready in time");
+}
+
+std::vector<std::string> LocalHub::user_names() {
+  Session s(options());
+  std::vector<std::string> names;
+  for (const auto& u : list_users(s)) names.push_back(u["name"].get<std::string>());
+  return names;
+}
+
+std::vector<std::string> LocalHub::active_server_users() {
+  Session s(options());
+  std::vector<std::string> names;
+  for (const auto& u : list_users(s, "state=active")) names.push_back(u["name"].get<std::string>());
+  return names;
+}
+
+int LocalHub::requests_logged(const std::string& needle) const {
+  std::ifstream in(dir_ + "/hub.log");
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) n += line.find(needle) != std::string::npos ? 1 : 0;
+  return n;
+}
+
+ToolResult run_tool(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::string cmd = "env -u JUPYTERHUB_ENDPOINT -u JUPYTERHUB_API_TOKEN";
+  for (const auto& e : env) cmd += " " + shell_quote(e);
+  cmd += " " + shell_quote(HST_TOOL);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  cmd += " 2>&1";
+  ToolResult result;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed");
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) result.output += buf.data();
+  result.exit_code = exit_status(pclose(pipe));
+  return result;
+}
+
+} // namespace hubstress::testing

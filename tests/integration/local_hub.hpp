@@ -1,0 +1,45 @@
+#pragma once
+// A real JupyterHub for one test: started on free loopback ports by tests/hub/local-hub.sh,
+// stopped (with every process it started) when the object goes.
+#include "hubstress/session.hpp"
+
+#include <string>
+#include <vector>
+
+namespace hubstress::testing {
+
+class LocalHub {
+public:
+  // spawner: mocksu | shared | singleuser | failing (see tests/hub/jupyterhub_config.py)
+  explicit LocalHub(const std::string& spawner = "mocksu", int spawn_limit = 100);
+  ~LocalHub();
+  LocalHub(const LocalHub&) = delete;
+  LocalHub& operator=(const LocalHub&) = delete;
+
+  const std::string& endpoint() const { return endpoint_; }
+  const std::string& token() const { return token_; }
+  const std::string& state_dir() const { return dir_; }
+  SessionOptions options() const;
+
+  // Direct calls that bypass the code under test, to set up and check the hub.
+  void create(const std::vector<std::string>& names);
+  void start_server(const std::string& name);            // returns once the spawn was requested
+  void wait_ready(const std::string& name, double seconds = 30);
+  std::vector<std::string> user_names();                  // every user on the hub
+  std::vector<std::string> active_server_users();          // users with a pending or running server
+  int requests_logged(const std::string& needle) const;   // lines of the hub's log containing needle
+
+private:
+  std::string dir_;
+  std::string endpoint_;
+  std::string token_;
+};
+
+// Runs the hub-stress-test binary with `args`; stdout and stderr together in `output`.
+struct ToolResult {
+  int exit_code = -1;
+  std::string output;
+};
+ToolResult run_tool(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+} // namespace hubstress::testing

@@ -1,0 +1,135 @@
+// The hub-stress-test binary, as a user runs it, against a real JupyterHub.
+#include "local_hub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using hubstress::testing::LocalHub;
+using hubstress::testing::run_tool;
+
+namespace {
+
+int count_lines_with(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) n += line.find(needle) != std::string::npos ? 1 : 0;
+  return n;
+}
+
+int count_lines_ending_with(const std::string& text, const std::string& suffix) {
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    n += line.size() >= suffix.size() && line.compare(line.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+  return n;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+} // namespace
+
+TEST(Cli, PurgeRemovesEveryStressTestUserAndNoOther) {
+  LocalHub hub;
+  std::vector<std::string> stress;
+  for (int i = 1; i <= 240; ++i) stress.push_back("hub-stress-test-" + std::to_string(i * 2));  // gaps too
+  hub.create(stress);
+  hub.create({"alice", "hub-stress-tester", "hub-stress-test-admin", "hub-stress-test-1x"});
+  for (const char* n : {"hub-stress-test-2", "hub-stress-test-4", "alice"}) hub.start_server(n);
+  hub.wait_ready("hub-stress-test-2");
+  hub.wait_ready("alice");
+
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "purge"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  const auto left = hub.user_names();
+  EXPECT_EQ(std::set<std::string>(left.begin(), left.end()),
+            (std::set<std::string>{"alice", "hub-stress-tester", "hub-stress-test-admin", "hub-stress-test-1x"}));
+  EXPECT_EQ(hub.active_server_users(), std::vector<std::string>{"alice"});
+  for (const char* step : {"purge_users", "find_existing_stress_test_users", "delete_users", "stop_servers",
+                           "delete_users_after_stopping_servers"}) {
+    EXPECT_EQ(count_lines_ending_with(result.output, std::string(" seconds to ") + step), 1) << step;
+  }
+}
+
+TEST(Cli, EnvironmentVariablesAndRootUrlWork) {
+  LocalHub hub;
+  hub.create({"hub-stress-test-1"});
+  std::string root = hub.endpoint().substr(0, hub.endpoint().size() - std::string("/hub/api").size()) + "/";
+  const auto result = run_tool({"purge"}, {"JUPYTERHUB_ENDPOINT=" + root, "JUPYTERHUB_API_TOKEN=" + hub.token()});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(hub.user_names().empty());
+}
+
+TEST(Cli, BadTokenGivesOneClearLineAndNonZeroExit) {
+  LocalHub hub;
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", "wrong-token-4242", "purge"});
+  EXPECT_EQ(result.exit_code, 128);
+  EXPECT_EQ(count_lines_with(result.output, " ERROR "), 1) << result.output;
+  EXPECT_EQ(count_lines_with(result.output, "invalid token or missing scopes"), 1) << result.output;
+  EXPECT_EQ(result.output.find("wrong-token-4242"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("terminate called"), std::string::npos);
+}
+
+TEST(Cli, DryRunSendsNoRequestToTheHub) {
+  LocalHub hub;
+  hub.create({"hub-stress-test-1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the hub logs a request just after answering it
+  const int before = hub.requests_logged("/hub/api");
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "--dry-run", "purge"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(hub.requests_logged("/hub/api"), before);
+  EXPECT_GE(count_lines_with(result.output, "[dry-run] would send GET"), 1) << result.output;
+  EXPECT_EQ(hub.user_names(), std::vector<std::string>{"hub-stress-test-1"});
+}
+
+TEST(Cli, TokenNeverInVerboseLogOrLogFile) {
+  LocalHub hub;
+  hub.create({"hub-stress-test-1", "hub-stress-test-2"});
+  const std::string log = hub.state_dir() + "/tool.log";
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "-v", "--log-to-file", log, "purge"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  const std::string file = slurp(log);
+  EXPECT_GE(count_lines_with(file, " DEBUG [hub-stress-test] DELETE "), 4) << file;
+  EXPECT_NE(file.find("token=***"), std::string::npos);
+  EXPECT_EQ(file.find(hub.token()), std::string::npos);
+  EXPECT_EQ(result.output.find(hub.token()), std::string::npos);
+}
+
+TEST(Cli, UnreachableHubFailsWithinSeconds) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = run_tool({"-e", "http://127.0.0.1:9", "-t", "x", "purge"});
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(result.exit_code, 128);
+  EXPECT_EQ(count_lines_with(result.output, "cannot reach the hub"), 1) << result.output;
+  EXPECT_LT(took, 30.0) << "an unreachable hub must not be retried for minutes";
+}
+
+TEST(Cli, ValidationErrorsAreOneLineAndExitOne) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"purge"},
+           {"-e", "http://127.0.0.1:9", "purge"},
+           {"-e", "ftp://127.0.0.1:9", "-t", "x", "purge"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "stress-test", "-c", "0"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "stress-test", "-b", "-3"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "--prefix", "Hub*", "purge"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "no-such-command"},
+       }) {
+    const auto result = run_tool(args);
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+    EXPECT_NE(result.output.find("error"), std::string::npos) << result.output;
+  }
+}
