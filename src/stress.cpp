@@ -81,6 +81,11 @@ private:
     if (resp.status == 201) return ready(i);
     if (resp.status == 202 || resp.status == 400) return follow(i);  // 400: already running (a retried request)
     if (resp.status == 429) return throttle(i, resp);
+    if (resp.status == 500) {
+      // the spawn failed within the hub's first 10 s; its progress stream says why, the 500 does not
+      start_errors_[i] = "start request: " + resp.describe();
+      return follow(i);
+    }
     fail(i, "start request: " + resp.describe());
   }
 
@@ -101,6 +106,7 @@ private:
       if (end.ready) return ready(i);
       if (end.failed) return fail(i, end.message.empty() ? "spawn failed" : end.message);
     }
+    if (auto e = start_errors_.find(i); e != start_errors_.end() && !resp.ok()) return fail(i, e->second);
     if (resp.status == 400) return fail(i, "the hub says the server is not starting: " + resp.describe());
     if (!resp.ok()) return fail(i, "progress stream: " + resp.describe());
     follow(i);  // the stream ended without a verdict: ask again (bounded by the deadline)
@@ -183,6 +189,7 @@ private:
   std::deque<std::size_t> queue_;
   std::map<std::size_t, Clock::time_point> requested_;
   std::map<std::size_t, Clock::time_point> throttled_since_;
+  std::map<std::size_t, std::string> start_errors_;
   Clock::time_point start_;
   int in_flight_ = 0;
   std::size_t done_ = 0;

@@ -18,12 +18,16 @@ stop_hub() {
     for _ in $(seq 1 100); do kill -0 "$HST_PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$HST_PID" 2>/dev/null || true
   fi
-  # the proxy and user servers may outlive a killed hub: end whatever still runs from this state dir
-  pkill -f -- "$dir" 2>/dev/null || true
+  # the proxy and user servers may outlive a killed hub: end whatever still runs inside the state dir
+  local proc cwd
+  for proc in /proc/[0-9]*; do
+    cwd="$(readlink "$proc/cwd" 2>/dev/null)" || continue
+    case "$cwd" in "$dir" | "$dir"/*) [ "${proc#/proc/}" = "$$" ] || kill -KILL "${proc#/proc/}" 2>/dev/null || true ;; esac
+  done
 }
 
 case "$cmd" in
-stop) stop_hub; exit 0 ;;
+stop) dir="$(cd "$dir" 2>/dev/null && pwd)" || exit 0; stop_hub; exit 0 ;;
 start) ;;
 *) echo "local-hub.sh: unknown command '$cmd' (start|stop)" >&2; exit 2 ;;
 esac

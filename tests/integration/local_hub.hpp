@@ -27,7 +27,7 @@ public:
   void wait_ready(const std::string& name, double seconds = 30);
   std::vector<std::string> user_names();                  // every user on the hub
   std::vector<std::string> active_server_users();          // users with a pending or running server
-  int requests_logged(const std::string& needle) const;   // lines of the hub's log containing needle
+  int requests_logged(const std::string& needle) const;   // access-log lines of the hub containing needle
 
 private:
   std::string dir_;
