@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmark: whole stress-test cycles against a local real JupyterHub (loopback only).
+# Prints wall time per phase, the client's CPU time and peak memory, and HTTP requests per user.
+#   bench/stress-cycle.sh            both settings of issue 3, then the purge measurement
+#   bench/stress-cycle.sh mocksu 100 10   one setting: SPAWNER COUNT BATCH
+# Settings: "mocksu" = one real process per user (jupyterhub.tests.mocksu), "shared" = every user
+# points at one shared server inside the hub (SPEC §5), so hundreds of users cost nothing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+tool="$root/build/hub-stress-test"
+[ -x "$tool" ] || "$root/scripts/build.sh"
+hub="$root/tests/hub/local-hub.sh"
+
+with_hub() {  # SPAWNER -> starts a hub, sets HST_ENDPOINT/HST_TOKEN/dir
+  dir="$(mktemp -d /tmp/hst-bench-XXXXXX)"
+  "$hub" start "$dir" "$1" >/dev/null 2>&1
+  # shellcheck disable=SC1091
+  . "$dir/hub.env"
+}
+stop_hub() { "$hub" stop "$dir"; rm -rf "$dir"; }
+hub_requests() { grep -c " log:" "$dir/hub.log" || true; }
+
+cycle() {  # SPAWNER COUNT BATCH
+  with_hub "$1"
+  local out="$dir/tool.out" before after
+  before=$(hub_requests)
+  /usr/bin/time -f "TIME wall=%e user=%U sys=%S maxrss_kb=%M" \
+    "$tool" -e "$HST_ENDPOINT" -t "$HST_TOKEN" stress-test -c "$2" -b "$3" >"$out" 2>&1 || true
+  after=$(hub_requests)
+  echo "== stress-test -c $2 -b $3, spawner $1"
+  grep -E "Phase |Servers ready|HTTP requests|Throttled|ERROR" "$out" | sed 's/^.*\[hub-stress-test\] /  /'
+  grep TIME "$out" | sed 's/^TIME /  client: /'
+  echo "  hub access log: $((after - before)) requests ($(awk -v a=$((after - before)) -v n="$2" 'BEGIN{printf "%.2f", a/n}') per user)"
+  stop_hub
+}
+
+purge_bench() {  # COUNT BATCH: servers running on the shared spawner, then purge
+  with_hub shared
+  "$tool" -e "$HST_ENDPOINT" -t "$HST_TOKEN" stress-test -c "$1" -b "$2" -k >/dev/null 2>&1
+  local before after out="$dir/purge.out"
+  before=$(hub_requests)
+  /usr/bin/time -f "TIME wall=%e user=%U sys=%S maxrss_kb=%M" \
+    "$tool" -e "$HST_ENDPOINT" -t "$HST_TOKEN" purge >"$out" 2>&1 || true
+  after=$(hub_requests)
+  echo "== purge of $1 users with running servers (shared spawner)"
+  grep -E "seconds to|Found" "$out" | sed 's/^.*\[hub-stress-test\] /  /'
+  grep TIME "$out" | sed 's/^TIME /  client: /'
+  echo "  hub access log: $((after - before)) requests"
+  stop_hub
+}
+
+if [ $# -ge 3 ]; then
+  cycle "$1" "$2" "$3"
+else
+  cycle mocksu 100 10
+  cycle shared 500 50
+  purge_bench 500 50
+fi
