@@ -124,6 +124,8 @@ struct HttpEngine::Impl {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
   std::uint64_t timer_order = 0;
   std::size_t waiting_retries = 0;  // transfers between attempts (held by a timer)
+  std::map<std::uint64_t, std::unique_ptr<Transfer>> parked;
+  std::uint64_t next_park = 0;
   std::mt19937_64 rng{std::random_device{}()};
 
   explicit Impl(EngineOptions opts) : options(std::move(opts)) {
@@ -173,9 +175,9 @@ struct HttpEngine::Impl {
     transfer->attempt_start = Clock::now();
     if (options.responder) {
       // No network: answer from the responder on the next loop turn, as a real answer would come.
-      auto* raw = transfer.release();
-      add_timer(0, [this, raw] {
-        std::unique_ptr<Transfer> owned(raw);
+      const auto key = park(std::move(transfer));
+      add_timer(0, [this, key] {
+        std::unique_ptr<Transfer> owned = unpark(key);
         Response answer = options.responder(owned->request);
         owned->response.outcome = answer.outcome;
         owned->response.status = answer.status;
@@ -258,8 +260,20 @@ struct HttpEngine::Impl {
     finish_attempt(std::move(t));
   }
 
+  // A hub or proxy that echoes request headers must not carry the token into a log or an error.
+  void redact(std::string& text) const {
+    for (const auto& secret : options.secrets) {
+      if (secret.empty()) continue;
+      for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 3)) {
+        text.replace(pos, secret.size(), "***");
+      }
+    }
+  }
+
   void finish_attempt(std::unique_ptr<Transfer> t) {
     Response& r = t->response;
+    redact(r.body);
+    redact(r.error);
     r.elapsed_s = seconds_since(t->attempt_start);
     r.total_s = seconds_since(t->first_start);
     const RetryPolicy& policy = options.retry;
@@ -277,10 +291,10 @@ struct HttpEngine::Impl {
       r.retry_after_s.reset();
       t->error[0] = '\0';
       ++waiting_retries;
-      auto* raw = t.release();
-      add_timer(wait, [this, raw] {
+      const auto key = park(std::move(t));
+      add_timer(wait, [this, key] {
         --waiting_retries;
-        start(std::unique_ptr<Transfer>(raw));
+        start(unpark(key));
       });
       return;
     }
@@ -293,6 +307,27 @@ struct HttpEngine::Impl {
     if (done) {
       done(std::move(final_answer));
     }
+  }
+
+  // Transfers between attempts (or awaiting the responder) wait here, owned, until their timer runs.
+  std::uint64_t park(std::unique_ptr<Transfer> t) {
+    parked.emplace(next_park, std::move(t));
+    return next_park++;
+  }
+
+  std::unique_ptr<Transfer> unpark(std::uint64_t key) {
+    auto it = parked.find(key);
+    auto t = std::move(it->second);
+    parked.erase(it);
+    return t;
+  }
+
+  void abort_all() {
+    for (auto& [easy, transfer] : active) curl_multi_remove_handle(multi, easy);
+    active.clear();
+    parked.clear();
+    timers = {};
+    waiting_retries = 0;
   }
 
   bool idle() const { return active.empty() && timers.empty(); }
@@ -368,6 +403,8 @@ HttpEngine::TimerId HttpEngine::after(double seconds, std::function<void()> fn) 
 }
 
 void HttpEngine::cancel(TimerId id) { impl_->cancel_timer(id); }
+
+void HttpEngine::abort_all() { impl_->abort_all(); }
 
 void HttpEngine::run() {
   run_until([] { return false; });

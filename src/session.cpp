@@ -83,6 +83,7 @@ EngineOptions Session::engine_options() {
   e.base_url = endpoint_;
   if (!options_.token.empty()) {
     e.headers.push_back("Authorization: token " + options_.token);
+    e.secrets.push_back(options_.token);
   }
   e.insecure = options_.insecure;
   e.ca_bundle = options_.ca_bundle;

@@ -1,6 +1,7 @@
 #include "hubstress/stress.hpp"
 
 #include "hubstress/errors.hpp"
+#include "hubstress/journal.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/url.hpp"
 
@@ -47,14 +48,22 @@ public:
     start_ = Clock::now();
     refill();
     report_progress_later();
-    session_.engine().run_until([this] { return done_ == records_.size(); });
+    session_.engine().run_until([this] { return done_ == records_.size() || session_.interrupted(); });
     session_.engine().cancel(progress_timer_);  // it points at this object
+    if (done_ < records_.size()) {
+      // interrupted: drop what is in flight (its callbacks point here); tear-down stops those spawns
+      session_.engine().abort_all();
+      for (auto& r : records_) {
+        if (r.state == SpawnState::requested || r.state == SpawnState::not_started) r.reason = "interrupted";
+      }
+    }
     report_progress();
     return records_;
   }
 
 private:
   void refill() {
+    if (session_.interrupted()) return;
     while (!paused_ && in_flight_ < window_ && !queue_.empty()) {
       const std::size_t i = queue_.front();
       queue_.pop_front();
@@ -267,14 +276,18 @@ StressResult stress_test(Session& session, const StressOptions& options) {
   std::vector<std::string> existing;
   result.phases.push_back({"find", timed([&] { existing = find_existing_stress_test_users(session, options.prefix); })});
   const auto planned = next_user_names(existing, options.count, options.prefix);
+  if (options.journal != nullptr) options.journal->mark(planned, UserMark::planned);
   auto teardown = [&](const std::vector<std::string>& users) {
-    if (options.keep) {
+    if (options.keep && !session.interrupted()) {
       logger().info("Keeping {} users (--keep)", result.created.size());
+      if (options.journal != nullptr) options.journal->mark(users, UserMark::kept);
       return;
     }
+    if (session.interrupted()) logger().warn("Interrupted: removing the {} users of this run", users.size());
     // clean-up is not the load being measured: a busy hub stops and deletes faster 10 at a time than 50
     const int window = std::min(options.batch_size, kCleanupWindow);
     result.phases.push_back({"delete", timed([&] { result.deleted = delete_users(users, session, window); })});
+    if (result.deleted && options.journal != nullptr) options.journal->mark(users, UserMark::deleted);
   };
   try {
     result.phases.push_back({"create", timed([&] {
@@ -282,12 +295,13 @@ StressResult stress_test(Session& session, const StressOptions& options) {
                                  result.created.insert(result.created.end(), batch.begin(), batch.end());
                                }
                              })});
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
     // earlier batches exist; the names were new when picked, so the planned ones that exist are ours
-    logger().error("Creating users failed; removing the users this run planned");
+    logger().error("Creating users failed ({}); removing the users this run planned", e.what());
     teardown(planned);
     throw;
   }
+  if (options.journal != nullptr) options.journal->mark(result.created, UserMark::created);
   try {
     result.phases.push_back({"spawn", timed([&] {
                                result.spawns = start_servers(session, result.created, options.batch_size, options.profile,
@@ -298,6 +312,10 @@ StressResult stress_test(Session& session, const StressOptions& options) {
     throw;
   }
   teardown(result.created);
+  if (session.interrupted()) {
+    throw Interrupted(result.deleted ? "interrupted; every user of this run was removed"
+                                     : "interrupted; some users of this run could not be removed");
+  }
   return result;
 }
 
@@ -332,7 +350,7 @@ public:
 
 private:
   void send(std::size_t w) {
-    if (next_[w] == lists_[w].size()) {
+    if (next_[w] == lists_[w].size() || session_.interrupted()) {
       --running_;
       return;
     }
@@ -352,7 +370,7 @@ private:
   }
 
   void ping() {
-    if (running_ == 0) return;
+    if (running_ == 0 || session_.interrupted()) return;
     session_.submit(session_.request("GET", "/users/" + url_escape(first_user_), "/users/{name}"), [this](Response r) {
       if (r.ok()) result_.ping_s.push_back(r.elapsed_s);
       else ++result_.ping_errors;
@@ -383,14 +401,17 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
   const int missing = options.count - static_cast<int>(result.used.size());
   if (missing > 0) {
     logger().info("{} stress-test users exist; creating {} more", existing.size(), missing);
+    const auto planned = next_user_names(existing, missing, options.prefix);
+    if (options.journal != nullptr) options.journal->mark(planned, UserMark::planned);
     try {
       for (auto& batch : create_users(missing, 10, session, existing, options.prefix)) {
         result.created.insert(result.created.end(), batch.begin(), batch.end());
       }
     } catch (const std::exception&) {
-      if (!options.keep) delete_users(next_user_names(existing, missing, options.prefix), session);
+      if (delete_users(planned, session) && options.journal != nullptr) options.journal->mark(planned, UserMark::deleted);
       throw;
     }
+    if (options.journal != nullptr) options.journal->mark(result.created, UserMark::created);
     result.used.insert(result.used.end(), result.created.begin(), result.created.end());
   }
   if (!result.used.empty()) {
@@ -402,7 +423,14 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
   if (result.ping_errors + result.post_errors > 0) {
     logger().warn("Errors: {} activity updates and {} pings did not answer 2xx", result.post_errors, result.ping_errors);
   }
-  if (!options.keep && !result.created.empty()) result.deleted = delete_users(result.created, session);
+  if (result.created.empty()) return result;
+  if (options.keep && !session.interrupted()) {
+    if (options.journal != nullptr) options.journal->mark(result.created, UserMark::kept);
+  } else {
+    result.deleted = delete_users(result.created, session);
+    if (result.deleted && options.journal != nullptr) options.journal->mark(result.created, UserMark::deleted);
+  }
+  if (session.interrupted()) throw Interrupted("interrupted");
   return result;
 }
 

@@ -337,6 +337,7 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
   std::vector<std::vector<std::string>> created;
   std::size_t total = 0;
   for (const auto& batch : batches) {
+    if (session.interrupted()) throw Interrupted("interrupted while creating users");
     Request req = session.request("POST", "/users", "/users", json{{"usernames", batch}}.dump());
     req.timeout = timeout;
     const Response r = session.call(std::move(req));

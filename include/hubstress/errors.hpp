@@ -15,4 +15,10 @@ public:
   using HubError::HubError;
 };
 
+// The user asked the run to stop (SIGINT/SIGTERM); what the run made is torn down before it ends.
+class Interrupted : public HubError {
+public:
+  using HubError::HubError;
+};
+
 } // namespace hubstress

@@ -48,6 +48,7 @@ struct Response {
 struct EngineOptions {
   std::string base_url;                  // prefix of every relative Request::path
   std::vector<std::string> headers;      // sent with every request (the token goes here)
+  std::vector<std::string> secrets;      // replaced by *** in every answer's body and error text
   bool insecure = false;                 // skip TLS verification
   std::string ca_bundle;                 // CA file for TLS verification; empty: system default
   RetryPolicy retry;
@@ -75,6 +76,8 @@ public:
   TimerId after(double seconds, std::function<void()> fn);
   // A cancelled timer never runs (and no longer keeps run() going).
   void cancel(TimerId id);
+  // Drops every request in flight and every timer; no callback runs (an interrupted phase).
+  void abort_all();
   // Runs the loop until nothing is in flight and no timer is pending.
   void run();
   // Runs the loop until `done()` is true or nothing more can happen.

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ public:
   // GET {api}/ (no token needed): the hub's version, read once. Throws HubError when unreachable.
   const std::string& hub_version();
 
+  // A flag the app raises on SIGINT/SIGTERM; long phases check interrupted() and wind down.
+  void set_interrupt_flag(const std::atomic<int>* flag) { interrupt_ = flag; }
+  bool interrupted() const { return interrupt_ != nullptr && interrupt_->load() > 0; }
+
   const std::vector<RequestRecord>& records() const { return records_; }
   int retries() const { return retries_; }   // retries sent, over all requests
 
@@ -65,6 +70,7 @@ private:
   std::string version_;
   std::vector<RequestRecord> records_;
   int retries_ = 0;
+  const std::atomic<int>* interrupt_ = nullptr;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   HttpEngine engine_;
 };

@@ -1,5 +1,6 @@
 #pragma once
 // The two load commands: stress-test (spawn servers) and activity-stress-test (SPEC §3).
+#include "hubstress/journal.hpp"
 #include "hubstress/session.hpp"
 #include "hubstress/stats.hpp"
 #include "hubstress/users.hpp"
@@ -51,6 +52,7 @@ struct StressOptions {
   std::string profile;
   std::string prefix{kDefaultPrefix};
   double server_deadline_s = 300;
+  Journal* journal = nullptr;  // records planned/created/deleted users when set
 };
 
 struct PhaseTime {
@@ -77,6 +79,7 @@ struct ActivityOptions {
   bool keep = false;
   std::string prefix{kDefaultPrefix};
   double ping_interval_s = 0.1;   // pause between two pings of the hub
+  Journal* journal = nullptr;     // records created/deleted users when set
 };
 
 struct ActivityResult {

@@ -1,0 +1,47 @@
+#pragma once
+// The run journal: which users a run planned, created and deleted, on local disk, so that an
+// interrupted run can be cleaned up later with `purge --run ID`.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hubstress {
+
+enum class UserMark { planned, created, kept, deleted };
+const char* to_string(UserMark mark);
+
+class Journal {
+public:
+  // Where journals live: $HUB_STRESS_TEST_STATE_DIR, else $XDG_STATE_HOME/hub-stress-test,
+  // else ~/.local/state/hub-stress-test (each run is <dir>/runs/<id>.json).
+  static std::string default_dir();
+  // A new journal with a fresh id ("20261126T184500Z-1a2b"); written at once.
+  static Journal start(const std::string& dir, const std::string& command, const std::string& endpoint,
+                       const std::string& prefix);
+  // Reads an existing run's journal; throws std::invalid_argument when there is none.
+  static Journal load(const std::string& dir, const std::string& run_id);
+
+  const std::string& id() const { return id_; }
+  const std::string& path() const { return path_; }
+  const std::string& endpoint() const { return endpoint_; }
+  const std::string& prefix() const { return prefix_; }
+
+  // Records `mark` for `users` and rewrites the file (atomically: write, then rename).
+  void mark(const std::vector<std::string>& users, UserMark mark);
+  // Users not known to be deleted (planned, created or kept), in name order.
+  std::vector<std::string> outstanding() const;
+  const std::map<std::string, UserMark>& users() const { return users_; }
+
+private:
+  void save() const;
+
+  std::string id_;
+  std::string path_;
+  std::string command_;
+  std::string endpoint_;
+  std::string prefix_;
+  std::string started_;
+  std::map<std::string, UserMark> users_;
+};
+
+} // namespace hubstress
