@@ -87,7 +87,7 @@ ParseResult parse(int argc, const char* const* argv) {
   auto* stress = app.add_subcommand("stress-test", "create users, start their servers, wait until ready, delete them");
   auto* activity = app.add_subcommand("activity-stress-test", "create users and flood the hub with activity updates");
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
-  (void)purge;
+  purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)");
   for (auto* sub : {stress, activity}) {
     sub->add_option("-c,--count", c.count, "number of users")->capture_default_str();
     sub->add_flag("-k,--keep", c.keep, "keep the users (and servers) this run created");

@@ -25,6 +25,7 @@ struct Config {
   int workers = 100;
   double server_deadline_s = 300.0;
   double stop_deadline_s = 60.0;
+  std::string run_id;             // purge --run ID: only what that run made
 
   // The arguments as one log line, the token shown as ***.
   std::string describe() const;

@@ -1,15 +1,23 @@
 #include "commands.hpp"
 
+#include "signals.hpp"
+
 #include "hubstress/errors.hpp"
+#include "hubstress/journal.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/stress.hpp"
+#include "hubstress/url.hpp"
 #include "hubstress/users.hpp"
 
 #include <map>
+#include <optional>
 
 namespace hubstress::cli {
 
 namespace {
+
+constexpr int kFailed = 128;
+constexpr int kInterrupted = 130;
 
 SessionOptions session_options(const Config& c) {
   SessionOptions o;
@@ -20,6 +28,15 @@ SessionOptions session_options(const Config& c) {
   o.ca_bundle = c.ca_bundle;
   o.timeout_s = c.timeout_s;
   return o;
+}
+
+// The command that removes what a run left behind (the token comes from -t or the environment).
+std::string cleanup_command(const Config& c, const Journal* journal) {
+  std::string cmd = "hub-stress-test -e " + normalize_api_url(c.endpoint);
+  if (c.prefix != kDefaultPrefix) cmd += " --prefix " + c.prefix;
+  cmd += " purge";
+  if (journal != nullptr) cmd += " --run " + journal->id();
+  return cmd;
 }
 
 void log_requests(const Session& session, std::size_t users) {
@@ -44,43 +61,96 @@ int report_stress(const StressResult& r, const Session& session) {
   log_requests(session, r.created.size());
   if (r.failed() > 0 || !r.deleted) {
     logger().error("stress-test failed: {} of {} servers did not become ready{}", r.failed(), r.spawns.size(),
-                   r.deleted ? "" : "; some users could not be deleted (run purge)");
-    return 128;
+                   r.deleted ? "" : "; some users could not be deleted");
+    return kFailed;
   }
+  return 0;
+}
+
+int purge_run(const Config& config) {
+  Journal journal = Journal::load(Journal::default_dir(), config.run_id);
+  if (normalize_api_url(journal.endpoint()) != normalize_api_url(config.endpoint)) {
+    throw std::invalid_argument("run " + journal.id() + " was against " + journal.endpoint() + ", not " +
+                                normalize_api_url(config.endpoint));
+  }
+  std::vector<std::string> names;
+  for (const auto& name : journal.outstanding()) {
+    if (is_stress_test_user(name, journal.prefix())) names.push_back(name);  // never anything else
+  }
+  ScopeTimer timer("purge_users");
+  if (names.empty()) {
+    logger().info("Run {}: nothing left to delete", journal.id());
+    return 0;
+  }
+  Session session(session_options(config));
+  logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
+  logger().info("Run {}: deleting {} users", journal.id(), names.size());
+  if (!delete_users(names, session, config.batch_size)) {
+    logger().error("some users of run {} could not be deleted; run the same command again", journal.id());
+    return kFailed;
+  }
+  if (!session.dry_run()) journal.mark(names, UserMark::deleted);
   return 0;
 }
 
 } // namespace
 
 int run_command(const Config& config) {
+  const std::atomic<int>& interrupted = install_signal_handlers();
   if (config.command == "purge") {
+    set_last_words("hub-stress-test: stopped at once; finish with: " + cleanup_command(config, nullptr) + "\n");
+    if (!config.run_id.empty()) return purge_run(config);
     purge_users(session_options(config), config.prefix, config.batch_size);
     return 0;
   }
   Session session(session_options(config));
+  session.set_interrupt_flag(&interrupted);
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
-  if (config.command == "stress-test") {
-    StressOptions o;
+  std::optional<Journal> journal;
+  if (!config.dry_run) {
+    journal = Journal::start(Journal::default_dir(), config.command, session.endpoint(), config.prefix);
+    logger().info("Run {} (journal {})", journal->id(), journal->path());
+  }
+  Journal* j = journal ? &*journal : nullptr;
+  const std::string leftovers = "remove what is left with: " + cleanup_command(config, j);
+  set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
+  try {
+    if (config.command == "stress-test") {
+      StressOptions o;
+      o.count = config.count;
+      o.batch_size = config.batch_size;
+      o.keep = config.keep;
+      o.profile = config.profile;
+      o.prefix = config.prefix;
+      o.server_deadline_s = config.server_deadline_s;
+      o.journal = j;
+      const StressResult r = stress_test(session, o);
+      const int code = report_stress(r, session);
+      if (!r.deleted) logger().error("Some users of this run remain; {}", leftovers);
+      return code;
+    }
+    ActivityOptions o;
     o.count = config.count;
-    o.batch_size = config.batch_size;
+    o.workers = config.workers;
     o.keep = config.keep;
-    o.profile = config.profile;
     o.prefix = config.prefix;
-    o.server_deadline_s = config.server_deadline_s;
-    return report_stress(stress_test(session, o), session);
+    o.journal = j;
+    const ActivityResult r = activity_stress_test(session, o);
+    log_requests(session, r.used.size());
+    if (!r.deleted) {
+      logger().error("activity-stress-test: some users could not be deleted; {}", leftovers);
+      return kFailed;
+    }
+    return 0;
+  } catch (const Interrupted& e) {
+    logger().error("{}", e.what());
+    if (j != nullptr && !j->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
+    return kInterrupted;
+  } catch (const std::exception& e) {
+    logger().error("{}", e.what());
+    if (j != nullptr && !j->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
+    return kFailed;
   }
-  ActivityOptions o;
-  o.count = config.count;
-  o.workers = config.workers;
-  o.keep = config.keep;
-  o.prefix = config.prefix;
-  const ActivityResult r = activity_stress_test(session, o);
-  log_requests(session, r.used.size());
-  if (!r.deleted) {
-    logger().error("activity-stress-test: some users could not be deleted (run purge)");
-    return 128;
-  }
-  return 0;
 }
 
 } // namespace hubstress::cli

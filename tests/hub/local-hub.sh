@@ -2,6 +2,8 @@
 # Starts or stops a real local JupyterHub (Debian's package) on free loopback ports.
 #   local-hub.sh start DIR [SPAWNER] [SPAWN_LIMIT]   -> writes DIR/hub.env (HST_ENDPOINT, HST_TOKEN, HST_PID)
 #   local-hub.sh stop DIR
+#   local-hub.sh kill DIR      -> SIGKILL the hub process alone (its proxy and user servers live on)
+#   local-hub.sh restart DIR   -> start the hub again with the same ports, token and database
 # SPAWNER: mocksu (default) | shared | singleuser | failing  (see jupyterhub_config.py)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -28,12 +30,24 @@ stop_hub() {
 
 case "$cmd" in
 stop) dir="$(cd "$dir" 2>/dev/null && pwd)" || exit 0; stop_hub; exit 0 ;;
-start) ;;
-*) echo "local-hub.sh: unknown command '$cmd' (start|stop)" >&2; exit 2 ;;
+kill)
+  # shellcheck disable=SC1091
+  . "$dir/hub.env"
+  kill -KILL "$HST_PID"
+  for _ in $(seq 1 50); do kill -0 "$HST_PID" 2>/dev/null || exit 0; sleep 0.1; done
+  exit 0 ;;
+start | restart) ;;
+*) echo "local-hub.sh: unknown command '$cmd' (start|stop|kill|restart)" >&2; exit 2 ;;
 esac
 
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
+if [ "$cmd" = restart ]; then
+  # shellcheck disable=SC1091
+  . "$dir/hub.env"
+  port="$HST_PORT" token="$HST_TOKEN"
+  set -- "$cmd" "$dir" "$HST_SPAWNER" "$HST_SPAWN_LIMIT"
+else
 port="$("$py" - <<'EOF'
 import random, socket
 for _ in range(200):
@@ -50,16 +64,20 @@ for _ in range(200):
 EOF
 )"
 token="$("$py" -c 'import secrets; print(secrets.token_hex(24))')"
+fi
 export HST_PORT="$port" HST_TOKEN="$token" HST_STATE_DIR="$dir"
 export HST_SPAWNER="${3:-mocksu}" HST_SPAWN_LIMIT="${4:-100}"
 export NODE_PATH=/usr/share/nodejs
 cd "$dir"
-setsid /usr/bin/jupyterhub -f "$here/jupyterhub_config.py" >"$dir/hub.log" 2>&1 </dev/null &
+setsid /usr/bin/jupyterhub -f "$here/jupyterhub_config.py" >>"$dir/hub.log" 2>&1 </dev/null &
 pid=$!
 cat >"$dir/hub.env" <<EOF
 HST_ENDPOINT=http://127.0.0.1:$port/hub/api
 HST_TOKEN=$token
 HST_PID=$pid
+HST_PORT=$port
+HST_SPAWNER=$HST_SPAWNER
+HST_SPAWN_LIMIT=$HST_SPAWN_LIMIT
 EOF
 for _ in $(seq 1 300); do
   if curl -fsS -o /dev/null "http://127.0.0.1:$port/hub/api/" 2>/dev/null; then

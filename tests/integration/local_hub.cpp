@@ -11,7 +11,10 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <csignal>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <thread>
 
 namespace hubstress::testing {
@@ -46,6 +49,20 @@ LocalHub::LocalHub(const std::string& spawner, int spawn_limit) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the local JupyterHub: " + cmd);
   endpoint_ = read_env_value(dir_ + "/hub.env", "HST_ENDPOINT");
   token_ = read_env_value(dir_ + "/hub.env", "HST_TOKEN");
+  // run journals of the tool under test go with this hub, not into the home folder
+  setenv("HUB_STRESS_TEST_STATE_DIR", (dir_ + "/tool-state").c_str(), 1);
+}
+
+void LocalHub::kill_hub() {
+  if (std::system((std::string(HST_LOCAL_HUB_SCRIPT) + " kill " + shell_quote(dir_)).c_str()) != 0) {
+    throw std::runtime_error("could not kill the hub");
+  }
+}
+
+void LocalHub::restart_hub() {
+  if (std::system((std::string(HST_LOCAL_HUB_SCRIPT) + " restart " + shell_quote(dir_)).c_str()) != 0) {
+    throw std::runtime_error("could not restart the hub");
+  }
 }
 
 LocalHub::~LocalHub() {
@@ -108,6 +125,62 @@ int LocalHub::requests_logged(const std::string& needle) const {
     n += line.find(" log:") != std::string::npos && line.find(needle) != std::string::npos ? 1 : 0;
   }
   return n;
+}
+
+BackgroundTool::BackgroundTool(const std::vector<std::string>& args, const std::string& dir) : out_(dir + "/tool-bg.out") {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    unsetenv("JUPYTERHUB_ENDPOINT");
+    unsetenv("JUPYTERHUB_API_TOKEN");
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(HST_TOOL));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(HST_TOOL, argv.data());
+    _exit(127);
+  }
+}
+
+BackgroundTool::~BackgroundTool() {
+  if (pid_ > 0 && running()) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+}
+
+void BackgroundTool::signal(int sig) { ::kill(pid_, sig); }
+
+bool BackgroundTool::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  const int r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exit_code_ = exit_status(status);
+    pid_ = -pid_;  // reaped
+    return false;
+  }
+  return r == 0;
+}
+
+int BackgroundTool::wait() {
+  if (pid_ > 0) {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exit_code_ = exit_status(status);
+    pid_ = -pid_;
+  }
+  return exit_code_;
+}
+
+std::string BackgroundTool::output() const {
+  std::ifstream in(out_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 ToolResult run_tool(const std::vector<std::string>& args, const std::vector<std::string>& env) {

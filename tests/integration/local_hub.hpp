@@ -28,6 +28,8 @@ public:
   std::vector<std::string> user_names();                  // every user on the hub
   std::vector<std::string> active_server_users();          // users with a pending or running server
   int requests_logged(const std::string& needle) const;   // access-log lines of the hub containing needle
+  void kill_hub();      // SIGKILL the hub process alone
+  void restart_hub();   // start it again on the same ports, token and database
 
 private:
   std::string dir_;
@@ -41,5 +43,21 @@ struct ToolResult {
   std::string output;
 };
 ToolResult run_tool(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+// The tool running in the background, for signals: output goes to a file in `dir`.
+class BackgroundTool {
+public:
+  BackgroundTool(const std::vector<std::string>& args, const std::string& dir);
+  ~BackgroundTool();
+  void signal(int sig);
+  int wait();                  // exit code (128 + signal when killed by one)
+  std::string output() const;  // what it printed so far
+  bool running();
+
+private:
+  int pid_ = -1;
+  int exit_code_ = -1;
+  std::string out_;
+};
 
 } // namespace hubstress::testing
