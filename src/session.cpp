@@ -88,6 +88,7 @@ EngineOptions Session::engine_options() {
   e.insecure = options_.insecure;
   e.ca_bundle = options_.ca_bundle;
   e.retry = options_.retry;
+  e.responder = options_.responder;
   if (options_.dry_run) {
     e.responder = [this](const Request& r) {
       logger().info("[dry-run] would send {} {}{}{}", r.method, endpoint_, r.path,

@@ -80,6 +80,10 @@ private:
     } else if (auto t = throttled_since_.find(i); t != throttled_since_.end()) {
       stats_.throttled_s += std::chrono::duration<double>(now - t->second).count();
       throttled_since_.erase(t);
+      if (since(requested_[i]) >= deadline_s_) {  // a hub that answers 429 for ever must not hold us for ever
+        ++in_flight_;  // time_out() completes a spawn in flight
+        return time_out(i);
+      }
     }
     r.state = SpawnState::requested;
     ++in_flight_;

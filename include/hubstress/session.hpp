@@ -5,6 +5,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct SessionOptions {
   std::string ca_bundle;      // CA file for TLS verification
   double timeout_s = 30.0;    // default per-request timeout
   RetryPolicy retry;
+  // When set, answers every request instead of the network (tests, fuzzing); dry-run sets its own.
+  std::function<Response(const Request&)> responder;
 };
 
 // One answered request, kept for reports.

@@ -117,6 +117,8 @@ std::vector<std::string> LocalHub::active_server_users() {
 }
 
 int LocalHub::requests_logged(const std::string& needle) const {
+  // the hub writes its access-log line just after it has answered: give the last one time to land
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   std::ifstream in(dir_ + "/hub.log");
   std::string line;
   int n = 0;
