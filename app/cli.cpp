@@ -77,6 +77,7 @@ ParseResult parse(int argc, const char* const* argv) {
                       ->expected(0, 1)
                       ->type_name("[FILEPATH]");
   app.add_flag("-v,--verbose", c.verbose, "DEBUG log: every response's method, URL, status and time");
+  app.add_flag("-q,--quiet", c.quiet, "no live progress (redrawn on a terminal, a line every 5 s otherwise)");
   app.add_flag("--insecure", c.insecure, "do not verify the hub's TLS certificate");
   app.add_option("--ca-bundle", c.ca_bundle, "CA certificates file to verify the hub's TLS certificate")
       ->check(CLI::ExistingFile);

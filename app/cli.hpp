@@ -12,6 +12,7 @@ struct Config {
   std::string token;              // -t / JUPYTERHUB_API_TOKEN (never logged)
   bool dry_run = false;
   bool verbose = false;
+  bool quiet = false;             // no live progress
   std::optional<std::string> log_file;   // set by --log-to-file (a default path when given no value)
   bool insecure = false;
   std::string ca_bundle;

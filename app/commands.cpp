@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "progress_display.hpp"
 #include "signals.hpp"
 
 #include "hubstress/errors.hpp"
@@ -114,6 +115,8 @@ int run_command(const Config& config) {
   Journal* j = journal ? &*journal : nullptr;
   const std::string leftovers = "remove what is left with: " + cleanup_command(config, j);
   set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
+  std::optional<ProgressDisplay> display;
+  if (!config.quiet) display.emplace(session.progress());
   try {
     if (config.command == "stress-test") {
       StressOptions o;

@@ -4,7 +4,10 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <cstdio>
+#include <mutex>
 
 #include <memory>
 
@@ -31,11 +34,44 @@ public:
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<PythonLevel>(); }
 };
 
+// stderr, with an optional status line that log lines are written above.
+class ConsoleSink : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  void set_status(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_ = text;
+    std::fputs("\r\033[K", stderr);
+    std::fputs(status_.c_str(), stderr);
+    std::fflush(stderr);
+  }
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    if (!status_.empty()) std::fputs("\r\033[K", stderr);
+    std::fwrite(formatted.data(), 1, formatted.size(), stderr);
+    if (!status_.empty()) std::fputs(status_.c_str(), stderr);
+    std::fflush(stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+
+private:
+  std::string status_;
+};
+
+std::shared_ptr<ConsoleSink> g_console;
+
 } // namespace
+
+void set_status_line(const std::string& text) {
+  if (g_console) g_console->set_status(text);
+}
 
 void setup_logging(const Config& config) {
   std::vector<spdlog::sink_ptr> sinks;
-  sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  g_console = std::make_shared<ConsoleSink>();
+  sinks.push_back(g_console);
   if (config.log_file) {
     sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(*config.log_file, true));
   }

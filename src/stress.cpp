@@ -46,10 +46,9 @@ public:
 
   std::vector<SpawnRecord> run() {
     start_ = Clock::now();
+    session_.progress().phase = Phase::spawn;
     refill();
-    report_progress_later();
     session_.engine().run_until([this] { return done_ == records_.size() || session_.interrupted(); });
-    session_.engine().cancel(progress_timer_);  // it points at this object
     if (done_ < records_.size()) {
       // interrupted: drop what is in flight (its callbacks point here); tear-down stops those spawns
       session_.engine().abort_all();
@@ -77,6 +76,7 @@ private:
     if (r.state == SpawnState::not_started) {
       r.requested_at_s = since(start_);
       requested_[i] = now;
+      ++session_.progress().requested;
     } else if (auto t = throttled_since_.find(i); t != throttled_since_.end()) {
       stats_.throttled_s += std::chrono::duration<double>(now - t->second).count();
       throttled_since_.erase(t);
@@ -151,12 +151,14 @@ private:
   void ready(std::size_t i) {
     records_[i].state = SpawnState::ready;
     records_[i].ready_after_s = since(requested_[i]);
+    ++session_.progress().ready;
     logger().debug("Server of {} ready after {:.3f} s", records_[i].user, records_[i].ready_after_s);
     complete();
   }
 
   void fail(std::size_t i, std::string reason) {
     records_[i].state = SpawnState::failed;
+    ++session_.progress().failed;
     logger().warn("Server of {} failed: {}", records_[i].user, reason);
     records_[i].reason = std::move(reason);
     complete();
@@ -164,6 +166,7 @@ private:
 
   void time_out(std::size_t i) {
     records_[i].state = SpawnState::timed_out;
+    ++session_.progress().failed;
     records_[i].reason = fmt::format("not ready within {:.0f} s", deadline_s_);
     logger().warn("Server of {} {}", records_[i].user, records_[i].reason);
     complete();
@@ -186,14 +189,6 @@ private:
                   in_flight_, queue_.size(), done_, records_.size());
   }
 
-  void report_progress_later() {
-    progress_timer_ = session_.engine().after(5.0, [this] {
-      if (done_ == records_.size()) return;
-      report_progress();
-      report_progress_later();
-    });
-  }
-
   Session& session_;
   std::string body_;
   int max_window_;
@@ -209,7 +204,6 @@ private:
   int in_flight_ = 0;
   std::size_t done_ = 0;
   bool paused_ = false;
-  HttpEngine::TimerId progress_timer_ = 0;
 };
 
 template <typename F>
@@ -220,6 +214,18 @@ double timed(F&& f) {
 }
 
 } // namespace
+
+const char* to_string(Phase phase) {
+  switch (phase) {
+  case Phase::idle: return "start";
+  case Phase::find: return "find";
+  case Phase::create: return "create";
+  case Phase::spawn: return "spawn";
+  case Phase::activity: return "activity";
+  case Phase::delete_users: return "delete";
+  }
+  return "?";
+}
 
 const char* to_string(SpawnState state) {
   switch (state) {
@@ -277,6 +283,7 @@ Distribution StressResult::ready_times() const {
 StressResult stress_test(Session& session, const StressOptions& options) {
   ScopeTimer timer("stress_test");
   StressResult result;
+  session.progress().total = options.count;
   std::vector<std::string> existing;
   result.phases.push_back({"find", timed([&] { existing = find_existing_stress_test_users(session, options.prefix); })});
   const auto planned = next_user_names(existing, options.count, options.prefix);
@@ -363,6 +370,7 @@ private:
     const json body{{"last_activity", t}, {"servers", {{"", {{"last_activity", t}}}}}};
     session_.submit(session_.request("POST", "/users/" + url_escape(user) + "/activity", "/users/{name}/activity", body.dump()),
                     [this, w](Response r) {
+                      ++session_.progress().activity;
                       if (r.ok()) result_.post_s.push_back(r.elapsed_s);
                       else {
                         ++result_.post_errors;
@@ -397,6 +405,7 @@ private:
 ActivityResult activity_stress_test(Session& session, const ActivityOptions& options) {
   ScopeTimer timer("activity_stress_test");
   ActivityResult result;
+  session.progress().total = options.count;
   auto existing = find_existing_stress_test_users(session, options.prefix);
   std::sort(existing.begin(), existing.end(), [&](const auto& a, const auto& b) {
     return stress_test_number(a, options.prefix) < stress_test_number(b, options.prefix);
@@ -420,6 +429,7 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
   }
   if (!result.used.empty()) {
     ScopeTimer activity("send_activity");
+    session.progress().phase = Phase::activity;
     ActivityRun(session, result.used, options.workers, options.ping_interval_s, result).run();
   }
   logger().info("Hub ping time: {}", format_distribution(summarize(result.ping_s)));

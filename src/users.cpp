@@ -196,8 +196,10 @@ bool delete_users_after_stopping_servers(const std::map<std::string, bool>& stop
     const Response& r = answers[i];
     if (r.ok()) {
       logger().debug("Deleted user {}", names[i]);
+      ++session.progress().deleted;
     } else if (r.status == 404) {
       logger().info("User {} was already deleted", names[i]);
+      ++session.progress().deleted;
     } else {
       logger().warn("Failed to delete user {}: {}", names[i], r.describe());
       success = false;
@@ -282,6 +284,8 @@ void wait_for_servers_to_stop(std::set<std::string> waiting, std::set<std::strin
 bool delete_users(const std::vector<std::string>& usernames, Session& session, int batch_size, double stop_deadline_s) {
   ScopeTimer timer("delete_users");
   if (batch_size < 1) throw std::invalid_argument("batch size must be at least 1");
+  session.progress().phase = Phase::delete_users;
+  session.progress().to_delete += static_cast<int>(usernames.size());
   std::map<std::string, bool> stopped;
   std::set<std::string> waiting;
   std::set<std::string> restop;
@@ -331,6 +335,7 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
                                                    std::string_view prefix) {
   ScopeTimer timer("create_users");
   if (count < 1) throw std::invalid_argument("count must be at least 1");
+  session.progress().phase = Phase::create;
   const auto batches = split_batches(next_user_names(existing_users, count, prefix), batch_size);
   const auto timeout = std::chrono::milliseconds(
       static_cast<long>(std::max(static_cast<double>(batch_size), session.options().timeout_s) * 1000));
@@ -376,6 +381,7 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
       throw HubError("creating users failed: " + r.describe());
     }
     total += ours.size();
+    session.progress().created += static_cast<int>(ours.size());
     logger().info("Created {} users ({} of {})", ours.size(), total, count);
     logger().debug("Created users: {}", join(ours, ours.size()));
     created.push_back(std::move(ours));
@@ -385,6 +391,7 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
 
 std::vector<std::string> find_existing_stress_test_users(Session& session, std::string_view prefix) {
   ScopeTimer timer("find_existing_stress_test_users");
+  session.progress().phase = Phase::find;
   std::vector<json> users;
   try {
     users = list_users(session);

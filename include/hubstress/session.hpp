@@ -1,6 +1,7 @@
 #pragma once
 // The seed's `session`: one configured HTTP client for one hub (SPEC §1).
 #include "hubstress/http.hpp"
+#include "hubstress/progress.hpp"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -62,6 +63,10 @@ public:
   void set_interrupt_flag(const std::atomic<int>* flag) { interrupt_ = flag; }
   bool interrupted() const { return interrupt_ != nullptr && interrupt_->load() > 0; }
 
+  // Live counters for a progress display.
+  Progress& progress() { return progress_; }
+  const Progress& progress() const { return progress_; }
+
   const std::vector<RequestRecord>& records() const { return records_; }
   int retries() const { return retries_; }   // retries sent, over all requests
 
@@ -74,6 +79,7 @@ private:
   std::vector<RequestRecord> records_;
   int retries_ = 0;
   const std::atomic<int>* interrupt_ = nullptr;
+  Progress progress_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   HttpEngine engine_;
 };

@@ -1,0 +1,79 @@
+#include "progress_display.hpp"
+
+#include "logging.hpp"
+
+#include "hubstress/log.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <unistd.h>
+
+namespace hubstress::cli {
+
+namespace {
+
+// What counts as done in each phase, and out of how many.
+std::pair<int, int> done_of(const Progress& p, Phase phase) {
+  switch (phase) {
+  case Phase::create: return {p.created.load(), p.total.load()};
+  case Phase::spawn: return {p.ready.load() + p.failed.load(), p.created.load()};
+  case Phase::delete_users: return {p.deleted.load(), p.to_delete.load()};
+  case Phase::activity: return {p.activity.load(), p.total.load()};
+  default: return {0, 0};
+  }
+}
+
+} // namespace
+
+ProgressDisplay::ProgressDisplay(const Progress& progress)
+    : progress_(progress), tty_(isatty(STDERR_FILENO) == 1), thread_([this] { loop(); }) {}
+
+ProgressDisplay::~ProgressDisplay() {
+  stop_ = true;
+  thread_.join();
+  if (tty_) set_status_line("");
+}
+
+std::string ProgressDisplay::line(double seconds) {
+  const Progress& p = progress_;
+  const Phase phase = p.phase.load();
+  const auto [done, of] = done_of(p, phase);
+  if (phase != rate_phase_) {
+    rate_phase_ = phase;
+    rate_t0_ = seconds;
+    rate_done0_ = done;
+  }
+  std::string text = fmt::format("[{}] created {}/{} | started {} | ready {} | failed {} | deleted {}", to_string(phase),
+                                 p.created.load(), p.total.load(), p.requested.load(), p.ready.load(), p.failed.load(),
+                                 p.deleted.load());
+  if (phase == Phase::activity) text += fmt::format(" | activity {}", p.activity.load());
+  const double elapsed = seconds - rate_t0_;
+  const double rate = elapsed > 0.5 ? (done - rate_done0_) / elapsed : 0.0;
+  if (rate > 0 && of > done) {
+    text += fmt::format(" | {:.1f}/s | ETA {:.0f}s", rate, (of - done) / rate);
+  }
+  return text;
+}
+
+void ProgressDisplay::loop() {
+  using namespace std::chrono;
+  const auto start = steady_clock::now();
+  const auto period = tty_ ? milliseconds(250) : seconds(5);
+  auto next = start + period;
+  std::string last;
+  while (!stop_) {
+    std::this_thread::sleep_for(milliseconds(50));
+    if (steady_clock::now() < next) continue;
+    next += period;
+    const std::string text = line(duration<double>(steady_clock::now() - start).count());
+    if (tty_) {
+      set_status_line(text);
+    } else if (text != last && progress_.phase.load() != Phase::idle) {
+      logger().info("Progress: {}", text);
+    }
+    last = text;
+  }
+}
+
+} // namespace hubstress::cli
