@@ -85,6 +85,7 @@ int purge_run(const Config& config) {
   }
   Session session(session_options(config));
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
+  check_token(session, "purge");
   logger().info("Run {}: deleting {} users", journal.id(), names.size());
   if (!delete_users(names, session, config.batch_size)) {
     logger().error("some users of run {} could not be deleted; run the same command again", journal.id());
@@ -107,6 +108,7 @@ int run_command(const Config& config) {
   Session session(session_options(config));
   session.set_interrupt_flag(&interrupted);
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
+  check_token(session, config.command);
   std::optional<Journal> journal;
   if (!config.dry_run) {
     journal = Journal::start(Journal::default_dir(), config.command, session.endpoint(), config.prefix);

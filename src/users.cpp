@@ -65,6 +65,40 @@ std::vector<std::string> existing_among(const std::vector<std::string>& names, S
 
 } // namespace
 
+std::vector<std::string> missing_scopes(const json& token_model, std::string_view command) {
+  if (!token_model.is_object() || !token_model.contains("scopes") || !token_model["scopes"].is_array()) return {};
+  std::set<std::string> have;
+  for (const auto& s : token_model["scopes"]) {
+    if (s.is_string()) have.insert(s.get<std::string>());
+  }
+  // the fine scopes behind each request a command sends (admin:users and admin:servers grant them all)
+  std::vector<std::string> needed{"list:users", "servers", "delete:users"};
+  if (command == "stress-test") {
+    needed.insert(needed.end(), {"admin:users", "read:servers"});
+  } else if (command == "activity-stress-test") {
+    needed.insert(needed.end(), {"admin:users", "read:users", "users:activity"});
+  }
+  std::vector<std::string> missing;
+  for (const auto& scope : needed) {
+    if (!have.count(scope)) missing.push_back(scope);
+  }
+  return missing;
+}
+
+void check_token(Session& session, std::string_view command) {
+  const Response r = session.call(session.request("GET", "/user", "/user"));
+  if (r.status == 403 || r.status == 401) throw_auth_error(r);
+  if (!r.ok()) return;  // an old hub without /user: the first real request will tell
+  const json model = json::parse(r.body, nullptr, false);
+  const auto missing = missing_scopes(model, command);
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    throw AuthError("the token lacks scopes that " + std::string(command) + " needs: " + list +
+                    " (grant admin:users and admin:servers)");
+  }
+}
+
 std::optional<std::uint64_t> stress_test_number(std::string_view name, std::string_view prefix) {
   if (name.size() <= prefix.size() + 1 || name.substr(0, prefix.size()) != prefix || name[prefix.size()] != '-') {
     return std::nullopt;
@@ -414,6 +448,7 @@ void purge_users(const SessionOptions& options, std::string_view prefix, int bat
   ScopeTimer timer("purge_users");
   Session session(options);
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
+  check_token(session, "purge");
   const auto names = find_existing_stress_test_users(session, prefix);
   if (names.empty()) {
     logger().info("No stress-test users to delete");

@@ -47,6 +47,13 @@ std::vector<nlohmann::json> list_users(Session& session, std::string_view query 
 // True when the user model has a default server that is running or pending.
 bool has_active_server(const nlohmann::json& user);
 
+// Scopes `command` needs that the token model (GET /user) does not list; empty when all are there
+// or when the hub does not list scopes (before 2.0). Filtered scopes ("servers!user=x") do not count.
+std::vector<std::string> missing_scopes(const nlohmann::json& token_model, std::string_view command);
+// Asks the hub who the token is (GET /user) before anything changes: throws AuthError for a bad
+// token or one that lacks scopes `command` needs, naming them.
+void check_token(Session& session, std::string_view command);
+
 // --- the five functions of the seed ---
 
 // DELETE /users/{name} for every user whose value is true; true only if all of `stopped` ended deleted.

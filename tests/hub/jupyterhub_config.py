@@ -41,6 +41,10 @@ c.JupyterHub.load_roles = [
         "services": ["stress-tester"],
     }
 ]
+if os.environ.get("HST_LIMITED_TOKEN"):
+    # a token that may list users but not stop servers or delete users (tests of missing scopes)
+    c.JupyterHub.services.append({"name": "read-only", "api_token": os.environ["HST_LIMITED_TOKEN"]})
+    c.JupyterHub.load_roles.append({"name": "read-only-role", "scopes": ["list:users", "read:users"], "services": ["read-only"]})
 
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner, Spawner  # noqa: E402
 

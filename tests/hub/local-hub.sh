@@ -45,7 +45,7 @@ dir="$(cd "$dir" && pwd)"
 if [ "$cmd" = restart ]; then
   # shellcheck disable=SC1091
   . "$dir/hub.env"
-  port="$HST_PORT" token="$HST_TOKEN"
+  port="$HST_PORT" token="$HST_TOKEN" limited="$HST_LIMITED_TOKEN"
   set -- "$cmd" "$dir" "$HST_SPAWNER" "$HST_SPAWN_LIMIT"
 else
 port="$("$py" - <<'EOF'
@@ -64,8 +64,9 @@ for _ in range(200):
 EOF
 )"
 token="$("$py" -c 'import secrets; print(secrets.token_hex(24))')"
+limited="$("$py" -c 'import secrets; print(secrets.token_hex(24))')"
 fi
-export HST_PORT="$port" HST_TOKEN="$token" HST_STATE_DIR="$dir"
+export HST_PORT="$port" HST_TOKEN="$token" HST_LIMITED_TOKEN="$limited" HST_STATE_DIR="$dir"
 export HST_SPAWNER="${3:-mocksu}" HST_SPAWN_LIMIT="${4:-100}"
 export NODE_PATH=/usr/share/nodejs
 cd "$dir"
@@ -74,6 +75,7 @@ pid=$!
 cat >"$dir/hub.env" <<EOF
 HST_ENDPOINT=http://127.0.0.1:$port/hub/api
 HST_TOKEN=$token
+HST_LIMITED_TOKEN=$limited
 HST_PID=$pid
 HST_PORT=$port
 HST_SPAWNER=$HST_SPAWNER

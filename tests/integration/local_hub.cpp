@@ -49,6 +49,7 @@ LocalHub::LocalHub(const std::string& spawner, int spawn_limit) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the local JupyterHub: " + cmd);
   endpoint_ = read_env_value(dir_ + "/hub.env", "HST_ENDPOINT");
   token_ = read_env_value(dir_ + "/hub.env", "HST_TOKEN");
+  limited_token_ = read_env_value(dir_ + "/hub.env", "HST_LIMITED_TOKEN");
   // run journals of the tool under test go with this hub, not into the home folder
   setenv("HUB_STRESS_TEST_STATE_DIR", (dir_ + "/tool-state").c_str(), 1);
 }

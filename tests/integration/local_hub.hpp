@@ -18,6 +18,7 @@ public:
 
   const std::string& endpoint() const { return endpoint_; }
   const std::string& token() const { return token_; }
+  const std::string& limited_token() const { return limited_token_; }  // list:users and read:users only
   const std::string& state_dir() const { return dir_; }
   SessionOptions options() const;
 
@@ -35,6 +36,7 @@ private:
   std::string dir_;
   std::string endpoint_;
   std::string token_;
+  std::string limited_token_;
 };
 
 // Runs the hub-stress-test binary with `args`; stdout and stderr together in `output`.

@@ -132,3 +132,21 @@ TEST(Cli, ValidationErrorsAreOneLineAndExitOne) {
     EXPECT_NE(result.output.find("error"), std::string::npos) << result.output;
   }
 }
+
+TEST(Cli, TokenWithoutTheNeededScopesNamesThemAndChangesNothing) {
+  LocalHub hub;
+  hub.create({"hub-stress-test-1"});
+  const int posts_before = hub.requests_logged("POST /hub/api/users");
+  for (const char* command : {"purge", "stress-test"}) {
+    const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.limited_token(), command});
+    EXPECT_EQ(result.exit_code, 128) << result.output;
+    EXPECT_EQ(count_lines_with(result.output, " ERROR "), 1) << result.output;
+    EXPECT_NE(result.output.find(std::string("the token lacks scopes that ") + command + " needs: "), std::string::npos)
+        << result.output;
+    EXPECT_NE(result.output.find("delete:users"), std::string::npos) << result.output;
+    EXPECT_EQ(result.output.find(hub.limited_token()), std::string::npos);
+  }
+  EXPECT_EQ(hub.user_names(), std::vector<std::string>{"hub-stress-test-1"});
+  EXPECT_EQ(hub.requests_logged("POST /hub/api/users"), posts_before);
+  EXPECT_EQ(hub.requests_logged("DELETE /hub/api/users"), 0);
+}

@@ -61,3 +61,26 @@ TEST(Batches, ExactMultipleAndOneByOne) {
   EXPECT_TRUE(split_batches({}, 5).empty());
   EXPECT_THROW(split_batches({"a"}, 0), std::invalid_argument);
 }
+
+TEST(Scopes, FullServiceTokenLacksNothing) {
+  const auto model = nlohmann::json::parse(R"({"kind": "service", "scopes": ["admin:servers", "admin:users",
+      "delete:servers", "delete:users", "list:users", "read:servers", "read:users", "servers", "users",
+      "users:activity"]})");
+  for (const char* command : {"purge", "stress-test", "activity-stress-test"}) {
+    EXPECT_TRUE(missing_scopes(model, command).empty()) << command;
+  }
+}
+
+TEST(Scopes, NamesWhatIsMissingPerCommand) {
+  const auto model = nlohmann::json::parse(R"({"scopes": ["list:users", "read:users", "servers!user=alice"]})");
+  EXPECT_EQ(missing_scopes(model, "purge"), (std::vector<std::string>{"servers", "delete:users"}));
+  EXPECT_EQ(missing_scopes(model, "stress-test"),
+            (std::vector<std::string>{"servers", "delete:users", "admin:users", "read:servers"}));
+  EXPECT_EQ(missing_scopes(model, "activity-stress-test"),
+            (std::vector<std::string>{"servers", "delete:users", "admin:users", "users:activity"}));
+}
+
+TEST(Scopes, OldHubsWithoutScopesAreNotJudged) {
+  EXPECT_TRUE(missing_scopes(nlohmann::json::parse(R"({"name": "admin", "admin": true})"), "purge").empty());
+  EXPECT_TRUE(missing_scopes(nlohmann::json::parse("[]"), "purge").empty());
+}
