@@ -16,6 +16,7 @@ using nlohmann::json;
 
 namespace {
 
+constexpr std::string_view kTestWords[] = {"stress", "test", "load", "bench"};
 constexpr const char* kNeededScopes = "admin:users, admin:servers (and read:hub, read:metrics for hub metrics)";
 
 std::string lower(std::string_view text) {
@@ -122,6 +123,14 @@ void validate_prefix(std::string_view prefix) {
   if (!ok) {
     throw std::invalid_argument("user name prefix '" + std::string(prefix) +
                                 "' must be lower-case letters, digits and inner dashes");
+  }
+  // "user" or "student" would match real people's accounts (user-1, student-12): a prefix must say test
+  const bool says_test = std::any_of(std::begin(kTestWords), std::end(kTestWords), [&](std::string_view word) {
+    return prefix.find(word) != std::string_view::npos;
+  });
+  if (!says_test) {
+    throw std::invalid_argument("user name prefix '" + std::string(prefix) +
+                                "' could match real users: it must contain 'stress', 'test', 'load' or 'bench'");
   }
 }
 

@@ -26,11 +26,14 @@ TEST(NamePattern, ConfigurablePrefix) {
 TEST(NamePattern, ValidatesPrefix) {
   EXPECT_NO_THROW(validate_prefix("hub-stress-test"));
   EXPECT_NO_THROW(validate_prefix("load2"));
+  EXPECT_NO_THROW(validate_prefix("course-bench"));
+  EXPECT_THROW(validate_prefix("user"), std::invalid_argument);     // user-1 is somebody
+  EXPECT_THROW(validate_prefix("student"), std::invalid_argument);
   EXPECT_THROW(validate_prefix(""), std::invalid_argument);
   EXPECT_THROW(validate_prefix("Hub"), std::invalid_argument);
   EXPECT_THROW(validate_prefix("a*"), std::invalid_argument);
-  EXPECT_THROW(validate_prefix("-x"), std::invalid_argument);
-  EXPECT_THROW(validate_prefix("x-"), std::invalid_argument);
+  EXPECT_THROW(validate_prefix("-test"), std::invalid_argument);
+  EXPECT_THROW(validate_prefix("test-"), std::invalid_argument);
 }
 
 TEST(Numbering, StartsAtOneOnAnEmptyHub) {
