@@ -7,6 +7,7 @@ packages=(
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcpp-httplib-dev
   jupyterhub python3-ipykernel
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

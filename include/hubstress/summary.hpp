@@ -1,0 +1,190 @@
+#pragma once
+// One Summary per run. Every report (terminal table, JSON, CSV, HTML) and every threshold is fed
+// from it, so they can never disagree. Building it is a pure function of what the run recorded.
+//
+// Typical use at the end of a run:
+//   SummaryInputs in;  in.command = "stress-test";  in.records = &session.records();  in.stress = &result; ...
+//   Summary summary = build_summary(in);
+//   summary.thresholds = evaluate_all(parsed_thresholds, summary);   // thresholds.hpp
+//   std::cout << render_terminal(summary);                            // report.hpp
+#include "hubstress/hub_metrics.hpp"
+#include "hubstress/session.hpp"
+#include "hubstress/stats.hpp"
+#include "hubstress/stress.hpp"
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubstress {
+
+// What an API call was for, from its method and route.
+enum class ApiKind {
+  version,       // GET /
+  list_users,    // GET /users
+  create_users,  // POST /users
+  get_user,      // GET /users/{name}
+  start_server,  // POST /users/{name}/server
+  progress,      // GET /users/{name}/server/progress
+  stop_server,   // DELETE /users/{name}/server
+  delete_user,   // DELETE /users/{name}
+  activity,      // POST /users/{name}/activity
+  metrics,       // GET /hub/metrics
+  other,         // anything else
+};
+inline constexpr std::size_t kApiKindCount = 11;
+// "version", "list users", "create users", "get user", "start server", "progress", "stop server",
+// "delete user", "activity", "metrics", "other".
+const char* to_string(ApiKind kind);
+// `route` is a route template ("/users/{name}/server") or a concrete path ("/users/alice/server?x=1",
+// also absolute or under "/hub/api"): both classify the same.
+ApiKind classify_request(std::string_view method, std::string_view route);
+
+// Request counts and latency for one kind of API call (or for all of them).
+struct ApiStats {
+  std::string kind;                                     // to_string(ApiKind), or "all" for every request together
+  std::size_t count = 0;                                // requests with a final answer or a transport failure
+  std::size_t errors = 0;                               // of them: answers outside 2xx plus transport failures
+  std::map<std::string, std::size_t> errors_by_status;  // "500" -> requests; transport failures by outcome ("timeout")
+  std::size_t retries = 0;                              // attempts after the first, summed over the requests
+  Distribution latency_s;                               // seconds of the last attempt, answered requests only (any status)
+};
+
+// A histogram with fixed bucket edges, Prometheus style (a value v goes to the first bucket with v <= edge).
+struct Histogram {
+  std::vector<double> upper_bounds_s;  // ascending finite bucket edges, seconds; one more bucket (+inf) follows the last
+  std::vector<std::size_t> counts;     // values per bucket: counts[i] in (edge[i-1], edge[i]]; counts.back() above the last edge
+
+  void add(double value_s);    // counts one value (NaN is ignored)
+  std::size_t total() const;   // values counted, all buckets
+};
+// Edges 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300 seconds (and +inf): spawn-to-ready times.
+const std::vector<double>& spawn_histogram_bounds();
+// An empty histogram; throws std::invalid_argument unless the edges are finite and strictly ascending.
+Histogram make_histogram(std::vector<double> upper_bounds_s);
+Histogram make_spawn_histogram();
+// Bucket-wise sum of two histograms with identical edges (e.g. two runs); throws std::invalid_argument otherwise.
+Histogram merge(const Histogram& a, const Histogram& b);
+
+// Servers that did not become ready, grouped by why.
+struct FailureGroup {
+  std::string reason;                 // as the hub said it, the user's own name replaced by "{user}"; the state when it gave none
+  std::size_t count = 0;              // servers that ended with this reason
+  std::vector<std::string> examples;  // up to 3 of those users, in the order they were started
+};
+
+// One step of the "servers ready over time" curve.
+struct ReadyPoint {
+  double t_s = 0;         // seconds since the spawn phase started (requested_at_s + ready_after_s)
+  std::size_t ready = 0;  // servers ready by then, cumulative
+};
+
+// API calls that started within one second of the run.
+struct LatencyBucket {
+  long t_s = 0;            // whole seconds since the session started: the bucket covers [t_s, t_s + 1)
+  std::size_t count = 0;   // requests started in it (answered or not)
+  std::size_t errors = 0;  // of them: answers outside 2xx plus transport failures
+  double p95_s = 0;        // p95 latency of the answered ones, seconds (0 when none was answered)
+};
+
+// The spawn phase of a stress-test.
+struct SpawnSummary {
+  std::size_t servers = 0;                  // servers the run tried to start (one per user)
+  std::size_t ready = 0;                    // of them: ready
+  std::size_t failed = 0;                   // of them: the hub said the spawn failed
+  std::size_t timed_out = 0;                // of them: not ready within the server timeout
+  std::size_t unfinished = 0;               // of them: never requested, or still pending when the run ended
+  double ready_rate_pct = 0;                // ready / servers, percent (0 when there were no servers)
+  double failure_rate_pct = 0;              // (servers - ready) / servers, percent (0 when there were no servers)
+  Distribution ready_s;                     // seconds from the first start request to ready, ready servers only
+  Histogram histogram;                      // the same seconds in spawn_histogram_bounds() buckets
+  std::vector<FailureGroup> failures;       // every server that did not become ready, most frequent reason first
+  std::vector<ReadyPoint> ready_over_time;  // one point per ready server, in time order
+};
+
+// How much the hub pushed back with 429.
+struct Throttling {
+  std::size_t answers_429 = 0;  // requests whose final answer was 429 (start requests are never retried on 429)
+  int start_429 = 0;            // 429 answers to start-server requests (the hub's concurrent_spawn_limit)
+  double throttled_s = 0;       // seconds users waited to be re-sent after a 429, summed over users
+  int smallest_window = 0;      // the narrowest the spawn window got (the batch size when never throttled; 0 without a spawn phase)
+};
+
+// activity-stress-test.
+struct ActivitySummary {
+  std::size_t users = 0;    // users that got activity updates
+  int workers = 0;          // senders used
+  Distribution post_s;      // seconds per 2xx POST /users/{name}/activity
+  Distribution ping_s;      // seconds per 2xx GET /users/{first user}
+  int post_errors = 0;      // activity updates that did not answer 2xx
+  int ping_errors = 0;      // pings that did not answer 2xx
+};
+
+// The hub's own numbers at one scrape, derived from consecutive HubSamples.
+struct HubPoint {
+  double t_s = 0;                         // seconds since the run started
+  std::optional<double> cpu_pct;          // hub CPU since the previous scrape, percent of one core (none for the first or across a restart)
+  std::optional<double> memory_bytes;     // resident memory of the hub process, bytes
+  std::optional<double> running_servers;  // user servers running
+};
+
+struct HubSummary {
+  std::vector<HubSample> samples;            // as scraped, in time order
+  std::vector<HubPoint> series;              // one point per sample
+  int restarts = 0;                          // times process_start_time_seconds changed between two scrapes
+  std::optional<double> peak_cpu_pct;        // highest cpu_pct, percent of one core
+  std::optional<double> peak_memory_bytes;   // highest resident memory, bytes
+  std::optional<double> request_mean_s;      // hub-side mean request duration between first and last scrape, seconds (none across a restart)
+  std::optional<double> spawn_mean_s;        // hub-side mean spawn duration between first and last scrape, seconds (none across a restart)
+};
+
+// The verdict on one threshold (thresholds.hpp); part of the Summary so every report shows it.
+struct ThresholdResult {
+  std::string text;       // the threshold as given, e.g. "spawn_p95<90s"
+  std::string metric;     // "spawn_p95"
+  std::string unit;       // unit of limit and actual: "s", "%", or "" for counts
+  double limit = 0;       // the bound, in `unit`
+  double actual = 0;      // what the run measured, in `unit` (0 without data)
+  bool has_data = false;  // false: the run measured nothing for this metric (e.g. no server became ready), so it fails
+  bool passed = false;    // the run met the threshold
+};
+
+struct Summary {
+  std::string command;                       // "stress-test", "activity-stress-test", "purge"
+  std::string endpoint;                      // the hub API URL, without credentials, query or fragment
+  std::string hub_version;                   // as GET {api}/ said, e.g. "3.0.0"
+  std::string started_at;                    // ISO-8601 UTC time the run started
+  double duration_s = 0;                     // seconds the whole run took
+  std::vector<PhaseTime> phases;             // stress-test phases in order (find, create, spawn, delete), seconds each
+  std::vector<ApiStats> api;                 // one per kind of API call that was made, in ApiKind order
+  ApiStats api_all;                          // every request together (kind "all")
+  std::vector<LatencyBucket> latency_over_time;  // per second of the run that started requests, in time order
+  std::optional<SpawnSummary> spawn;         // stress-test only
+  Throttling throttle;                       // 429s, from the records and the spawn phase
+  std::optional<ActivitySummary> activity;   // activity-stress-test only
+  std::optional<HubSummary> hub;             // when /hub/metrics was scraped at least once
+  std::vector<ThresholdResult> thresholds;   // set by the caller: evaluate_all() (thresholds.hpp); empty when none given
+};
+
+// What build_summary reads. Pointers may be null: that part did not happen (e.g. no spawn phase).
+struct SummaryInputs {
+  std::string command;                               // the subcommand that ran: "stress-test", ...
+  std::string endpoint;                              // the hub API URL; credentials, query and fragment are dropped
+  std::string hub_version;                           // Session::hub_version()
+  std::string started_at;                            // ISO-8601 UTC, e.g. iso8601_utc_now() at the start
+  double duration_s = 0;                             // seconds the run took
+  const std::vector<RequestRecord>* records = nullptr;   // Session::records(): every answered request
+  const StressResult* stress = nullptr;              // stress-test's result
+  const ActivityResult* activity = nullptr;          // activity-stress-test's result
+  const std::vector<HubSample>* hub_samples = nullptr;   // /hub/metrics scrapes, any order
+};
+
+Summary build_summary(const SummaryInputs& in);
+
+// Whether a record counts as an error: an answer outside 2xx, or no answer at all.
+bool is_error(const RequestRecord& record);
+
+} // namespace hubstress

@@ -1,0 +1,180 @@
+#include "hubstress/hub_metrics.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace hubstress {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
+bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+
+// A cursor over one line; every read either advances or leaves the position where it was.
+class LineReader {
+public:
+  explicit LineReader(std::string_view line) : s_(line) {}
+
+  bool at_end() const { return i_ >= s_.size(); }
+  void skip_spaces() {
+    while (!at_end() && is_space(s_[i_])) ++i_;
+  }
+  bool eat(char c) {
+    if (at_end() || s_[i_] != c) return false;
+    ++i_;
+    return true;
+  }
+
+  // [a-zA-Z_:][a-zA-Z0-9_:]* (label names are the same without ':', which we tolerate)
+  std::optional<std::string> name() {
+    if (at_end() || !is_name_start(s_[i_])) return std::nullopt;
+    const std::size_t start = i_;
+    while (!at_end() && is_name_char(s_[i_])) ++i_;
+    return std::string(s_.substr(start, i_ - start));
+  }
+
+  // "..." with \\, \" and \n unescaped; any other escape is kept as written.
+  std::optional<std::string> quoted() {
+    if (!eat('"')) return std::nullopt;
+    std::string out;
+    while (!at_end()) {
+      const char c = s_[i_++];
+      if (c == '"') return out;
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (at_end()) return std::nullopt;
+      const char e = s_[i_++];
+      if (e == 'n') out += '\n';
+      else if (e == '\\' || e == '"') out += e;
+      else {
+        out += '\\';
+        out += e;
+      }
+    }
+    return std::nullopt;  // unterminated
+  }
+
+  std::string_view token() {
+    const std::size_t start = i_;
+    while (!at_end() && !is_space(s_[i_])) ++i_;
+    return s_.substr(start, i_ - start);
+  }
+
+private:
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+std::optional<double> parse_value(std::string_view t) {
+  if (t.empty()) return std::nullopt;
+  // from_chars takes no leading '+', and "+Inf" is how the format writes infinity
+  if (t.front() == '+') {
+    t.remove_prefix(1);
+    if (t.empty() || t.front() == '+' || t.front() == '-') return std::nullopt;
+  }
+  double v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v, std::chars_format::general);
+  if (ec != std::errc() || end != t.data() + t.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<std::int64_t> parse_timestamp(std::string_view t) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || end != t.data() + t.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<PromSample> parse_sample_line(std::string_view line) {
+  LineReader in(line);
+  PromSample s;
+  auto name = in.name();
+  if (!name) return std::nullopt;
+  s.name = std::move(*name);
+  in.skip_spaces();
+  if (in.eat('{')) {
+    for (;;) {
+      in.skip_spaces();
+      if (in.eat('}')) break;
+      auto key = in.name();
+      if (!key) return std::nullopt;
+      in.skip_spaces();
+      if (!in.eat('=')) return std::nullopt;
+      in.skip_spaces();
+      auto value = in.quoted();
+      if (!value) return std::nullopt;
+      s.labels.emplace_back(std::move(*key), std::move(*value));
+      in.skip_spaces();
+      if (in.eat(',')) continue;  // a trailing comma before '}' is allowed
+      if (in.eat('}')) break;
+      return std::nullopt;
+    }
+    in.skip_spaces();
+  }
+  const auto value = parse_value(in.token());
+  if (!value) return std::nullopt;
+  s.value = *value;
+  in.skip_spaces();
+  if (!in.at_end()) {
+    const auto ts = parse_timestamp(in.token());
+    if (!ts) return std::nullopt;
+    s.timestamp_ms = *ts;
+    in.skip_spaces();
+    if (!in.at_end()) return std::nullopt;
+  }
+  return s;
+}
+
+void add_to(std::optional<double>& total, double v) { total = total.value_or(0.0) + v; }
+
+} // namespace
+
+std::optional<std::string> PromSample::label(std::string_view key) const {
+  for (const auto& [k, v] : labels) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+std::vector<PromSample> parse_prometheus(std::string_view text, std::size_t* skipped) {
+  std::vector<PromSample> out;
+  std::size_t bad = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    while (!line.empty() && is_space(line.front())) line.remove_prefix(1);
+    while (!line.empty() && is_space(line.back())) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (auto s = parse_sample_line(line)) out.push_back(std::move(*s));
+    else ++bad;
+  }
+  if (skipped) *skipped = bad;
+  return out;
+}
+
+HubSample extract_hub_sample(const std::vector<PromSample>& samples, double t_s) {
+  HubSample h;
+  h.t_s = t_s;
+  for (const auto& s : samples) {
+    if (std::isnan(s.value)) continue;
+    const std::string& n = s.name;
+    if (n == "process_cpu_seconds_total") h.cpu_seconds_total = s.value;
+    else if (n == "process_resident_memory_bytes") h.resident_memory_bytes = s.value;
+    else if (n == "jupyterhub_running_servers") h.running_servers = s.value;
+    else if (n == "jupyterhub_total_users") h.total_users = s.value;
+    else if (n == "process_start_time_seconds") h.start_time_s = s.value;
+    else if (n == "jupyterhub_request_duration_seconds_sum") add_to(h.request_duration_sum_s, s.value);
+    else if (n == "jupyterhub_request_duration_seconds_count") add_to(h.request_count, s.value);
+    else if (n == "jupyterhub_server_spawn_duration_seconds_sum") add_to(h.spawn_duration_sum_s, s.value);
+    else if (n == "jupyterhub_server_spawn_duration_seconds_count") add_to(h.spawn_count, s.value);
+  }
+  return h;
+}
+
+} // namespace hubstress

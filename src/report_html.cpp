@@ -1,0 +1,331 @@
+#include "hubstress/report.hpp"
+#include "hubstress/thresholds.hpp"
+
+#include "report_common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+namespace hubstress {
+
+namespace {
+
+using report_detail::errors_by_status;
+using report_detail::seconds;
+
+std::string esc(std::string_view s) { return html_escape(s); }
+
+// ---- charts: inline SVG, drawn here, no script ----
+
+struct Point {
+  double x = 0, y = 0;
+};
+
+constexpr double kWidth = 640, kHeight = 300;
+constexpr double kLeft = 64, kRight = 16, kTop = 32, kBottom = 48;
+constexpr double kPlotW = kWidth - kLeft - kRight, kPlotH = kHeight - kTop - kBottom;
+constexpr std::size_t kTicks = 5;
+constexpr std::size_t kMaxPoints = 2000;  // more would only make the file bigger, not the chart clearer
+
+// The smallest 1, 2 or 5 times a power of ten that is >= v: an axis end people can read.
+double nice_ceiling(double v) {
+  if (!(v > 0) || !std::isfinite(v)) return 1;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(v)));
+  for (const double step : {1.0, 2.0, 5.0, 10.0}) {
+    if (v <= step * magnitude * (1 + 1e-9)) return step * magnitude;
+  }
+  return 10 * magnitude;
+}
+
+std::string num(double v) { return fmt::format("{:.1f}", v); }
+std::string tick(double v) { return fmt::format("{:g}", std::round(v * 1e6) / 1e6); }
+
+// Keeps at most kMaxPoints, evenly spread, always the first and the last.
+std::vector<Point> thin(std::vector<Point> points) {
+  if (points.size() <= kMaxPoints) return points;
+  std::vector<Point> out;
+  const double stride = static_cast<double>(points.size() - 1) / static_cast<double>(kMaxPoints - 1);
+  for (std::size_t i = 0; i < kMaxPoints; ++i) out.push_back(points[static_cast<std::size_t>(std::round(static_cast<double>(i) * stride))]);
+  return out;
+}
+
+// The frame every chart shares: title, y grid with ticks, axes and their labels.
+std::string frame_open(const std::string& id, const std::string& title, const std::string& y_label, double y_max) {
+  std::string s = fmt::format(
+      "<svg id=\"{}\" class=\"chart\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"{}\">\n"
+      "<title>{}</title>\n<text class=\"chart-title\" x=\"{}\" y=\"18\">{}</text>\n",
+      id, kWidth, kHeight, kWidth, kHeight, esc(title), esc(title), num(kLeft), esc(title));
+  for (std::size_t i = 0; i <= kTicks; ++i) {
+    const double v = y_max * static_cast<double>(i) / kTicks;
+    const double y = kTop + kPlotH - kPlotH * static_cast<double>(i) / kTicks;
+    s += fmt::format("<line class=\"grid\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>"
+                     "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+                     num(kLeft), num(y), num(kLeft + kPlotW), num(y), num(kLeft - 6), num(y + 4), tick(v));
+  }
+  s += fmt::format("<line class=\"axis\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>"
+                   "<line class=\"axis\" x1=\"{0}\" y1=\"{2}\" x2=\"{3}\" y2=\"{2}\"/>\n",
+                   num(kLeft), num(kTop), num(kTop + kPlotH), num(kLeft + kPlotW));
+  s += fmt::format("<text class=\"axis-label\" transform=\"translate(14 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                   num(kTop + kPlotH / 2), esc(y_label));
+  return s;
+}
+
+std::string x_label(const std::string& label) {
+  return fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", num(kLeft + kPlotW / 2),
+                     num(kHeight - 8), esc(label));
+}
+
+// A line chart over numeric x; `step` draws a staircase (a count that jumps at each point).
+// `min_y_max` keeps a count axis from showing fractions (0, 0.2, ... 1 servers).
+std::string line_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
+                       std::vector<Point> points, bool step, double min_y_max = 0) {
+  points = thin(std::move(points));
+  double x_max = 0, y_max = 0;
+  for (const auto& p : points) {
+    x_max = std::max(x_max, p.x);
+    y_max = std::max(y_max, p.y);
+  }
+  x_max = nice_ceiling(x_max);
+  y_max = std::max(nice_ceiling(y_max), min_y_max);
+  auto px = [&](double x) { return kLeft + std::clamp(x / x_max, 0.0, 1.0) * kPlotW; };
+  auto py = [&](double y) { return kTop + kPlotH - std::clamp(y / y_max, 0.0, 1.0) * kPlotH; };
+
+  std::string s = frame_open(id, title, yl, y_max);
+  for (std::size_t i = 0; i <= kTicks; ++i) {
+    const double v = x_max * static_cast<double>(i) / kTicks;
+    s += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", num(px(v)),
+                     num(kTop + kPlotH + 16), tick(v));
+  }
+  s += "\n" + x_label(xl);
+  std::string coords;
+  auto add = [&](double x, double y) { coords += (coords.empty() ? "" : " ") + num(px(x)) + "," + num(py(y)); };
+  double last_y = 0;
+  if (step) add(0, 0);
+  for (const auto& p : points) {
+    if (step) add(p.x, last_y);
+    add(p.x, p.y);
+    last_y = p.y;
+  }
+  s += fmt::format("<polyline class=\"data\" points=\"{}\"/>\n", coords);
+  if (!step && points.size() <= 120) {
+    for (const auto& p : points) {
+      s += fmt::format("<circle class=\"dot\" cx=\"{}\" cy=\"{}\" r=\"2.5\"><title>{}: {}</title></circle>", num(px(p.x)), num(py(p.y)),
+                       tick(p.x), tick(p.y));
+    }
+    s += "\n";
+  }
+  return s + "</svg>\n";
+}
+
+// Bars over named categories.
+std::string bar_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
+                      const std::vector<std::string>& labels, const std::vector<std::size_t>& counts) {
+  std::size_t peak = 0;
+  for (auto c : counts) peak = std::max(peak, c);
+  const double y_max = std::max(nice_ceiling(static_cast<double>(peak)), 5.0);  // counts: whole-number ticks
+  std::string s = frame_open(id, title, yl, y_max);
+  const double slot = kPlotW / static_cast<double>(std::max<std::size_t>(counts.size(), 1));
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    const double h = static_cast<double>(counts[i]) / y_max * kPlotH;
+    const double x = kLeft + slot * static_cast<double>(i);
+    const std::string label = i < labels.size() ? labels[i] : "";
+    s += fmt::format("<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}: {}</title></rect>"
+                     "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+                     num(x + slot * 0.1), num(kTop + kPlotH - h), num(slot * 0.8), num(h), esc(label), counts[i],
+                     num(x + slot / 2), num(kTop + kPlotH + 16), esc(label));
+  }
+  return s + x_label(xl) + "</svg>\n";
+}
+
+std::string no_data(const std::string& what) { return "<p class=\"note\">" + esc(what) + "</p>\n"; }
+
+// ---- tables ----
+
+std::string cell(const std::string& text, bool numeric = false) {
+  return numeric ? "<td class=\"n\">" + esc(text) + "</td>" : "<td>" + esc(text) + "</td>";
+}
+
+std::string header_row(const std::vector<std::string>& names) {
+  std::string s = "<tr>";
+  for (const auto& n : names) s += "<th>" + esc(n) + "</th>";
+  return s + "</tr>\n";
+}
+
+std::string distribution_cells(const Distribution& d) {
+  std::string s;
+  for (const double v : {d.min, d.p50, d.p90, d.p95, d.p99, d.max}) s += cell(d.count ? seconds(v) : "-", true);
+  return s;
+}
+
+std::string api_table(const Summary& s) {
+  std::string t = "<table>\n" + header_row({"API call", "count", "errors", "retries", "min s", "p50 s", "p90 s", "p95 s", "p99 s",
+                                            "max s", "errors by status"});
+  auto row = [&](const ApiStats& a, bool total) {
+    t += std::string(total ? "<tr class=\"total\">" : "<tr>") + cell(a.kind) + cell(std::to_string(a.count), true) +
+         cell(std::to_string(a.errors), true) + cell(std::to_string(a.retries), true) + distribution_cells(a.latency_s) +
+         cell(errors_by_status(a)) + "</tr>\n";
+  };
+  for (const auto& a : s.api) row(a, false);
+  row(s.api_all, true);
+  return t + "</table>\n<p class=\"note\">Latency: seconds of the last attempt, answered requests only.</p>\n";
+}
+
+std::string spawn_section(const SpawnSummary& sp) {
+  std::string s = "<h2>Servers</h2>\n";
+  s += fmt::format("<p>{} started, <b>{} ready</b> ({:.1f} %), {} failed, {} timed out, {} unfinished.</p>\n", sp.servers, sp.ready,
+                   sp.ready_rate_pct, sp.failed, sp.timed_out, sp.unfinished);
+  s += "<table>\n" + header_row({"spawn to ready", "count", "min s", "p50 s", "p90 s", "p95 s", "p99 s", "max s", "avg s"});
+  s += "<tr>" + cell("seconds") + cell(std::to_string(sp.ready_s.count), true) + distribution_cells(sp.ready_s) +
+       cell(sp.ready_s.count ? seconds(sp.ready_s.mean) : "-", true) + "</tr>\n</table>\n";
+
+  std::vector<Point> ready;
+  for (const auto& p : sp.ready_over_time) ready.push_back({p.t_s, static_cast<double>(p.ready)});
+  s += ready.empty() ? no_data("No server became ready: nothing to plot over time.")
+                     : line_chart("chart-ready", "Servers ready over time", "seconds since the spawn phase started",
+                                  "servers ready", ready, true, 5);
+  if (sp.histogram.total() > 0) {
+    std::vector<std::string> labels;
+    for (std::size_t i = 0; i < sp.histogram.counts.size(); ++i) labels.push_back(report_detail::bucket_label(sp.histogram, i));
+    s += bar_chart("chart-spawn-hist", "Spawn-to-ready time", "seconds from start request to ready", "servers", labels,
+                   sp.histogram.counts);
+  } else {
+    s += no_data("No spawn-to-ready times to show in a histogram.");
+  }
+
+  if (!sp.failures.empty()) {
+    s += "<h3>Failures by reason</h3>\n<table>\n" + header_row({"servers", "reason", "e.g. users"});
+    for (const auto& g : sp.failures) {
+      std::string examples;
+      for (const auto& u : g.examples) examples += (examples.empty() ? "" : ", ") + u;
+      s += "<tr>" + cell(std::to_string(g.count), true) + cell(g.reason) + cell(examples) + "</tr>\n";
+    }
+    s += "</table>\n";
+  }
+  return s;
+}
+
+std::string throttle_section(const Summary& s) {
+  const Throttling& t = s.throttle;
+  if (!s.spawn && t.answers_429 == 0) return {};
+  std::string out = "<h2>Throttling</h2>\n<table>\n";
+  out += "<tr>" + cell("requests answered 429") + cell(std::to_string(t.answers_429), true) + "</tr>\n";
+  out += "<tr>" + cell("of them, start requests") + cell(std::to_string(t.start_429), true) + "</tr>\n";
+  out += "<tr>" + cell("seconds waited to re-send after a 429, summed over users") + cell(seconds(t.throttled_s), true) + "</tr>\n";
+  if (s.spawn) out += "<tr>" + cell("narrowest spawn window") + cell(std::to_string(t.smallest_window), true) + "</tr>\n";
+  return out + "</table>\n";
+}
+
+std::string activity_section(const ActivitySummary& a) {
+  std::string s = fmt::format("<h2>Activity</h2>\n<p>{} users, {} workers.</p>\n<table>\n", a.users, a.workers);
+  s += header_row({"request", "2xx", "errors", "min s", "p50 s", "p90 s", "p95 s", "p99 s", "max s", "avg s"});
+  auto row = [&](const char* name, const Distribution& d, int errors) {
+    s += "<tr>" + cell(name) + cell(std::to_string(d.count), true) + cell(std::to_string(errors), true) + distribution_cells(d) +
+         cell(d.count ? seconds(d.mean) : "-", true) + "</tr>\n";
+  };
+  row("POST activity", a.post_s, a.post_errors);
+  row("ping (GET user)", a.ping_s, a.ping_errors);
+  return s + "</table>\n";
+}
+
+std::string hub_section(const HubSummary& h) {
+  std::string s = "<h2>Hub</h2>\n<table>\n";
+  auto row = [&](const std::string& name, const std::string& value) { s += "<tr>" + cell(name) + cell(value, true) + "</tr>\n"; };
+  row("/hub/metrics scrapes", std::to_string(h.samples.size()));
+  row("hub restarts seen", std::to_string(h.restarts));
+  if (h.peak_cpu_pct) row("peak CPU, % of one core", fmt::format("{:.1f}", *h.peak_cpu_pct));
+  if (h.peak_memory_bytes) row("peak resident memory", report_detail::megabytes(*h.peak_memory_bytes));
+  if (h.request_mean_s) row("hub-side mean request, s", seconds(*h.request_mean_s));
+  if (h.spawn_mean_s) row("hub-side mean spawn, s", seconds(*h.spawn_mean_s));
+  s += "</table>\n";
+  if (h.restarts > 0) s += "<p class=\"bad\">The hub restarted during the run (process_start_time_seconds changed).</p>\n";
+
+  std::vector<Point> cpu, mem;
+  for (const auto& p : h.series) {
+    if (p.cpu_pct) cpu.push_back({p.t_s, *p.cpu_pct});
+    if (p.memory_bytes) mem.push_back({p.t_s, *p.memory_bytes / 1e6});
+  }
+  s += cpu.empty() ? no_data("Hub CPU: needs two scrapes with process_cpu_seconds_total.")
+                   : line_chart("chart-hub-cpu", "Hub CPU", "seconds since the run started", "% of one core", cpu, false);
+  s += mem.empty() ? no_data("Hub memory: no process_resident_memory_bytes in the scrapes.")
+                   : line_chart("chart-hub-mem", "Hub resident memory", "seconds since the run started", "MB", mem, false);
+  return s;
+}
+
+std::string thresholds_section(const Summary& s) {
+  if (s.thresholds.empty()) return {};
+  std::string out = "<h2>Thresholds</h2>\n<table>\n" + header_row({"", "threshold", "actual"});
+  for (const auto& r : s.thresholds) {
+    const std::string actual = !r.has_data ? "no data" : r.unit.empty() ? fmt::format("{}", r.actual) : fmt::format("{:.3f} {}", r.actual, r.unit);
+    out += fmt::format("<tr class=\"{}\">", r.passed ? "good" : "bad") + cell(r.passed ? "PASS" : "FAIL") + cell(r.text) +
+           cell(actual, true) + "</tr>\n";
+  }
+  return out + "</table>\n";
+}
+
+constexpr const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}h3{font-size:1em}
+table{border-collapse:collapse;margin:.5em 0}th,td{padding:.2em .6em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:bold}
+tr.good td:first-child{color:#176b1d;font-weight:bold}tr.bad td:first-child,.bad{color:#a11;font-weight:bold}
+.note{color:#666;font-size:.9em}
+svg.chart{display:block;margin:1em 0;background:#fff}svg .grid{stroke:#eee}svg .axis{stroke:#444}
+svg .tick{font-size:10px;fill:#444}svg .axis-label{font-size:11px;fill:#222}svg .chart-title{font-size:13px;font-weight:bold;fill:#222}
+svg .data{fill:none;stroke:#1f5fa8;stroke-width:2}svg .dot{fill:#1f5fa8}svg .bar{fill:#1f5fa8}
+)";
+
+} // namespace
+
+std::string html_escape(std::string_view text) {
+  const std::string valid = report_detail::valid_utf8(text);
+  std::string out;
+  out.reserve(valid.size());
+  for (const char c : valid) {
+    switch (c) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '"': out += "&quot;"; break;
+    case '\'': out += "&#39;"; break;
+    default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string render_html(const Summary& s) {
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  h += "<title>" + esc("hub-stress-test " + s.command + " " + s.started_at) + "</title>\n";
+  h += std::string("<style>\n") + kStyle + "</style>\n</head>\n<body>\n";
+  h += "<h1>" + esc("hub-stress-test " + s.command) + "</h1>\n<table>\n";
+  h += "<tr>" + cell("hub") + cell(s.endpoint) + "</tr>\n";
+  h += "<tr>" + cell("JupyterHub version") + cell(s.hub_version) + "</tr>\n";
+  h += "<tr>" + cell("started") + cell(s.started_at) + "</tr>\n";
+  h += "<tr>" + cell("duration") + cell(seconds(s.duration_s) + " s") + "</tr>\n</table>\n";
+  h += thresholds_section(s);
+
+  if (!s.phases.empty()) {
+    h += "<h2>Phases</h2>\n<table>\n" + header_row({"phase", "seconds"});
+    for (const auto& p : s.phases) h += "<tr>" + cell(p.name) + cell(seconds(p.seconds), true) + "</tr>\n";
+    h += "</table>\n";
+  }
+
+  h += "<h2>API calls</h2>\n" + api_table(s);
+  std::vector<Point> p95;
+  for (const auto& b : s.latency_over_time) p95.push_back({static_cast<double>(b.t_s), b.p95_s});
+  h += p95.empty() ? no_data("No API requests recorded.")
+                   : line_chart("chart-latency", "API latency p95 per second", "seconds since the run started",
+                                "p95 latency, s", p95, false);
+
+  if (s.spawn) h += spawn_section(*s.spawn);
+  h += throttle_section(s);
+  if (s.activity) h += activity_section(*s.activity);
+  if (s.hub) h += hub_section(*s.hub);
+  h += fmt::format("<p class=\"note\">{} version {}; the same numbers are in the JSON report.</p>\n", kReportSchema,
+                   kReportSchemaVersion);
+  return h + "</body>\n</html>\n";
+}
+
+} // namespace hubstress

@@ -1,0 +1,135 @@
+#include "hubstress/report.hpp"
+
+#include "report_common.hpp"
+
+namespace hubstress {
+
+using nlohmann::json;
+
+namespace {
+
+// Every string goes through this: text from the hub may be cut inside a UTF-8 character.
+json text(std::string_view s) { return report_detail::valid_utf8(s); }
+
+json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json distribution(const Distribution& d) {
+  return {{"count", d.count}, {"min", d.min}, {"mean", d.mean}, {"p50", d.p50}, {"p90", d.p90},
+          {"p95", d.p95},     {"p99", d.p99}, {"max", d.max}};
+}
+
+json api_stats(const ApiStats& a) {
+  json by_status = json::object();
+  for (const auto& [key, n] : a.errors_by_status) by_status[report_detail::valid_utf8(key)] = n;
+  return {{"kind", text(a.kind)},   {"count", a.count},     {"errors", a.errors}, {"errors_by_status", by_status},
+          {"retries", a.retries}, {"latency_s", distribution(a.latency_s)}};
+}
+
+json histogram(const Histogram& h) {
+  json buckets = json::array();
+  for (std::size_t i = 0; i < h.counts.size(); ++i) {
+    buckets.push_back({{"le_s", i < h.upper_bounds_s.size() ? json(h.upper_bounds_s[i]) : json(nullptr)}, {"count", h.counts[i]}});
+  }
+  return buckets;
+}
+
+json spawn(const SpawnSummary& sp) {
+  json failures = json::array();
+  for (const auto& f : sp.failures) {
+    json examples = json::array();
+    for (const auto& u : f.examples) examples.push_back(text(u));
+    failures.push_back({{"reason", text(f.reason)}, {"count", f.count}, {"example_users", examples}});
+  }
+  json ready = json::array();
+  for (const auto& p : sp.ready_over_time) ready.push_back({{"t_s", p.t_s}, {"ready", p.ready}});
+  return {{"servers", sp.servers},
+          {"ready", sp.ready},
+          {"failed", sp.failed},
+          {"timed_out", sp.timed_out},
+          {"unfinished", sp.unfinished},
+          {"ready_rate_pct", sp.ready_rate_pct},
+          {"failure_rate_pct", sp.failure_rate_pct},
+          {"ready_s", distribution(sp.ready_s)},
+          {"histogram", histogram(sp.histogram)},
+          {"failures", failures},
+          {"ready_over_time", ready}};
+}
+
+json activity(const ActivitySummary& a) {
+  return {{"users", a.users},           {"workers", a.workers},         {"post_s", distribution(a.post_s)},
+          {"ping_s", distribution(a.ping_s)}, {"post_errors", a.post_errors}, {"ping_errors", a.ping_errors}};
+}
+
+json hub(const HubSummary& h) {
+  json samples = json::array();
+  for (const auto& s : h.samples) {
+    samples.push_back({{"t_s", s.t_s},
+                       {"cpu_seconds_total", optional_number(s.cpu_seconds_total)},
+                       {"resident_memory_bytes", optional_number(s.resident_memory_bytes)},
+                       {"running_servers", optional_number(s.running_servers)},
+                       {"total_users", optional_number(s.total_users)},
+                       {"start_time_s", optional_number(s.start_time_s)},
+                       {"request_duration_sum_s", optional_number(s.request_duration_sum_s)},
+                       {"request_count", optional_number(s.request_count)},
+                       {"spawn_duration_sum_s", optional_number(s.spawn_duration_sum_s)},
+                       {"spawn_count", optional_number(s.spawn_count)}});
+  }
+  json series = json::array();
+  for (const auto& p : h.series) {
+    series.push_back({{"t_s", p.t_s},
+                      {"cpu_pct", optional_number(p.cpu_pct)},
+                      {"memory_bytes", optional_number(p.memory_bytes)},
+                      {"running_servers", optional_number(p.running_servers)}});
+  }
+  return {{"samples", samples},
+          {"series", series},
+          {"restarts", h.restarts},
+          {"peak_cpu_pct", optional_number(h.peak_cpu_pct)},
+          {"peak_memory_bytes", optional_number(h.peak_memory_bytes)},
+          {"request_mean_s", optional_number(h.request_mean_s)},
+          {"spawn_mean_s", optional_number(h.spawn_mean_s)}};
+}
+
+} // namespace
+
+json to_json(const Summary& s) {
+  json phases = json::array();
+  for (const auto& p : s.phases) phases.push_back({{"name", text(p.name)}, {"seconds", p.seconds}});
+  json kinds = json::array();
+  for (const auto& a : s.api) kinds.push_back(api_stats(a));
+  json latency = json::array();
+  for (const auto& b : s.latency_over_time) {
+    latency.push_back({{"t_s", b.t_s}, {"count", b.count}, {"errors", b.errors}, {"p95_s", b.p95_s}});
+  }
+  json thresholds = json::array();
+  for (const auto& t : s.thresholds) {
+    thresholds.push_back({{"text", text(t.text)},
+                          {"metric", text(t.metric)},
+                          {"unit", t.unit},
+                          {"limit", t.limit},
+                          {"actual", t.actual},
+                          {"has_data", t.has_data},
+                          {"passed", t.passed}});
+  }
+  return {{"schema", kReportSchema},
+          {"schema_version", kReportSchemaVersion},
+          {"command", text(s.command)},
+          {"endpoint", text(s.endpoint)},
+          {"hub_version", text(s.hub_version)},
+          {"started_at", text(s.started_at)},
+          {"duration_s", s.duration_s},
+          {"phases", phases},
+          {"api", {{"kinds", kinds}, {"all", api_stats(s.api_all)}}},
+          {"latency_over_time", latency},
+          {"spawn", s.spawn ? spawn(*s.spawn) : json(nullptr)},
+          {"throttle",
+           {{"answers_429", s.throttle.answers_429},
+            {"start_429", s.throttle.start_429},
+            {"throttled_s", s.throttle.throttled_s},
+            {"smallest_window", s.throttle.smallest_window}}},
+          {"activity", s.activity ? activity(*s.activity) : json(nullptr)},
+          {"hub", s.hub ? hub(*s.hub) : json(nullptr)},
+          {"thresholds", thresholds}};
+}
+
+} // namespace hubstress

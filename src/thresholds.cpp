@@ -1,0 +1,198 @@
+#include "hubstress/thresholds.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <iterator>
+#include <utility>
+#include <cmath>
+#include <stdexcept>
+
+namespace hubstress {
+
+namespace {
+
+enum class Family { time, rate, count };
+
+struct MetricDef {
+  const char* name;
+  Family family;
+};
+
+constexpr MetricDef kMetrics[] = {
+    {"spawn_min", Family::time}, {"spawn_p50", Family::time}, {"spawn_p90", Family::time},
+    {"spawn_p95", Family::time}, {"spawn_p99", Family::time}, {"spawn_max", Family::time},
+    {"spawn_avg", Family::time}, {"api_p50", Family::time},   {"api_p90", Family::time},
+    {"api_p95", Family::time},   {"api_p99", Family::time},   {"api_max", Family::time},
+    {"failure_rate", Family::rate}, {"ready_rate", Family::rate}, {"errors", Family::count},
+    {"throttled", Family::count},
+};
+
+// std::string, not const char*: assigning a literal here trips a GCC 12 -Wrestrict false positive
+std::string unit_of(Family f) {
+  switch (f) {
+  case Family::time: return "s";
+  case Family::rate: return "%";
+  case Family::count: return "";
+  }
+  return "";
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+[[noreturn]] void bad(std::string_view text, const std::string& why) {
+  std::string metrics;
+  for (const auto& m : threshold_metrics()) metrics += (metrics.empty() ? "" : ", ") + m;
+  throw std::invalid_argument(fmt::format("bad threshold '{}': {} (format METRIC<NUMBER[UNIT] with <, <=, >, >=; "
+                                          "e.g. spawn_p95<90s, failure_rate<1%; metrics: {})",
+                                          text, why, metrics));
+}
+
+bool compare(double actual, ThresholdOp op, double limit) {
+  switch (op) {
+  case ThresholdOp::less: return actual < limit;
+  case ThresholdOp::less_equal: return actual <= limit;
+  case ThresholdOp::greater: return actual > limit;
+  case ThresholdOp::greater_equal: return actual >= limit;
+  }
+  return false;
+}
+
+struct Measured {
+  double value = 0;
+  bool has_data = false;
+};
+
+Measured from_distribution(const Distribution& d, std::string_view stat) {
+  if (d.count == 0) return {};
+  double v = 0;
+  if (stat == "min") v = d.min;
+  else if (stat == "p50") v = d.p50;
+  else if (stat == "p90") v = d.p90;
+  else if (stat == "p95") v = d.p95;
+  else if (stat == "p99") v = d.p99;
+  else if (stat == "max") v = d.max;
+  else if (stat == "avg") v = d.mean;
+  return {v, true};
+}
+
+Measured measure(std::string_view metric, const Summary& s) {
+  if (metric.rfind("spawn_", 0) == 0) {
+    if (!s.spawn) return {};
+    return from_distribution(s.spawn->ready_s, metric.substr(6));
+  }
+  if (metric.rfind("api_", 0) == 0) return from_distribution(s.api_all.latency_s, metric.substr(4));
+  if (metric == "failure_rate" || metric == "ready_rate") {
+    if (!s.spawn || s.spawn->servers == 0) return {};
+    return {metric == "ready_rate" ? s.spawn->ready_rate_pct : s.spawn->failure_rate_pct, true};
+  }
+  if (metric == "errors") return {static_cast<double>(s.api_all.errors), true};
+  if (metric == "throttled") {
+    // every 429 to a start request is also a final answer in the records; the max covers a Summary built without records
+    return {static_cast<double>(std::max<std::size_t>(s.throttle.answers_429, static_cast<std::size_t>(std::max(s.throttle.start_429, 0)))),
+            true};
+  }
+  return {};
+}
+
+const MetricDef* find_metric(std::string_view name) {
+  for (const auto& m : kMetrics) {
+    if (name == m.name) return &m;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+const std::vector<std::string>& threshold_metrics() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& m : kMetrics) out.emplace_back(m.name);
+    return out;
+  }();
+  return names;
+}
+
+Threshold parse_threshold(std::string_view input) {
+  const std::string_view text = trim(input);
+  if (text.empty()) bad(text, "it is empty");
+  std::size_t i = 0;
+  while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_')) ++i;
+  const std::string_view name = text.substr(0, i);
+  if (name.empty()) bad(text, "it does not start with a metric name");
+  const MetricDef* def = find_metric(name);
+  if (!def) bad(text, fmt::format("unknown metric '{}'", name));
+
+  std::string_view rest = trim(text.substr(i));
+  Threshold t;
+  t.text = std::string(text);
+  t.metric = std::string(name);
+  // two-character operators first, so "<=" is not read as "<" followed by "=..."
+  static constexpr std::pair<std::string_view, ThresholdOp> kOps[] = {
+      {"<=", ThresholdOp::less_equal}, {">=", ThresholdOp::greater_equal}, {"<", ThresholdOp::less}, {">", ThresholdOp::greater}};
+  const auto op = std::find_if(std::begin(kOps), std::end(kOps), [&](const auto& o) { return rest.substr(0, o.first.size()) == o.first; });
+  if (op == std::end(kOps)) bad(text, fmt::format("expected <, <=, > or >= after '{}'", name));
+  t.op = op->second;
+  rest.remove_prefix(op->first.size());
+
+  rest = trim(rest);
+  double number = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), number, std::chars_format::fixed);
+  if (ec != std::errc() || end == rest.data() || !std::isfinite(number)) bad(text, "expected a number after the operator");
+  const std::string_view unit = trim(rest.substr(static_cast<std::size_t>(end - rest.data())));
+
+  switch (def->family) {
+  case Family::time:
+    if (unit == "ms") number /= 1000.0;
+    else if (!unit.empty() && unit != "s") bad(text, fmt::format("unit '{}' does not fit {} (use s or ms)", unit, name));
+    break;
+  case Family::rate:
+    if (!unit.empty() && unit != "%") bad(text, fmt::format("unit '{}' does not fit {} (use %)", unit, name));
+    break;
+  case Family::count:
+    if (!unit.empty()) bad(text, fmt::format("{} is a count and takes no unit, not '{}'", name, unit));
+    break;
+  }
+  t.limit = number;
+  return t;
+}
+
+ThresholdResult evaluate(const Threshold& threshold, const Summary& summary) {
+  ThresholdResult r;
+  r.text = threshold.text;
+  r.metric = threshold.metric;
+  r.limit = threshold.limit;
+  const MetricDef* def = find_metric(threshold.metric);
+  if (def) r.unit = unit_of(def->family);
+  const Measured m = def ? measure(threshold.metric, summary) : Measured{};
+  r.actual = m.value;
+  r.has_data = m.has_data;
+  r.passed = m.has_data && compare(m.value, threshold.op, threshold.limit);
+  return r;
+}
+
+std::vector<ThresholdResult> evaluate_all(const std::vector<Threshold>& thresholds, const Summary& summary) {
+  std::vector<ThresholdResult> out;
+  out.reserve(thresholds.size());
+  for (const auto& t : thresholds) out.push_back(evaluate(t, summary));
+  return out;
+}
+
+bool all_passed(const std::vector<ThresholdResult>& results) {
+  return std::all_of(results.begin(), results.end(), [](const ThresholdResult& r) { return r.passed; });
+}
+
+std::string format_threshold_result(const ThresholdResult& r) {
+  const char* verdict = r.passed ? "PASS" : "FAIL";
+  if (!r.has_data) return fmt::format("{} {} (no data)", verdict, r.text);
+  if (r.unit.empty()) return fmt::format("{} {} (actual {})", verdict, r.text, r.actual);
+  return fmt::format("{} {} (actual {:.3f} {})", verdict, r.text, r.actual, r.unit);
+}
+
+} // namespace hubstress

@@ -1,0 +1,409 @@
+#include "hubstress/report.hpp"
+#include "hubstress/thresholds.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace hubstress;
+using nlohmann::json;
+
+namespace {
+
+RequestRecord rec(std::string method, std::string route, long status, double latency_s, double start_s, int retries = 0,
+                  Outcome outcome = Outcome::ok) {
+  RequestRecord r;
+  r.method = std::move(method);
+  r.route = std::move(route);
+  r.status = status;
+  r.outcome = outcome;
+  r.start_s = start_s;
+  r.latency_s = latency_s;
+  r.total_s = latency_s;
+  r.retries = retries;
+  return r;
+}
+
+const std::string kEvilReason = "<script>alert(\"x\")</script>, \"quoted\"\nsecond line \x1b[31mred";
+
+struct Fixture {
+  std::vector<RequestRecord> records;
+  StressResult stress;
+  ActivityResult activity;
+  std::vector<HubSample> hub;
+  Summary summary;
+
+  Fixture() {
+    records = {
+        rec("GET", "/", 200, 0.002, 0.0),
+        rec("GET", "/users", 200, 0.040, 0.1),
+        rec("POST", "/users", 201, 0.120, 0.2),
+        rec("POST", "/users/{name}/server", 201, 0.400, 0.5),
+        rec("POST", "/users/{name}/server", 202, 0.600, 0.6, 1),
+        rec("POST", "/users/{name}/server", 429, 0.050, 0.7),
+        rec("GET", "/users/{name}/server/progress", 200, 3.500, 1.2),
+        rec("GET", "/users/{name}/server/progress", 0, 30.0, 1.3, 2, Outcome::timeout),
+        rec("DELETE", "/users/{name}/server", 204, 0.300, 5.1),
+        rec("DELETE", "/users/{name}", 204, 0.080, 5.6),
+        rec("GET", "/hub/metrics", 200, 0.010, 5.9),
+    };
+    stress.phases = {{"find", 0.014}, {"create", 0.254}, {"spawn", 6.119}, {"delete", 2.365}};
+    stress.created = {"hub-stress-test-1", "hub-stress-test-2", "hub-stress-test-3", "u-<i>"};
+    auto add = [&](std::string user, SpawnState state, double req, double ready, int throttled, std::string reason) {
+      SpawnRecord s;
+      s.user = std::move(user);
+      s.state = state;
+      s.requested_at_s = req;
+      s.ready_after_s = ready;
+      s.throttled = throttled;
+      s.reason = std::move(reason);
+      stress.spawns.push_back(s);
+    };
+    add("hub-stress-test-1", SpawnState::ready, 0.0, 4.052, 0, "");
+    add("hub-stress-test-2", SpawnState::ready, 0.1, 0.7, 1, "");
+    add("hub-stress-test-3", SpawnState::failed, 0.2, -1, 0, kEvilReason);
+    add("u-<i>", SpawnState::not_started, -1, -1, 0, "");
+    stress.spawn_stats = {1, 2.5, 1};
+    stress.deleted = true;
+
+    activity.used = {"hub-stress-test-1"};
+    activity.post_s = {0.1, 0.2};
+    activity.ping_s = {0.01, 0.02, 0.03};
+    activity.post_errors = 1;
+    activity.workers = 1;
+
+    for (int i = 0; i < 3; ++i) {
+      HubSample h;
+      h.t_s = i * 5.0;
+      h.cpu_seconds_total = 1.0 + i;
+      h.resident_memory_bytes = 80e6 + i * 1e6;
+      h.running_servers = i;
+      h.start_time_s = 1.7e9;
+      hub.push_back(h);
+    }
+
+    SummaryInputs in;
+    in.command = "stress-test";
+    in.endpoint = "http://127.0.0.1:41219/hub/api";
+    in.hub_version = "3.0.0";
+    in.started_at = "2026-11-26T18:27:34.291000Z";
+    in.duration_s = 8.752;
+    in.records = &records;
+    in.stress = &stress;
+    in.activity = &activity;
+    in.hub_samples = &hub;
+    summary = build_summary(in);
+    summary.thresholds = evaluate_all({parse_threshold("spawn_p95<90s"), parse_threshold("errors<1")}, summary);
+  }
+};
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// A fresh directory for one test, removed at the end.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& name)
+      : path(std::filesystem::path(testing::TempDir()) / ("hst-report-" + std::to_string(::getpid()) + "-" + name)) {
+    std::filesystem::remove_all(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// The text of <svg id="ID" ...>...</svg>, or "" when absent.
+std::string svg(const std::string& html, const std::string& id) {
+  const auto start = html.find("<svg id=\"" + id + "\"");
+  if (start == std::string::npos) return {};
+  const auto end = html.find("</svg>", start);
+  return end == std::string::npos ? std::string() : html.substr(start, end - start);
+}
+
+} // namespace
+
+TEST(ReportJson, SchemaFieldsPresentAndEqualToSummary) {
+  const Fixture f;
+  const Summary& s = f.summary;
+  const json j = to_json(s);
+  EXPECT_EQ(j.at("schema"), "hub-stress-test/report");
+  EXPECT_EQ(j.at("schema_version"), 1);
+  for (const char* key : {"command", "endpoint", "hub_version", "started_at", "duration_s", "phases", "api", "latency_over_time",
+                          "spawn", "throttle", "activity", "hub", "thresholds"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["command"], s.command);
+  EXPECT_EQ(j["endpoint"], s.endpoint);
+  EXPECT_EQ(j["hub_version"], "3.0.0");
+  EXPECT_EQ(j["started_at"], s.started_at);
+  EXPECT_DOUBLE_EQ(j["duration_s"].get<double>(), 8.752);
+  ASSERT_EQ(j["phases"].size(), 4u);
+  EXPECT_EQ(j["phases"][2]["name"], "spawn");
+  EXPECT_DOUBLE_EQ(j["phases"][2]["seconds"].get<double>(), 6.119);
+
+  const json& kinds = j["api"]["kinds"];
+  ASSERT_EQ(kinds.size(), s.api.size());
+  for (std::size_t i = 0; i < s.api.size(); ++i) {
+    EXPECT_EQ(kinds[i]["kind"], s.api[i].kind);
+    EXPECT_EQ(kinds[i]["count"], s.api[i].count);
+    EXPECT_EQ(kinds[i]["errors"], s.api[i].errors);
+    EXPECT_EQ(kinds[i]["retries"], s.api[i].retries);
+    EXPECT_EQ(kinds[i]["errors_by_status"].size(), s.api[i].errors_by_status.size());
+    const json& lat = kinds[i]["latency_s"];
+    EXPECT_EQ(lat["count"], s.api[i].latency_s.count);
+    EXPECT_DOUBLE_EQ(lat["min"].get<double>(), s.api[i].latency_s.min);
+    EXPECT_DOUBLE_EQ(lat["p50"].get<double>(), s.api[i].latency_s.p50);
+    EXPECT_DOUBLE_EQ(lat["p90"].get<double>(), s.api[i].latency_s.p90);
+    EXPECT_DOUBLE_EQ(lat["p95"].get<double>(), s.api[i].latency_s.p95);
+    EXPECT_DOUBLE_EQ(lat["p99"].get<double>(), s.api[i].latency_s.p99);
+    EXPECT_DOUBLE_EQ(lat["max"].get<double>(), s.api[i].latency_s.max);
+    EXPECT_DOUBLE_EQ(lat["mean"].get<double>(), s.api[i].latency_s.mean);
+  }
+  EXPECT_EQ(j["api"]["all"]["kind"], "all");
+  EXPECT_EQ(j["api"]["all"]["count"], 11u);
+  EXPECT_EQ(j["api"]["all"]["errors"], s.api_all.errors);
+  EXPECT_EQ(j["api"]["all"]["errors_by_status"]["429"], 1);
+  EXPECT_EQ(j["api"]["all"]["errors_by_status"]["timeout"], 1);
+
+  const json& sp = j["spawn"];
+  EXPECT_EQ(sp["servers"], 4);
+  EXPECT_EQ(sp["ready"], 2);
+  EXPECT_EQ(sp["failed"], 1);
+  EXPECT_EQ(sp["unfinished"], 1);
+  EXPECT_DOUBLE_EQ(sp["ready_rate_pct"].get<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(sp["failure_rate_pct"].get<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(sp["ready_s"]["p95"].get<double>(), s.spawn->ready_s.p95);
+  ASSERT_EQ(sp["histogram"].size(), s.spawn->histogram.counts.size());
+  EXPECT_DOUBLE_EQ(sp["histogram"][0]["le_s"].get<double>(), 0.5);
+  EXPECT_TRUE(sp["histogram"].back()["le_s"].is_null());  // +inf
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < s.spawn->histogram.counts.size(); ++i) {
+    EXPECT_EQ(sp["histogram"][i]["count"], s.spawn->histogram.counts[i]);
+    total += sp["histogram"][i]["count"].get<std::size_t>();
+  }
+  EXPECT_EQ(total, 2u);
+  ASSERT_EQ(sp["failures"].size(), s.spawn->failures.size());
+  EXPECT_EQ(sp["failures"][0]["reason"], s.spawn->failures[0].reason);
+  EXPECT_EQ(sp["failures"][0]["example_users"][0], s.spawn->failures[0].examples[0]);
+  ASSERT_EQ(sp["ready_over_time"].size(), 2u);
+  EXPECT_DOUBLE_EQ(sp["ready_over_time"][1]["t_s"].get<double>(), 4.052);
+  EXPECT_EQ(sp["ready_over_time"][1]["ready"], 2);
+
+  EXPECT_EQ(j["throttle"]["answers_429"], 1);
+  EXPECT_EQ(j["throttle"]["start_429"], 1);
+  EXPECT_DOUBLE_EQ(j["throttle"]["throttled_s"].get<double>(), 2.5);
+  EXPECT_EQ(j["throttle"]["smallest_window"], 1);
+
+  EXPECT_EQ(j["latency_over_time"].size(), s.latency_over_time.size());
+  EXPECT_EQ(j["latency_over_time"][0]["t_s"], s.latency_over_time[0].t_s);
+  EXPECT_DOUBLE_EQ(j["latency_over_time"][0]["p95_s"].get<double>(), s.latency_over_time[0].p95_s);
+
+  EXPECT_EQ(j["activity"]["post_errors"], 1);
+  EXPECT_EQ(j["activity"]["ping_s"]["count"], 3);
+  EXPECT_EQ(j["hub"]["samples"].size(), 3u);
+  EXPECT_TRUE(j["hub"]["samples"][0]["request_count"].is_null());
+  EXPECT_TRUE(j["hub"]["series"][0]["cpu_pct"].is_null());
+  EXPECT_DOUBLE_EQ(j["hub"]["series"][1]["cpu_pct"].get<double>(), 20.0);
+  EXPECT_EQ(j["hub"]["restarts"], 0);
+
+  ASSERT_EQ(j["thresholds"].size(), 2u);
+  EXPECT_EQ(j["thresholds"][0]["text"], "spawn_p95<90s");
+  EXPECT_EQ(j["thresholds"][0]["passed"], true);
+  EXPECT_EQ(j["thresholds"][1]["passed"], false);
+  EXPECT_EQ(j["thresholds"][1]["unit"], "");
+
+  // the whole thing survives a round trip
+  EXPECT_EQ(json::parse(j.dump()), j);
+}
+
+TEST(ReportJson, AbsentPartsAreNullAndInvalidUtf8IsRepaired) {
+  StressResult stress;
+  SpawnRecord bad;
+  bad.user = "u-1";
+  bad.state = SpawnState::failed;
+  bad.reason = std::string("cut inside \xC3", 12);  // a body cut in the middle of "é"
+  stress.spawns.push_back(bad);
+  SummaryInputs in;
+  in.stress = &stress;
+  const json j = to_json(build_summary(in));
+  EXPECT_TRUE(j["activity"].is_null());
+  EXPECT_TRUE(j["hub"].is_null());
+  EXPECT_TRUE(j["api"]["kinds"].empty());
+  EXPECT_TRUE(j["thresholds"].empty());
+  std::string dumped;
+  ASSERT_NO_THROW(dumped = j.dump());
+  EXPECT_NE(dumped.find("cut inside \xEF\xBF\xBD"), std::string::npos);
+
+  const json none = to_json(build_summary(SummaryInputs{}));
+  EXPECT_TRUE(none["spawn"].is_null());
+  EXPECT_EQ(none["schema_version"], kReportSchemaVersion);
+}
+
+TEST(ReportTerminal, TableHasEverySection) {
+  const Fixture f;
+  const std::string t = render_terminal(f.summary);
+  for (const char* needle :
+       {"hub-stress-test stress-test: JupyterHub 3.0.0 at http://127.0.0.1:41219/hub/api", "Started 2026-11-26T18:27:34.291000Z, took 8.752 s",
+        "Phase", "spawn", "6.119", "API call", "start server", "progress", "metrics", "429:1", "timeout:1",
+        "Servers: 4 started, 2 ready (50.0 %), 1 failed, 0 timed out, 1 unfinished", "Spawn to ready", "<=5 s", ">300 s",
+        "Failures by reason", "e.g. hub-stress-test-3", "not started", "429 answers: 1 (1 to start requests)",
+        "narrowest spawn window 1", "Activity: 1 users, 1 workers", "Hub metrics: 3 scrapes", "Thresholds",
+        "PASS spawn_p95<90s", "FAIL errors<1"}) {
+    EXPECT_NE(t.find(needle), std::string::npos) << needle << "\n" << t;
+  }
+  EXPECT_EQ(t.back(), '\n');
+  // hub text cannot move the cursor or colour the terminal, and stays on one line
+  EXPECT_EQ(t.find('\x1b'), std::string::npos);
+  EXPECT_NE(t.find("\"quoted\" second line"), std::string::npos);
+}
+
+TEST(ReportTerminal, ApiColumnsAreAligned) {
+  const Fixture f;
+  const auto all = lines(render_terminal(f.summary));
+  const auto header = std::find_if(all.begin(), all.end(), [](const std::string& l) { return l.rfind("API call", 0) == 0; });
+  ASSERT_NE(header, all.end());
+  const std::size_t count_end = header->find("count") + 5;
+  const std::size_t p95_end = header->find("p95") + 3;
+  std::size_t rows = 0;
+  for (auto it = header + 1; it != all.end() && it->rfind("  ", 0) == 0; ++it, ++rows) {
+    ASSERT_GT(it->size(), p95_end) << *it;
+    EXPECT_TRUE(std::isdigit(static_cast<unsigned char>((*it)[count_end - 1]))) << *it;
+    EXPECT_EQ((*it)[count_end], ' ') << *it;
+    EXPECT_TRUE(std::isdigit(static_cast<unsigned char>((*it)[p95_end - 1])) || (*it)[p95_end - 1] == '-') << *it;
+  }
+  EXPECT_EQ(rows, f.summary.api.size() + 1);  // every kind, then "all"
+}
+
+TEST(ReportCsv, FieldQuoting) {
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field(""), "");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(csv_field("cr\rhere"), "\"cr\rhere\"");
+  EXPECT_EQ(csv_field(" padded"), "\" padded\"");
+  EXPECT_EQ(csv_field("inner space"), "inner space");
+}
+
+TEST(ReportCsv, WritesUsersRequestsAndApi) {
+  const Fixture f;
+  TempDir tmp("csv");
+  const auto dir = tmp.path / "nested" / "out";
+  write_csv(f.summary, &f.stress, f.records, dir.string());
+
+  const std::string users = read_file(dir / "users.csv");
+  const auto u = lines(users);
+  ASSERT_GE(u.size(), 5u);
+  EXPECT_EQ(u[0], "user,state,requested_at_s,ready_after_s,throttled,reason");
+  EXPECT_EQ(u[1], "hub-stress-test-1,ready,0.000000,4.052000,0,");
+  EXPECT_EQ(u[2], "hub-stress-test-2,ready,0.100000,0.700000,1,");
+  // the failed one: no ready time, the reason quoted (its newline is inside the quotes)
+  EXPECT_NE(users.find("hub-stress-test-3,failed,0.200000,,0,\"<script>alert(\"\"x\"\")</script>, \"\"quoted\"\"\nsecond line"),
+            std::string::npos)
+      << users;
+  EXPECT_NE(users.find("\nu-<i>,not started,,,0,\n"), std::string::npos) << users;
+
+  const auto r = lines(read_file(dir / "requests.csv"));
+  ASSERT_EQ(r.size(), f.records.size() + 1);
+  EXPECT_EQ(r[0], "start_s,method,route,status,outcome,latency_s,total_s,retries");
+  EXPECT_EQ(r[1], "0.000000,GET,/,200,ok,0.002000,0.002000,0");
+  EXPECT_EQ(r[8], "1.300000,GET,/users/{name}/server/progress,0,timeout,30.000000,30.000000,2");
+
+  const auto a = lines(read_file(dir / "api.csv"));
+  ASSERT_EQ(a.size(), f.summary.api.size() + 2);
+  EXPECT_EQ(a[0], "kind,count,errors,retries,min_s,p50_s,p90_s,p95_s,p99_s,max_s");
+  EXPECT_EQ(a.back().rfind("all,11,", 0), 0u) << a.back();
+
+  // again into the same directory: overwritten, not appended
+  write_csv(f.summary, &f.stress, f.records, dir.string());
+  EXPECT_EQ(lines(read_file(dir / "requests.csv")).size(), f.records.size() + 1);
+}
+
+TEST(ReportCsv, NoStressMeansNoUsersFileAndBadDirThrows) {
+  const Fixture f;
+  TempDir tmp("csv2");
+  write_csv(f.summary, nullptr, {}, tmp.path.string());
+  EXPECT_FALSE(std::filesystem::exists(tmp.path / "users.csv"));
+  EXPECT_EQ(lines(read_file(tmp.path / "requests.csv")).size(), 1u);
+
+  std::ofstream(tmp.path / "a-file") << "x";
+  EXPECT_THROW(write_csv(f.summary, nullptr, {}, (tmp.path / "a-file").string()), std::runtime_error);
+  EXPECT_THROW(write_csv(f.summary, nullptr, {}, (tmp.path / "a-file" / "below").string()), std::runtime_error);
+}
+
+TEST(ReportHtml, SelfContainedWithEveryChart) {
+  const Fixture f;
+  const std::string h = render_html(f.summary);
+  EXPECT_EQ(h.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(h.find("</html>"), std::string::npos);
+
+  // nothing is fetched: no external references of any kind
+  for (const char* banned : {"src=", "href=", "<script", "<link", "<img", "<iframe", "<object", "<embed", "url(", "@import", "xlink"}) {
+    EXPECT_EQ(h.find(banned), std::string::npos) << banned;
+  }
+  // a URL may appear only as text, never inside a tag
+  for (std::size_t lt = h.find('<'); lt != std::string::npos; lt = h.find('<', lt + 1)) {
+    const std::string tag = h.substr(lt, h.find('>', lt) - lt);
+    EXPECT_EQ(tag.find("http"), std::string::npos) << tag;
+    EXPECT_EQ(tag.find("//"), std::string::npos) << tag;
+  }
+  EXPECT_NE(h.find("<td>http://127.0.0.1:41219/hub/api</td>"), std::string::npos);
+
+  for (const char* id : {"chart-ready", "chart-latency", "chart-hub-cpu", "chart-hub-mem"}) {
+    const std::string chart = svg(h, id);
+    ASSERT_FALSE(chart.empty()) << id;
+    const auto points = chart.find("<polyline class=\"data\" points=\"");
+    ASSERT_NE(points, std::string::npos) << id;
+    EXPECT_NE(chart.find(','), std::string::npos) << id;
+    EXPECT_NE(chart.find("class=\"axis-label\""), std::string::npos) << id;
+  }
+  const std::string hist = svg(h, "chart-spawn-hist");
+  ASSERT_FALSE(hist.empty());
+  std::size_t bars = 0;
+  for (auto p = hist.find("<rect class=\"bar\""); p != std::string::npos; p = hist.find("<rect class=\"bar\"", p + 1)) ++bars;
+  EXPECT_EQ(bars, f.summary.spawn->histogram.counts.size());
+  EXPECT_NE(hist.find("<title>&lt;=1 s: 1</title>"), std::string::npos);  // 0.7 s
+  EXPECT_NE(hist.find("<title>&lt;=5 s: 1</title>"), std::string::npos);  // 4.052 s
+  EXPECT_NE(hist.find("seconds from start request to ready"), std::string::npos);
+
+  // the step curve of servers ready ends at 2
+  const std::string ready = svg(h, "chart-ready");
+  EXPECT_NE(ready.find(">servers ready</text>"), std::string::npos);
+}
+
+TEST(ReportHtml, TextFromTheHubIsEscaped) {
+  const Fixture f;
+  const std::string h = render_html(f.summary);
+  EXPECT_EQ(h.find("<script>"), std::string::npos);
+  EXPECT_EQ(h.find("<i>"), std::string::npos);
+  EXPECT_NE(h.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(h.find("u-&lt;i&gt;"), std::string::npos);
+  EXPECT_EQ(html_escape("a&b<c>\"d'e"), "a&amp;b&lt;c&gt;&quot;d&#39;e");
+  EXPECT_EQ(html_escape(std::string("x\xFFy")), "x\xEF\xBF\xBDy");
+}
+
+TEST(ReportHtml, ChartsWithoutDataBecomeNotes) {
+  const std::string h = render_html(build_summary(SummaryInputs{}));
+  for (const char* id : {"chart-ready", "chart-spawn-hist", "chart-latency", "chart-hub-cpu", "chart-hub-mem"}) {
+    EXPECT_TRUE(svg(h, id).empty()) << id;
+  }
+  EXPECT_NE(h.find("No API requests recorded."), std::string::npos);
+}
