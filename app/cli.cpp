@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include "hubstress/thresholds.hpp"
 #include "hubstress/url.hpp"
 #include "hubstress/users.hpp"
 
@@ -43,6 +44,7 @@ void validate(const Config& c) {
   if (c.timeout_s <= 0) throw CLI::ValidationError("--timeout must be more than 0 seconds");
   try {
     validate_prefix(c.prefix);
+    for (const auto& t : c.thresholds) parse_threshold(t);
   } catch (const std::invalid_argument& e) {
     throw CLI::ValidationError(e.what());
   }
@@ -84,6 +86,14 @@ ParseResult parse(int argc, const char* const* argv) {
   app.add_option("--timeout", c.timeout_s, "per-request timeout in seconds (the user list gets 120)")
       ->capture_default_str();
   app.add_option("--prefix", c.prefix, "user name prefix: users are <prefix>-<N>")->capture_default_str();
+
+  app.add_option("--json", c.json_path, "write the report as JSON (schema: docs/report-schema.md)");
+  app.add_option("--csv", c.csv_dir, "write users.csv, requests.csv and api.csv into DIR")->type_name("DIR");
+  app.add_option("--html", c.html_path, "write a self-contained HTML report with charts");
+  app.add_option("--threshold", c.thresholds,
+                 "pass/fail criterion, repeatable: 'spawn_p95<90s', 'failure_rate<1%', 'api_p99<2s' (exit 99 when violated)")
+      ->type_name("EXPR");
+  app.fallthrough();  // global options may also stand after the command name
 
   auto* stress = app.add_subcommand("stress-test", "create users, start their servers, wait until ready, delete them");
   auto* activity = app.add_subcommand("activity-stress-test", "create users and flood the hub with activity updates");

@@ -27,6 +27,11 @@ struct Config {
   double server_deadline_s = 300.0;
   double stop_deadline_s = 60.0;
   std::string run_id;             // purge --run ID: only what that run made
+  // reports (every command; may stand after the command name)
+  std::string json_path;          // --json FILE
+  std::string csv_dir;            // --csv DIR
+  std::string html_path;          // --html FILE
+  std::vector<std::string> thresholds;  // --threshold EXPR, as given (checked at parse time)
 
   // The arguments as one log line, the token shown as ***.
   std::string describe() const;

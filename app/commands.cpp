@@ -4,12 +4,18 @@
 #include "signals.hpp"
 
 #include "hubstress/errors.hpp"
+#include "hubstress/hub_watch.hpp"
 #include "hubstress/journal.hpp"
 #include "hubstress/log.hpp"
+#include "hubstress/report.hpp"
 #include "hubstress/stress.hpp"
+#include "hubstress/thresholds.hpp"
 #include "hubstress/url.hpp"
 #include "hubstress/users.hpp"
 
+#include <chrono>
+#include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 
@@ -68,11 +74,61 @@ int report_stress(const StressResult& r, const Session& session) {
   return 0;
 }
 
-int purge_run(const Config& config) {
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+// Builds the one Summary and writes every report asked for; returns the exit code, turned into
+// kThresholdExitCode when the run succeeded but a threshold did not hold.
+int finish(const Config& config, Session& session, HubWatch& watch, const std::string& started_at,
+           std::chrono::steady_clock::time_point t0, const StressResult* stress, const ActivityResult* activity,
+           int code) {
+  const auto samples = watch.stop();
+  std::vector<RequestRecord> records = session.records();
+  const auto watch_records = watch.records();
+  records.insert(records.end(), watch_records.begin(), watch_records.end());
+  SummaryInputs in;
+  in.command = config.command;
+  in.endpoint = session.endpoint();
+  in.hub_version = session.hub_version();
+  in.started_at = started_at;
+  in.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  in.records = &records;
+  in.stress = stress;
+  in.activity = activity;
+  in.hub_samples = &samples;
+  Summary summary = build_summary(in);
+  std::vector<Threshold> thresholds;
+  for (const auto& t : config.thresholds) thresholds.push_back(parse_threshold(t));
+  summary.thresholds = evaluate_all(thresholds, summary);
+  std::cout << render_terminal(summary) << std::flush;
+  if (!config.json_path.empty()) {
+    write_text(config.json_path, to_json(summary).dump(2) + "\n");
+    logger().info("JSON report: {}", config.json_path);
+  }
+  if (!config.csv_dir.empty()) {
+    write_csv(summary, stress, records, config.csv_dir);
+    logger().info("CSV files in {}", config.csv_dir);
+  }
+  if (!config.html_path.empty()) {
+    write_text(config.html_path, render_html(summary));
+    logger().info("HTML report: {}", config.html_path);
+  }
+  for (const auto& r : summary.thresholds) {
+    if (r.passed) logger().info("Threshold {}", format_threshold_result(r));
+    else logger().error("Threshold {}", format_threshold_result(r));
+  }
+  if (code == 0 && !all_passed(summary.thresholds)) return kThresholdExitCode;
+  return code;
+}
+
+int purge_run(const Config& config, Session& session) {
   Journal journal = Journal::load(Journal::default_dir(), config.run_id);
-  if (normalize_api_url(journal.endpoint()) != normalize_api_url(config.endpoint)) {
+  if (normalize_api_url(journal.endpoint()) != session.endpoint()) {
     throw std::invalid_argument("run " + journal.id() + " was against " + journal.endpoint() + ", not " +
-                                normalize_api_url(config.endpoint));
+                                session.endpoint());
   }
   std::vector<std::string> names;
   for (const auto& name : journal.outstanding()) {
@@ -83,7 +139,6 @@ int purge_run(const Config& config) {
     logger().info("Run {}: nothing left to delete", journal.id());
     return 0;
   }
-  Session session(session_options(config));
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
   check_token(session, "purge");
   logger().info("Run {}: deleting {} users", journal.id(), names.size());
@@ -99,13 +154,16 @@ int purge_run(const Config& config) {
 
 int run_command(const Config& config) {
   const std::atomic<int>& interrupted = install_signal_handlers();
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string started_at = iso8601_utc_now();
+  Session session(session_options(config));
   if (config.command == "purge") {
     set_last_words("hub-stress-test: stopped at once; finish with: " + cleanup_command(config, nullptr) + "\n");
-    if (!config.run_id.empty()) return purge_run(config);
-    purge_users(session_options(config), config.prefix, config.batch_size);
-    return 0;
+    HubWatch watch(session_options(config));
+    const int code = config.run_id.empty() ? (purge_users(session, config.prefix, config.batch_size), 0)
+                                           : purge_run(config, session);
+    return finish(config, session, watch, started_at, t0, nullptr, nullptr, code);
   }
-  Session session(session_options(config));
   session.set_interrupt_flag(&interrupted);
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
   check_token(session, config.command);
@@ -117,6 +175,7 @@ int run_command(const Config& config) {
   Journal* j = journal ? &*journal : nullptr;
   const std::string leftovers = "remove what is left with: " + cleanup_command(config, j);
   set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
+  HubWatch watch(session_options(config));
   std::optional<ProgressDisplay> display;
   if (!config.quiet) display.emplace(session.progress());
   try {
@@ -130,9 +189,10 @@ int run_command(const Config& config) {
       o.server_deadline_s = config.server_deadline_s;
       o.journal = j;
       const StressResult r = stress_test(session, o);
-      const int code = report_stress(r, session);
+      display.reset();
+      int code = report_stress(r, session);
       if (!r.deleted) logger().error("Some users of this run remain; {}", leftovers);
-      return code;
+      return finish(config, session, watch, started_at, t0, &r, nullptr, code);
     }
     ActivityOptions o;
     o.count = config.count;
@@ -141,17 +201,21 @@ int run_command(const Config& config) {
     o.prefix = config.prefix;
     o.journal = j;
     const ActivityResult r = activity_stress_test(session, o);
+    display.reset();
     log_requests(session, r.used.size());
+    int code = 0;
     if (!r.deleted) {
       logger().error("activity-stress-test: some users could not be deleted; {}", leftovers);
-      return kFailed;
+      code = kFailed;
     }
-    return 0;
+    return finish(config, session, watch, started_at, t0, nullptr, &r, code);
   } catch (const Interrupted& e) {
+    display.reset();
     logger().error("{}", e.what());
     if (j != nullptr && !j->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
     return kInterrupted;
   } catch (const std::exception& e) {
+    display.reset();
     logger().error("{}", e.what());
     if (j != nullptr && !j->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
     return kFailed;

@@ -325,6 +325,12 @@ std::string render_html(const Summary& s) {
   if (s.hub) h += hub_section(*s.hub);
   h += fmt::format("<p class=\"note\">{} version {}; the same numbers are in the JSON report.</p>\n", kReportSchema,
                    kReportSchemaVersion);
+  // Once the browser has laid the page out, each chart records the size of what it drew
+  // (data-drawn="WxH" in px): automated checks read it from the rendered DOM. Inline, no network.
+  h += "<script>document.querySelectorAll('svg.chart').forEach(function (svg) {"
+       "var w = 0, h = 0; svg.querySelectorAll('.data, .bar').forEach(function (e) {"
+       "var b = e.getBBox(); w = Math.max(w, b.width); h = Math.max(h, b.height); });"
+       "svg.setAttribute('data-drawn', Math.round(w) + 'x' + Math.round(h)); });</script>\n";
   return h + "</body>\n</html>\n";
 }
 

@@ -454,8 +454,12 @@ std::vector<std::string> find_existing_stress_test_users(Session& session, std::
 }
 
 void purge_users(const SessionOptions& options, std::string_view prefix, int batch_size) {
-  ScopeTimer timer("purge_users");
   Session session(options);
+  purge_users(session, prefix, batch_size);
+}
+
+void purge_users(Session& session, std::string_view prefix, int batch_size) {
+  ScopeTimer timer("purge_users");
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
   check_token(session, "purge");
   const auto names = find_existing_stress_test_users(session, prefix);

@@ -77,5 +77,7 @@ std::vector<std::string> find_existing_stress_test_users(Session& session,
 
 // Builds a session, finds every stress-test user and deletes it. Throws HubError if any remains.
 void purge_users(const SessionOptions& options, std::string_view prefix = kDefaultPrefix, int batch_size = 10);
+// The same on a session the caller owns (its records feed the reports).
+void purge_users(Session& session, std::string_view prefix = kDefaultPrefix, int batch_size = 10);
 
 } // namespace hubstress
