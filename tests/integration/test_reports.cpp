@@ -1,0 +1,97 @@
+// The reports a real run produces: terminal table, JSON, CSV, HTML (rendered in headless Chromium).
+#include "local_hub.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+using hubstress::testing::LocalHub;
+using hubstress::testing::run_tool;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int lines_in(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+
+// The DOM after Chromium has loaded and laid out the page (loopback-free: a file:// URL).
+std::string rendered_dom(const std::string& html_path, const std::string& profile_dir) {
+  const std::string cmd = "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic "
+                          "--no-first-run --disable-background-networking --disable-component-update --disable-sync "
+                          "--user-data-dir='" + profile_dir + "' --dump-dom 'file://" + html_path + "' 2>/dev/null";
+  std::string out;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return out;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) out += buf.data();
+  pclose(pipe);
+  return out;
+}
+
+} // namespace
+
+TEST(Reports, AllThreeOutputsAgreeAndTheHtmlChartsAreDrawnInChromium) {
+  LocalHub hub;
+  const std::string dir = hub.state_dir();
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "stress-test", "-c", "6", "-b", "3", "--json",
+                                dir + "/r.json", "--csv", dir + "/csv", "--html", dir + "/r.html", "--threshold",
+                                "ready_rate>=100%", "--threshold", "spawn_p95<120s"});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(std::regex_search(result.output, std::regex("\\n  start server +6 +0 +0 "))) << result.output;
+  EXPECT_NE(result.output.find("PASS ready_rate>=100%"), std::string::npos) << result.output;
+
+  const auto report = nlohmann::json::parse(slurp(dir + "/r.json"));
+  EXPECT_EQ(report["schema"], "hub-stress-test/report");
+  EXPECT_EQ(report["schema_version"], 1);
+  EXPECT_EQ(report["command"], "stress-test");
+  EXPECT_EQ(report["spawn"]["ready"], 6);
+  std::map<std::string, nlohmann::json> kinds;
+  for (const auto& k : report["api"]["kinds"]) kinds[k["kind"].get<std::string>()] = k;
+  EXPECT_EQ(kinds["start server"]["count"], 6);
+  EXPECT_EQ(kinds["delete user"]["count"], 6);
+  EXPECT_EQ(kinds["create users"]["count"], 2);
+  EXPECT_GE(report["hub"]["samples"].size(), 2u);  // start and end at least: the token reads metrics
+  ASSERT_EQ(report["thresholds"].size(), 2u);
+  EXPECT_EQ(report["thresholds"][0]["passed"], true);
+
+  const std::string users = slurp(dir + "/csv/users.csv");
+  EXPECT_EQ(lines_in(users), 7) << users;  // header + 6 users
+  EXPECT_EQ(users.rfind("user,state,requested_at_s,ready_after_s,throttled,reason\n", 0), 0u) << users;
+  int ready_rows = 0;
+  for (auto p = users.find(",ready,"); p != std::string::npos; p = users.find(",ready,", p + 1)) ++ready_rows;
+  EXPECT_EQ(ready_rows, 6) << users;
+  EXPECT_GE(lines_in(slurp(dir + "/csv/requests.csv")), 1 + 6 * 3);
+
+  const std::string dom = rendered_dom(dir + "/r.html", dir + "/chromium-profile");
+  ASSERT_NE(dom.find("</html>"), std::string::npos) << "Chromium rendered nothing";
+  for (const char* id : {"chart-ready", "chart-spawn-hist", "chart-latency", "chart-hub-cpu", "chart-hub-mem"}) {
+    std::smatch m;
+    const std::regex drawn(std::string("id=\"") + id + "\"[^>]*data-drawn=\"([0-9]+)x([0-9]+)\"");
+    ASSERT_TRUE(std::regex_search(dom, m, drawn)) << id << " was not laid out";
+    if (std::string(id) != "chart-hub-mem" && std::string(id) != "chart-hub-cpu") {
+      // the run's own charts have data in both directions; the hub's may be one point or flat in 6 s
+      EXPECT_GT(std::stoi(m[1].str()), 0) << id;
+      EXPECT_GT(std::stoi(m[2].str()), 0) << id;
+    }
+  }
+}
+
+TEST(Reports, AViolatedThresholdExitsNinetyNineAfterAnOtherwiseGoodRun) {
+  LocalHub hub;
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "purge", "--threshold", "api_max<1ms",
+                                "--threshold", "errors<1"});
+  EXPECT_EQ(result.exit_code, 99) << result.output;
+  EXPECT_NE(result.output.find("FAIL api_max<1ms"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("PASS errors<1"), std::string::npos) << result.output;
+}
