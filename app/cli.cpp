@@ -87,18 +87,21 @@ ParseResult parse(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--prefix", c.prefix, "user name prefix: users are <prefix>-<N>")->capture_default_str();
 
-  app.add_option("--json", c.json_path, "write the report as JSON (schema: docs/report-schema.md)");
+  app.add_option("--json", c.json_path, "write the report as JSON (schema: docs/report-schema.md)")->type_name("FILE");
   app.add_option("--csv", c.csv_dir, "write users.csv, requests.csv and api.csv into DIR")->type_name("DIR");
-  app.add_option("--html", c.html_path, "write a self-contained HTML report with charts");
+  app.add_option("--html", c.html_path, "write a self-contained HTML report with charts")->type_name("FILE");
   app.add_option("--threshold", c.thresholds,
                  "pass/fail criterion, repeatable: 'spawn_p95<90s', 'failure_rate<1%', 'api_p99<2s' (exit 99 when violated)")
-      ->type_name("EXPR");
+      ->type_name("EXPR")
+      ->expected(1)
+      ->take_all();  // one expression per --threshold, as often as wanted
   app.fallthrough();  // global options may also stand after the command name
 
   auto* stress = app.add_subcommand("stress-test", "create users, start their servers, wait until ready, delete them");
   auto* activity = app.add_subcommand("activity-stress-test", "create users and flood the hub with activity updates");
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
-  purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)");
+  purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)")
+      ->type_name("ID");
   for (auto* sub : {stress, activity}) {
     sub->add_option("-c,--count", c.count, "number of users")->capture_default_str();
     sub->add_flag("-k,--keep", c.keep, "keep the users (and servers) this run created");

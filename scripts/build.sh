@@ -3,4 +3,4 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cmake -S "$root" -B "$root/build" -G Ninja "$@" >/dev/null
-cmake --build "$root/build"
+cmake --build "$root/build" >&2
