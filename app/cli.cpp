@@ -41,7 +41,11 @@ void validate(const Config& c) {
   if (c.count < 1) throw CLI::ValidationError("--count must be at least 1, got " + std::to_string(c.count));
   if (c.batch_size < 1) throw CLI::ValidationError("--batch-size must be at least 1, got " + std::to_string(c.batch_size));
   if (c.workers < 1) throw CLI::ValidationError("--workers must be at least 1, got " + std::to_string(c.workers));
-  if (c.timeout_s <= 0) throw CLI::ValidationError("--timeout must be more than 0 seconds");
+  if (!(c.timeout_s > 0 && c.timeout_s <= 86400)) throw CLI::ValidationError("--timeout must be between 0 and 86400 seconds");
+  if (!(c.server_deadline_s > 0 && c.server_deadline_s <= 86400)) {
+    throw CLI::ValidationError("--server-timeout must be between 0 and 86400 seconds");
+  }
+  if (c.count > 1'000'000) throw CLI::ValidationError("--count above 1000000 is not a stress test of a JupyterHub");
   try {
     validate_prefix(c.prefix);
     for (const auto& t : c.thresholds) parse_threshold(t);

@@ -92,7 +92,7 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   SummaryInputs in;
   in.command = config.command;
   in.endpoint = session.endpoint();
-  in.hub_version = session.hub_version();
+  in.hub_version = session.known_hub_version().empty() ? "unknown" : session.known_hub_version();
   in.started_at = started_at;
   in.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   in.records = &records;
@@ -124,12 +124,7 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   return code;
 }
 
-int purge_run(const Config& config, Session& session) {
-  Journal journal = Journal::load(Journal::default_dir(), config.run_id);
-  if (normalize_api_url(journal.endpoint()) != session.endpoint()) {
-    throw std::invalid_argument("run " + journal.id() + " was against " + journal.endpoint() + ", not " +
-                                session.endpoint());
-  }
+int purge_run(const Config& config, Session& session, Journal& journal) {
   std::vector<std::string> names;
   for (const auto& name : journal.outstanding()) {
     if (is_stress_test_user(name, journal.prefix())) names.push_back(name);  // never anything else
@@ -159,9 +154,19 @@ int run_command(const Config& config) {
   Session session(session_options(config));
   if (config.command == "purge") {
     set_last_words("hub-stress-test: stopped at once; finish with: " + cleanup_command(config, nullptr) + "\n");
+    std::optional<Journal> journal;
+    if (!config.run_id.empty()) {
+      // a bad run id is bad input: said before anything is sent
+      journal = Journal::load(Journal::default_dir(), config.run_id);
+      if (normalize_api_url(journal->endpoint()) != session.endpoint()) {
+        throw std::invalid_argument("run " + journal->id() + " was against " + journal->endpoint() + ", not " +
+                                    session.endpoint());
+      }
+      validate_prefix(journal->prefix());
+    }
     HubWatch watch(session_options(config));
-    const int code = config.run_id.empty() ? (purge_users(session, config.prefix, config.batch_size), 0)
-                                           : purge_run(config, session);
+    const int code = journal ? purge_run(config, session, *journal)
+                             : (purge_users(session, config.prefix, config.batch_size), 0);
     return finish(config, session, watch, started_at, t0, nullptr, nullptr, code);
   }
   session.set_interrupt_flag(&interrupted);

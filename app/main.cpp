@@ -6,11 +6,13 @@
 #include "hubstress/errors.hpp"
 #include "hubstress/log.hpp"
 
+#include <csignal>
 #include <exception>
 #include <iostream>
 
 int main(int argc, char** argv) {
   using namespace hubstress;
+  std::signal(SIGPIPE, SIG_IGN);  // a peer that closes mid-write is an error value, never a silent death
   const auto parsed = cli::parse(argc, argv);
   if (!parsed.config) return parsed.exit_code;
   const cli::Config& config = *parsed.config;

@@ -9,6 +9,7 @@
 #include <map>
 #include <queue>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -154,11 +155,11 @@ struct HttpEngine::Impl {
     return timer_order++;
   }
 
-  void cancel_timer(std::uint64_t id) {
-    // rebuild without it: cancellations are rare (end of a phase), timers few
+  void cancel_timers(const std::set<std::uint64_t>& ids) {
+    // rebuild without them: cancellations are rare (end of a phase), timers few
     std::vector<Timer> keep;
     while (!timers.empty()) {
-      if (timers.top().order != id) keep.push_back(timers.top());
+      if (!ids.count(timers.top().order)) keep.push_back(timers.top());
       timers.pop();
     }
     for (auto& t : keep) timers.push(std::move(t));
@@ -286,6 +287,10 @@ struct HttpEngine::Impl {
         options.on_retry(t->request, r, wait);
       }
       r.retries += 1;
+      if (r.outcome == Outcome::timeout || r.outcome == Outcome::transport_failed ||
+          (r.answered() && r.status >= 500 && r.status != 429)) {
+        r.unsure_attempts += 1;  // the request may have reached the hub and been carried out
+      }
       r.body.clear();
       r.error.clear();
       r.retry_after_s.reset();
@@ -402,7 +407,9 @@ HttpEngine::TimerId HttpEngine::after(double seconds, std::function<void()> fn) 
   return impl_->add_timer(seconds, std::move(fn));
 }
 
-void HttpEngine::cancel(TimerId id) { impl_->cancel_timer(id); }
+void HttpEngine::cancel(TimerId id) { impl_->cancel_timers({id}); }
+
+void HttpEngine::cancel(const std::vector<TimerId>& ids) { impl_->cancel_timers({ids.begin(), ids.end()}); }
 
 void HttpEngine::abort_all() { impl_->abort_all(); }
 
@@ -432,7 +439,12 @@ std::vector<Response> HttpEngine::run_all(std::vector<Request> requests, std::si
     }
   };
   refill();
-  run_until([&] { return finished == requests.size(); });
+  try {
+    run_until([&] { return finished == requests.size(); });
+  } catch (...) {
+    abort_all();  // the callbacks point at this frame
+    throw;
+  }
   return answers;
 }
 

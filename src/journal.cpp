@@ -95,6 +95,11 @@ void Journal::mark(const std::vector<std::string>& users, UserMark mark) {
   save();
 }
 
+void Journal::forget(const std::vector<std::string>& users) {
+  for (const auto& u : users) users_.erase(u);
+  save();
+}
+
 std::vector<std::string> Journal::outstanding() const {
   std::vector<std::string> names;
   for (const auto& [name, mark] : users_) {

@@ -97,6 +97,7 @@ EngineOptions Session::engine_options() {
     };
   }
   e.observer = [this](const Request& req, const Response& resp) {
+    const std::string url = req.path.rfind("http", 0) == 0 ? req.path : endpoint_ + req.path;
     RequestRecord rec;
     rec.method = req.method;
     rec.route = req.route.empty() ? path_only(req.path) : req.route;
@@ -109,9 +110,9 @@ EngineOptions Session::engine_options() {
     rec.start_s = now - resp.total_s;
     records_.push_back(rec);
     if (resp.answered()) {
-      logger().debug("{} {}{} {} {:.3f}s", req.method, endpoint_, req.path, resp.status, resp.elapsed_s);
+      logger().debug("{} {} {} {:.3f}s", req.method, url, resp.status, resp.elapsed_s);
     } else {
-      logger().debug("{} {}{} {} {:.3f}s", req.method, endpoint_, req.path, resp.describe(), resp.elapsed_s);
+      logger().debug("{} {} {} {:.3f}s", req.method, url, resp.describe(), resp.elapsed_s);
     }
   };
   e.on_retry = [this](const Request& req, const Response& resp, double wait) {
@@ -139,7 +140,12 @@ Response Session::call(Request request) {
     answer = std::move(r);
     done = true;
   });
-  engine_.run_until([&] { return done; });
+  try {
+    engine_.run_until([&] { return done; });
+  } catch (...) {
+    engine_.abort_all();  // the callback points at this frame
+    throw;
+  }
   return answer;
 }
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <random>
 
 namespace hubstress {
@@ -48,7 +49,13 @@ public:
     start_ = Clock::now();
     session_.progress().phase = Phase::spawn;
     refill();
-    session_.engine().run_until([this] { return done_ == records_.size() || session_.interrupted(); });
+    try {
+      session_.engine().run_until([this] { return done_ == records_.size() || session_.interrupted(); });
+    } catch (...) {
+      session_.engine().abort_all();  // callbacks point at this object
+      throw;
+    }
+    session_.engine().cancel(timers_);
     if (done_ < records_.size()) {
       // interrupted: drop what is in flight (its callbacks point here); tear-down stops those spawns
       session_.engine().abort_all();
@@ -111,6 +118,7 @@ private:
     Request req = session_.request("GET", server_path(records_[i].user) + "/progress", "/users/{name}/server/progress");
     req.headers.push_back("Accept: text/event-stream");
     req.timeout = std::chrono::milliseconds(static_cast<long>(left * 1000) + 1);
+    req.retry = false;  // its timeout is the deadline; on_progress decides what comes next
     session_.submit(std::move(req), [this, i](Response resp) { on_progress(i, resp); });
   }
 
@@ -123,8 +131,11 @@ private:
     }
     if (auto e = start_errors_.find(i); e != start_errors_.end() && !resp.ok()) return fail(i, e->second);
     if (resp.status == 400) return fail(i, "the hub says the server is not starting: " + resp.describe());
-    if (!resp.ok()) return fail(i, "progress stream: " + resp.describe());
-    follow(i);  // the stream ended without a verdict: ask again (bounded by the deadline)
+    if (!resp.ok() && !is_retryable(resp.outcome, static_cast<int>(resp.status))) {
+      return fail(i, "progress stream: " + resp.describe());
+    }
+    // the stream ended without a verdict, or broke: ask again after a pause (bounded by the deadline)
+    timers_.push_back(session_.engine().after(1.0, [this, i] { follow(i); }));
   }
 
   void throttle(std::size_t i, const Response& resp) {
@@ -137,18 +148,39 @@ private:
     window_ = std::max(1, in_flight_);
     stats_.smallest_window = std::min(stats_.smallest_window, window_);
     if (in_flight_ == 0 && !paused_) {
-      // nothing of ours is pending, so others fill the hub: wait as it asks (bounded)
+      // none of ours is pending: the hub's concurrent_spawn_limit is full of others' spawns, or its
+      // active_server_limit is reached (429 without Retry-After). Wait as it asks, but not for ever.
+      if (!stalled_since_) {
+        stalled_since_ = Clock::now();
+        logger().warn("Hub answers 429 with none of this run's spawns pending ({}); waiting",
+                      resp.retry_after_s ? "spawn limit full" : "active server limit reached?");
+      } else if (since(*stalled_since_) >= deadline_s_) {
+        return give_up_throttled();
+      }
       paused_ = true;
-      const double wait = std::min(resp.retry_after_s.value_or(1.0), session_.options().retry.max_delay_s);
-      logger().info("Hub is at its spawn limit with none of ours pending; waiting {:.0f} s", wait);
-      session_.engine().after(wait, [this] {
+      const double wait = std::min(resp.retry_after_s.value_or(2.0), session_.options().retry.max_delay_s);
+      timers_.push_back(session_.engine().after(wait, [this] {
         paused_ = false;
         refill();
-      });
+      }));
+    }
+  }
+
+  // The hub refused every start for a whole server deadline: the rest cannot start in this run.
+  void give_up_throttled() {
+    const std::string reason = fmt::format("the hub answered 429 to every start request for {:.0f} s", deadline_s_);
+    logger().error("Giving up on {} servers: {}", queue_.size(), reason);
+    while (!queue_.empty()) {
+      const std::size_t i = queue_.front();
+      queue_.pop_front();
+      throttled_since_.erase(i);
+      ++in_flight_;  // fail() completes a spawn in flight
+      fail(i, reason);
     }
   }
 
   void ready(std::size_t i) {
+    stalled_since_.reset();
     records_[i].state = SpawnState::ready;
     records_[i].ready_after_s = since(requested_[i]);
     ++session_.progress().ready;
@@ -204,7 +236,28 @@ private:
   int in_flight_ = 0;
   std::size_t done_ = 0;
   bool paused_ = false;
+  std::optional<Clock::time_point> stalled_since_;  // first 429 with none of ours pending, until a spawn works
+  std::vector<HttpEngine::TimerId> timers_;          // timers pointing at this object
 };
+
+// Journals each batch before it is sent and what it created after; collects the created names.
+CreateHooks journal_hooks(Journal* journal, std::vector<std::string>& created) {
+  CreateHooks hooks;
+  hooks.before_batch = [journal](const std::vector<std::string>& batch) {
+    if (journal != nullptr) journal->mark(batch, UserMark::planned);
+  };
+  hooks.after_batch = [journal, &created](const std::vector<std::string>& batch, const std::vector<std::string>& ours) {
+    created.insert(created.end(), ours.begin(), ours.end());
+    if (journal == nullptr) return;
+    journal->mark(ours, UserMark::created);
+    std::vector<std::string> not_ours;  // names the hub already had: never this run's to delete
+    for (const auto& name : batch) {
+      if (std::find(ours.begin(), ours.end(), name) == ours.end()) not_ours.push_back(name);
+    }
+    if (!not_ours.empty()) journal->forget(not_ours);
+  };
+  return hooks;
+}
 
 template <typename F>
 double timed(F&& f) {
@@ -285,12 +338,12 @@ StressResult stress_test(Session& session, const StressOptions& options) {
   StressResult result;
   session.progress().total = options.count;
   std::vector<std::string> existing;
-  result.phases.push_back({"find", timed([&] { existing = find_existing_stress_test_users(session, options.prefix); })});
-  const auto planned = next_user_names(existing, options.count, options.prefix);
-  if (options.journal != nullptr) options.journal->mark(planned, UserMark::planned);
+  // strict: numbering after a list that failed would collide with users kept by earlier runs
+  result.phases.push_back({"find", timed([&] { existing = list_stress_test_users(session, options.prefix); })});
+  const CreateHooks hooks = journal_hooks(options.journal, result.created);
   auto teardown = [&](const std::vector<std::string>& users) {
-    if (options.keep && !session.interrupted()) {
-      logger().info("Keeping {} users (--keep)", result.created.size());
+    if (options.keep) {
+      logger().info("Keeping {} users (--keep)", users.size());
       if (options.journal != nullptr) options.journal->mark(users, UserMark::kept);
       return;
     }
@@ -302,17 +355,14 @@ StressResult stress_test(Session& session, const StressOptions& options) {
   };
   try {
     result.phases.push_back({"create", timed([&] {
-                               for (auto& batch : create_users(options.count, options.batch_size, session, existing, options.prefix)) {
-                                 result.created.insert(result.created.end(), batch.begin(), batch.end());
-                               }
+                               create_users(options.count, options.batch_size, session, existing, options.prefix, &hooks);
                              })});
   } catch (const std::exception& e) {
-    // earlier batches exist; the names were new when picked, so the planned ones that exist are ours
-    logger().error("Creating users failed ({}); removing the users this run planned", e.what());
-    teardown(planned);
+    // the batches before the failed one exist (result.created); create_users cleaned up the failed one
+    logger().error("Creating users failed ({}); {} users of this run exist", e.what(), result.created.size());
+    teardown(result.created);
     throw;
   }
-  if (options.journal != nullptr) options.journal->mark(result.created, UserMark::created);
   try {
     result.phases.push_back({"spawn", timed([&] {
                                result.spawns = start_servers(session, result.created, options.batch_size, options.profile,
@@ -324,8 +374,9 @@ StressResult stress_test(Session& session, const StressOptions& options) {
   }
   teardown(result.created);
   if (session.interrupted()) {
-    throw Interrupted(result.deleted ? "interrupted; every user of this run was removed"
-                                     : "interrupted; some users of this run could not be removed");
+    throw Interrupted(options.keep ? "interrupted; the users of this run were kept (--keep)"
+                      : result.deleted ? "interrupted; every user of this run was removed"
+                                       : "interrupted; some users of this run could not be removed");
   }
   return result;
 }
@@ -406,7 +457,7 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
   ScopeTimer timer("activity_stress_test");
   ActivityResult result;
   session.progress().total = options.count;
-  auto existing = find_existing_stress_test_users(session, options.prefix);
+  auto existing = list_stress_test_users(session, options.prefix);
   std::sort(existing.begin(), existing.end(), [&](const auto& a, const auto& b) {
     return stress_test_number(a, options.prefix) < stress_test_number(b, options.prefix);
   });
@@ -414,17 +465,16 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
   const int missing = options.count - static_cast<int>(result.used.size());
   if (missing > 0) {
     logger().info("{} stress-test users exist; creating {} more", existing.size(), missing);
-    const auto planned = next_user_names(existing, missing, options.prefix);
-    if (options.journal != nullptr) options.journal->mark(planned, UserMark::planned);
+    const CreateHooks hooks = journal_hooks(options.journal, result.created);
     try {
-      for (auto& batch : create_users(missing, 10, session, existing, options.prefix)) {
-        result.created.insert(result.created.end(), batch.begin(), batch.end());
-      }
+      create_users(missing, 10, session, existing, options.prefix, &hooks);
     } catch (const std::exception&) {
-      if (delete_users(planned, session) && options.journal != nullptr) options.journal->mark(planned, UserMark::deleted);
+      if (options.keep) throw;
+      if (delete_users(result.created, session) && options.journal != nullptr) {
+        options.journal->mark(result.created, UserMark::deleted);
+      }
       throw;
     }
-    if (options.journal != nullptr) options.journal->mark(result.created, UserMark::created);
     result.used.insert(result.used.end(), result.created.begin(), result.created.end());
   }
   if (!result.used.empty()) {
@@ -438,7 +488,7 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
     logger().warn("Errors: {} activity updates and {} pings did not answer 2xx", result.post_errors, result.ping_errors);
   }
   if (result.created.empty()) return result;
-  if (options.keep && !session.interrupted()) {
+  if (options.keep) {
     if (options.journal != nullptr) options.journal->mark(result.created, UserMark::kept);
   } else {
     result.deleted = delete_users(result.created, session);

@@ -52,14 +52,15 @@ std::string join(const std::vector<std::string>& names, std::size_t most = 10) {
                   std::string(kNeededScopes) + ". Hub said: " + r.describe());
 }
 
-// Which of `names` exist on the hub now (GET /users/{name} each, a few in flight).
-std::vector<std::string> existing_among(const std::vector<std::string>& names, Session& session) {
+// Which of `names` exist on the hub now (GET /users/{name} each, a few in flight). `sure`: only a 200
+// counts (to claim a user as ours); otherwise anything but a 404 counts (to clean up what may exist).
+std::vector<std::string> existing_among(const std::vector<std::string>& names, Session& session, bool sure) {
   std::vector<Request> lookups;
   for (const auto& n : names) lookups.push_back(session.request("GET", user_path(n), "/users/{name}"));
   const auto answers = session.call_all(std::move(lookups), 10);
   std::vector<std::string> found;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    if (answers[i].status != 404) found.push_back(names[i]);  // unknown answers count as "may exist"
+    if (sure ? answers[i].status == 200 : answers[i].status != 404) found.push_back(names[i]);
   }
   return found;
 }
@@ -73,9 +74,10 @@ std::vector<std::string> missing_scopes(const json& token_model, std::string_vie
     if (s.is_string()) have.insert(s.get<std::string>());
   }
   // the fine scopes behind each request a command sends (admin:users and admin:servers grant them all)
-  std::vector<std::string> needed{"list:users", "servers", "delete:users"};
+  // read:servers: without it the user model has no servers, and a stopping server looks stopped
+  std::vector<std::string> needed{"list:users", "read:servers", "servers", "delete:users"};
   if (command == "stress-test") {
-    needed.insert(needed.end(), {"admin:users", "read:servers"});
+    needed.insert(needed.end(), {"admin:users"});
   } else if (command == "activity-stress-test") {
     needed.insert(needed.end(), {"admin:users", "read:users", "users:activity"});
   }
@@ -205,6 +207,7 @@ std::vector<json> list_users(Session& session, std::string_view query, std::chro
     if (r.status == 403) throw_auth_error(r);
     if (!r.ok()) throw HubError("GET /users failed: " + r.describe());
     UserPage page = parse_user_page(parse_json(r, "GET /users"));
+    if (page.users.empty()) return users;  // a hub that keeps offering empty pages
     users.insert(users.end(), std::make_move_iterator(page.users.begin()), std::make_move_iterator(page.users.end()));
     if (!page.next_offset) return users;
     if (*page.next_offset <= offset) throw HubError("GET /users: the hub's next page does not move forward");
@@ -357,7 +360,7 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
         stopped[name] = false;
       }
     }
-    const auto still_there = existing_among(unsure, session);
+    const auto still_there = existing_among(unsure, session, false);
     for (const auto& name : unsure) {
       const bool exists = std::find(still_there.begin(), still_there.end(), name) != still_there.end();
       if (exists) logger().warn("Failed to stop server of user {}: HTTP 500", name);
@@ -375,7 +378,7 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
 
 std::vector<std::vector<std::string>> create_users(int count, int batch_size, Session& session,
                                                    const std::vector<std::string>& existing_users,
-                                                   std::string_view prefix) {
+                                                   std::string_view prefix, const CreateHooks* hooks) {
   ScopeTimer timer("create_users");
   if (count < 1) throw std::invalid_argument("count must be at least 1");
   session.progress().phase = Phase::create;
@@ -386,12 +389,15 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
   std::size_t total = 0;
   for (const auto& batch : batches) {
     if (session.interrupted()) throw Interrupted("interrupted while creating users");
+    if (hooks != nullptr && hooks->before_batch) hooks->before_batch(batch);
     Request req = session.request("POST", "/users", "/users", json{{"usernames", batch}}.dump());
     req.timeout = timeout;
     const Response r = session.call(std::move(req));
     if (r.status == 403) throw_auth_error(r);
     std::vector<std::string> ours;
-    const bool retried = r.retries > 0;
+    // an earlier attempt that timed out or got a 5xx may have created the batch; a 429 or a refused
+    // connection did not
+    const bool retried = r.unsure_attempts > 0;
     if (r.status == 201 || (r.status == 409 && retried)) {
       std::set<std::string> returned;
       if (r.status == 201) {
@@ -408,14 +414,14 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
       }
       if (!missing.empty() && retried) {
         // an earlier attempt of this request may have created them: the names were new when we picked them
-        for (const auto& name : existing_among(missing, session)) ours.push_back(name);
+        for (const auto& name : existing_among(missing, session, true)) ours.push_back(name);
       } else if (!missing.empty()) {
         logger().warn("The hub already had users {}: not counted as created by this run", join(missing));
       }
     } else {
       logger().error("Failed to create users {}: {}", join(batch), r.describe());
       if (r.status != 400 && r.status != 409) {
-        const auto leftovers = existing_among(batch, session);
+        const auto leftovers = existing_among(batch, session, false);
         if (!leftovers.empty()) {
           logger().warn("Deleting {} users of the failed batch that the hub may have created", leftovers.size());
           delete_users(leftovers, session, batch_size);
@@ -425,6 +431,7 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
     }
     total += ours.size();
     session.progress().created += static_cast<int>(ours.size());
+    if (hooks != nullptr && hooks->after_batch) hooks->after_batch(batch, ours);
     logger().info("Created {} users ({} of {})", ours.size(), total, count);
     logger().debug("Created users: {}", join(ours, ours.size()));
     created.push_back(std::move(ours));
@@ -433,17 +440,20 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
 }
 
 std::vector<std::string> find_existing_stress_test_users(Session& session, std::string_view prefix) {
-  ScopeTimer timer("find_existing_stress_test_users");
-  session.progress().phase = Phase::find;
-  std::vector<json> users;
   try {
-    users = list_users(session);
+    return list_stress_test_users(session, prefix);
   } catch (const AuthError&) {
     throw;
   } catch (const HubError& e) {
     logger().warn("Could not list the hub's users: {}", e.what());
     return {};
   }
+}
+
+std::vector<std::string> list_stress_test_users(Session& session, std::string_view prefix) {
+  ScopeTimer timer("find_existing_stress_test_users");
+  session.progress().phase = Phase::find;
+  const std::vector<json> users = list_users(session);
   std::vector<std::string> names;
   for (const auto& user : users) {
     const auto name = user["name"].get<std::string>();
@@ -462,7 +472,8 @@ void purge_users(Session& session, std::string_view prefix, int batch_size) {
   ScopeTimer timer("purge_users");
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
   check_token(session, "purge");
-  const auto names = find_existing_stress_test_users(session, prefix);
+  // not the lenient find: a purge that could not list the users must not say there were none
+  const auto names = list_stress_test_users(session, prefix);
   if (names.empty()) {
     logger().info("No stress-test users to delete");
     return;

@@ -38,6 +38,7 @@ struct Response {
   double elapsed_s = 0;                 // seconds of the last attempt
   double total_s = 0;                   // seconds from the first send to this answer, waits included
   int retries = 0;                      // attempts after the first
+  int unsure_attempts = 0;              // earlier attempts the hub may have acted on (timeout, cut off, 502-504)
 
   bool answered() const { return outcome == Outcome::ok; }
   bool ok() const { return answered() && status >= 200 && status < 300; }
@@ -76,6 +77,7 @@ public:
   TimerId after(double seconds, std::function<void()> fn);
   // A cancelled timer never runs (and no longer keeps run() going).
   void cancel(TimerId id);
+  void cancel(const std::vector<TimerId>& ids);
   // Drops every request in flight and every timer; no callback runs (an interrupted phase).
   void abort_all();
   // Runs the loop until nothing is in flight and no timer is pending.

@@ -28,6 +28,8 @@ public:
 
   // Records `mark` for `users` and rewrites the file (atomically: write, then rename).
   void mark(const std::vector<std::string>& users, UserMark mark);
+  // Drops `users` from the journal: planned names the run did not create (the hub had them).
+  void forget(const std::vector<std::string>& users);
   // Users not known to be deleted (planned, created or kept), in name order.
   std::vector<std::string> outstanding() const;
   const std::map<std::string, UserMark>& users() const { return users_; }

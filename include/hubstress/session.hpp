@@ -58,6 +58,8 @@ public:
 
   // GET {api}/ (no token needed): the hub's version, read once. Throws HubError when unreachable.
   const std::string& hub_version();
+  // The version if it was read already, else "" (sends nothing).
+  const std::string& known_hub_version() const { return version_; }
 
   // A flag the app raises on SIGINT/SIGTERM; long phases check interrupted() and wind down.
   void set_interrupt_flag(const std::atomic<int>* flag) { interrupt_ = flag; }

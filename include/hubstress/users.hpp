@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,11 +68,20 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
 // Creates exactly `count` users named after the highest existing N, `batch_size` per request.
 // Returns the names this run created, by batch. Throws HubError when a batch fails (after trying
 // to delete what that batch may have created).
+// What a caller may want to hear about each batch: before it is sent (to journal the names), and
+// once it is known which of its names this run created (so a later failure removes exactly those).
+struct CreateHooks {
+  std::function<void(const std::vector<std::string>& batch)> before_batch;
+  std::function<void(const std::vector<std::string>& batch, const std::vector<std::string>& created)> after_batch;
+};
 std::vector<std::vector<std::string>> create_users(int count, int batch_size, Session& session,
                                                    const std::vector<std::string>& existing_users = {},
-                                                   std::string_view prefix = kDefaultPrefix);
+                                                   std::string_view prefix = kDefaultPrefix,
+                                                   const CreateHooks* hooks = nullptr);
 
-// Names of the hub's stress-test users. Throws AuthError on 403; other failures: warning, empty list.
+// Names of the hub's stress-test users; throws AuthError on 403 and HubError on any other failure.
+std::vector<std::string> list_stress_test_users(Session& session, std::string_view prefix = kDefaultPrefix);
+// The seed's contract: as above, but other failures than 403 give a warning and an empty list.
 std::vector<std::string> find_existing_stress_test_users(Session& session,
                                                          std::string_view prefix = kDefaultPrefix);
 

@@ -108,7 +108,7 @@ elif spawner_kind == "singleuser":
     c.JupyterHub.spawner_class = HomeMakingSpawner
     c.Spawner.cmd = ["/usr/bin/jupyterhub-singleuser"]
     c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
-    c.Spawner.default_url = "/lab"
+    c.Spawner.default_url = "/tree"  # Debian 12 ships the classic notebook, not JupyterLab
 else:
     c.JupyterHub.spawner_class = FailingSpawner if spawner_kind == "failing" else HomeMakingSpawner
     c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.tests.mocksu"]

@@ -28,7 +28,7 @@ int lines_in(const std::string& text) { return static_cast<int>(std::count(text.
 // The DOM after Chromium has loaded and laid out the page (loopback-free: a file:// URL).
 std::string rendered_dom(const std::string& html_path, const std::string& profile_dir) {
   const std::string cmd = "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic "
-                          "--no-first-run --disable-background-networking --disable-component-update --disable-sync "
+                          "--disable-dev-shm-usage --no-first-run --disable-background-networking --disable-component-update --disable-sync "
                           "--user-data-dir='" + profile_dir + "' --dump-dom 'file://" + html_path + "' 2>/dev/null";
   std::string out;
   FILE* pipe = popen(cmd.c_str(), "r");

@@ -76,11 +76,11 @@ TEST(Scopes, FullServiceTokenLacksNothing) {
 
 TEST(Scopes, NamesWhatIsMissingPerCommand) {
   const auto model = nlohmann::json::parse(R"({"scopes": ["list:users", "read:users", "servers!user=alice"]})");
-  EXPECT_EQ(missing_scopes(model, "purge"), (std::vector<std::string>{"servers", "delete:users"}));
+  EXPECT_EQ(missing_scopes(model, "purge"), (std::vector<std::string>{"read:servers", "servers", "delete:users"}));
   EXPECT_EQ(missing_scopes(model, "stress-test"),
-            (std::vector<std::string>{"servers", "delete:users", "admin:users", "read:servers"}));
+            (std::vector<std::string>{"read:servers", "servers", "delete:users", "admin:users"}));
   EXPECT_EQ(missing_scopes(model, "activity-stress-test"),
-            (std::vector<std::string>{"servers", "delete:users", "admin:users", "users:activity"}));
+            (std::vector<std::string>{"read:servers", "servers", "delete:users", "admin:users", "users:activity"}));
 }
 
 TEST(Scopes, OldHubsWithoutScopesAreNotJudged) {
