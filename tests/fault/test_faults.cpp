@@ -6,6 +6,7 @@
 #include "hubstress/log.hpp"
 #include "hubstress/retry.hpp"
 #include "hubstress/session.hpp"
+#include "hubstress/stress.hpp"
 #include "hubstress/users.hpp"
 
 #include <httplib.h>
@@ -1148,3 +1149,45 @@ TEST_F(Faults, DryRunSendsNothing) {
 }
 
 } // namespace
+
+// --- spawns against a hub that refuses them ---
+
+TEST_F(Faults, AHubThatAnswers429ForEverEndsTheSpawnPhaseAfterOneDeadline) {
+  // active_server_limit reached: 429 without Retry-After, for every start request
+  hub->on("POST", "/hub/api/users/{}/server", [](const Call&, httplib::Response& res) {
+    reply_error(res, 429, "Active user limit exceeded. Try again in a few minutes.");
+  });
+  hs::RetryPolicy policy = fast_policy(2);
+  policy.max_delay_s = 0.2;  // caps the pause between tries too
+  hs::Session session(options(policy));
+  hs::SpawnStats stats;
+  const std::vector<std::string> users{"hub-stress-test-1", "hub-stress-test-2", "hub-stress-test-3", "hub-stress-test-4"};
+  const auto start = Clock::now();
+  const auto records = hs::start_servers(session, users, 2, "", 1.0, stats);
+  const double took = seconds_between(start, Clock::now());
+  ASSERT_EQ(records.size(), users.size());
+  for (const auto& r : records) {
+    EXPECT_NE(r.state, hs::SpawnState::ready) << r.user;
+    EXPECT_FALSE(r.reason.empty()) << r.user;
+  }
+  EXPECT_GE(stats.throttled, 2);
+  EXPECT_EQ(stats.smallest_window, 1);
+  EXPECT_LT(took, 4 * 1.0) << "one deadline for the whole queue, not one per user";
+  EXPECT_NE(log_text().find("answered 429 to every start request"), std::string::npos) << log_text();
+}
+
+TEST_F(Faults, AProgressStreamWithoutAVerdictIsAskedAgainUntilTheDeadline) {
+  hub->on("POST", "/hub/api/users/{}/server", [](const Call&, httplib::Response& res) { res.status = 202; });
+  hub->on("GET", "/hub/api/users/{}/server/progress", [](const Call&, httplib::Response& res) {
+    res.status = 200;  // an ingress that serves a page instead of the event stream
+    res.set_content("<html>maintenance</html>", "text/html");
+  });
+  hs::Session session(options());
+  hs::SpawnStats stats;
+  const auto records = hs::start_servers(session, {"hub-stress-test-1"}, 1, "", 2.5, stats);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].state, hs::SpawnState::timed_out);
+  const auto polls = hub->seen("GET", "/hub/api/users/hub-stress-test-1/server/progress").size();
+  EXPECT_GE(polls, 2u);
+  EXPECT_LE(polls, 4u) << "asked again about once a second, not in a tight loop";
+}
