@@ -150,3 +150,32 @@ TEST(Cli, TokenWithoutTheNeededScopesNamesThemAndChangesNothing) {
   EXPECT_EQ(hub.requests_logged("POST /hub/api/users"), posts_before);
   EXPECT_EQ(hub.requests_logged("DELETE /hub/api/users"), 0);
 }
+
+TEST(Cli, EveryCommandVerboseWithEveryReportNeverShowsTheTokenNorTouchesLookalikes) {
+  LocalHub hub;
+  hub.create({"hub-stress-test-admin", "hub-stress-tester", "hub-stress-test-7x"});
+  const std::string d = hub.state_dir();
+  const std::vector<std::vector<std::string>> commands{
+      {"stress-test", "-c", "2", "-b", "2", "-k"}, {"activity-stress-test", "-c", "3", "--workers", "2"}, {"purge"}};
+  int n = 0;
+  for (const auto& command : commands) {
+    const std::string tag = std::to_string(n++);
+    std::vector<std::string> args{"-e", hub.endpoint(), "-t", hub.token(), "-v", "--log-to-file", d + "/log" + tag,
+                                  "--json", d + "/r" + tag + ".json", "--csv", d + "/csv" + tag,
+                                  "--html", d + "/r" + tag + ".html"};
+    args.insert(args.end(), command.begin(), command.end());
+    const auto result = run_tool(args);
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_EQ(result.output.find(hub.token()), std::string::npos) << command[0];
+    for (const std::string& file : {d + "/log" + tag, d + "/r" + tag + ".json", d + "/r" + tag + ".html",
+                                   d + "/csv" + tag + "/requests.csv", d + "/csv" + tag + "/api.csv"}) {
+      const std::string text = slurp(file);
+      EXPECT_FALSE(text.empty()) << file;
+      EXPECT_EQ(text.find(hub.token()), std::string::npos) << file;
+    }
+    EXPECT_GE(count_lines_with(slurp(d + "/log" + tag), " DEBUG [hub-stress-test] "), 3) << command[0];
+  }
+  const auto left = hub.user_names();
+  EXPECT_EQ(std::set<std::string>(left.begin(), left.end()),
+            (std::set<std::string>{"hub-stress-test-admin", "hub-stress-tester", "hub-stress-test-7x"}));
+}
