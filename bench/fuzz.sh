@@ -7,7 +7,7 @@ seconds="${1:-180}"
 out="$root/build-fuzz"
 mkdir -p "$out/corpus"
 command -v clang++ >/dev/null || { echo "fuzz.sh: needs clang++ (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+clang++ -std=c++20 -O1 -g -DSPDLOG_SHARED_LIB -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$root/include" "$root"/src/*.cpp "$root/bench/fuzz/fuzz_hub_answers.cpp" \
   -lcurl -lspdlog -lfmt -o "$out/fuzz_hub_answers"
 # seeds: real shapes of hub answers

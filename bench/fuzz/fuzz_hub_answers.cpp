@@ -8,6 +8,7 @@
 #include "hubstress/users.hpp"
 
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdint>
 #include <string>

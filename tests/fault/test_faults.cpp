@@ -1191,3 +1191,20 @@ TEST_F(Faults, AProgressStreamWithoutAVerdictIsAskedAgainUntilTheDeadline) {
   EXPECT_GE(polls, 2u);
   EXPECT_LE(polls, 4u) << "asked again about once a second, not in a tight loop";
 }
+
+TEST_F(Faults, ATlsFailureIsOneClearLineAndNotRetried) {
+  // https:// to a server that speaks plain HTTP: the TLS handshake cannot succeed
+  auto o = options();
+  o.endpoint = "https" + hub->endpoint().substr(4);
+  hs::Session session(o);
+  try {
+    session.hub_version();
+    ADD_FAILURE() << "expected HubError";
+  } catch (const hs::HubError& e) {
+    const std::string what = e.what();
+    EXPECT_TRUE(one_line(what)) << what;
+    EXPECT_NE(what.find("cannot reach the hub"), std::string::npos) << what;
+    EXPECT_NE(what.find("TLS"), std::string::npos) << what;
+  }
+  EXPECT_EQ(session.retries(), 0);
+}
