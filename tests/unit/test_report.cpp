@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include "records.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,16 +20,7 @@ namespace {
 
 RequestRecord rec(std::string method, std::string route, long status, double latency_s, double start_s, int retries = 0,
                   Outcome outcome = Outcome::ok) {
-  RequestRecord r;
-  r.method = std::move(method);
-  r.route = std::move(route);
-  r.status = status;
-  r.outcome = outcome;
-  r.start_s = start_s;
-  r.latency_s = latency_s;
-  r.total_s = latency_s;
-  r.retries = retries;
-  return r;
+  return make_record(std::move(method), std::move(route), status, latency_s, start_s, retries, outcome);
 }
 
 const std::string kEvilReason = "<script>alert(\"x\")</script>, \"quoted\"\nsecond line \x1b[31mred";

@@ -1,3 +1,4 @@
+#include "records.hpp"
 #include "hubstress/summary.hpp"
 
 #include <gtest/gtest.h>
@@ -11,16 +12,7 @@ namespace {
 
 RequestRecord rec(std::string method, std::string route, long status, double latency_s, int retries = 0,
                   Outcome outcome = Outcome::ok, double start_s = 0) {
-  RequestRecord r;
-  r.method = std::move(method);
-  r.route = std::move(route);
-  r.status = status;
-  r.outcome = outcome;
-  r.start_s = start_s;
-  r.latency_s = latency_s;
-  r.total_s = latency_s;
-  r.retries = retries;
-  return r;
+  return make_record(std::move(method), std::move(route), status, latency_s, start_s, retries, outcome);
 }
 
 SpawnRecord spawn(std::string user, SpawnState state, double requested_at_s, double ready_after_s, std::string reason = {}) {
