@@ -15,4 +15,4 @@ printf '\x00{"items":[{"name":"hub-stress-test-1","servers":{}}],"_pagination":{
 printf '\x01[{"name":"hub-stress-test-8"},{"name":"hub-stress-test-9"}]' >"$out/corpus/seed-created"
 printf '\x00data: {"progress": 100, "failed": true, "message": "Spawn failed: x"}\n\n' >"$out/corpus/seed-progress"
 printf '\x00# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\njupyterhub_request_duration_seconds_bucket{code="200",handler="x",method="GET",le="+Inf"} 3\n' >"$out/corpus/seed-metrics"
-"$out/fuzz_hub_answers" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$out/corpus" 2>&1 | tail -25
+cd "$out" && "$out/fuzz_hub_answers" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$out/corpus" 2>&1 | tail -25
