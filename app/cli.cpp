@@ -10,6 +10,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <utility>
 #include <iostream>
 
 namespace hubstress::cli {
@@ -41,9 +44,24 @@ void validate(const Config& c) {
   if (c.count < 1) throw CLI::ValidationError("--count must be at least 1, got " + std::to_string(c.count));
   if (c.batch_size < 1) throw CLI::ValidationError("--batch-size must be at least 1, got " + std::to_string(c.batch_size));
   if (c.workers < 1) throw CLI::ValidationError("--workers must be at least 1, got " + std::to_string(c.workers));
-  if (!(c.timeout_s > 0 && c.timeout_s <= 86400)) throw CLI::ValidationError("--timeout must be between 0 and 86400 seconds");
+  if (!(c.timeout_s > 0 && c.timeout_s <= 86400)) {
+    throw CLI::ValidationError("--timeout must be more than 0 and at most 86400 seconds");
+  }
   if (!(c.server_deadline_s > 0 && c.server_deadline_s <= 86400)) {
-    throw CLI::ValidationError("--server-timeout must be between 0 and 86400 seconds");
+    throw CLI::ValidationError("--server-timeout must be more than 0 and at most 86400 seconds");
+  }
+  // a report that cannot be written must be said now, not after the whole load has run
+  for (const auto& [flag, path] : {std::pair{"--json", c.json_path}, std::pair{"--html", c.html_path}}) {
+    if (path.empty()) continue;
+    std::ofstream probe(path, std::ios::app);
+    if (!probe) throw CLI::ValidationError(std::string(flag) + " " + path + ": cannot write there");
+  }
+  if (!c.csv_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(c.csv_dir, ec);
+    if (!std::filesystem::is_directory(c.csv_dir)) {
+      throw CLI::ValidationError("--csv " + c.csv_dir + ": not a folder that can be created");
+    }
   }
   if (c.count > 1'000'000) throw CLI::ValidationError("--count above 1000000 is not a stress test of a JupyterHub");
   try {
@@ -72,14 +90,17 @@ ParseResult parse(int argc, const char* const* argv) {
   CLI::App app{"Stress-test a JupyterHub: create fake users in batches, start their servers, measure, clean up.",
                "hub-stress-test"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "hub-stress-test 0.1.0");
   app.add_option("-e,--endpoint", c.endpoint,
                  "hub API URL (https://hub.example.org/hub/api; the hub or root URL works too) "
                  "[env: JUPYTERHUB_ENDPOINT]");
-  app.add_option("-t,--token", c.token, "API token with admin:users and admin:servers scopes [env: JUPYTERHUB_API_TOKEN]");
+  app.add_option("-t,--token", c.token,
+                 "API token; admin:users and admin:servers grant what every command needs (README: Scopes) "
+                 "[env: JUPYTERHUB_API_TOKEN]");
   app.add_flag("--dry-run", c.dry_run, "send nothing: log what would be sent, every call succeeds");
   std::string log_file;
   auto* log_opt = app.add_option("--log-to-file", log_file,
-                                 "also write the log to FILEPATH (default /tmp/hub-stress-test-<UTC timestamp>.log)")
+                                 "also write the log to FILEPATH, overwritten (default /tmp/hub-stress-test-<UTC timestamp>.log)")
                       ->expected(0, 1)
                       ->type_name("[FILEPATH]");
   app.add_flag("-v,--verbose", c.verbose, "DEBUG log: every response's method, URL, status and time");
@@ -108,8 +129,9 @@ ParseResult parse(int argc, const char* const* argv) {
       ->type_name("ID");
   for (auto* sub : {stress, activity}) {
     sub->add_option("-c,--count", c.count, "number of users")->capture_default_str();
-    sub->add_flag("-k,--keep", c.keep, "keep the users (and servers) this run created");
   }
+  stress->add_flag("-k,--keep", c.keep, "keep the users this run created, and their servers running");
+  activity->add_flag("-k,--keep", c.keep, "keep the users this run created");
   stress->add_option("-b,--batch-size", c.batch_size, "users per create request; spawns in flight at once")
       ->capture_default_str();
   stress->add_option("-p,--profile", c.profile, "profile to pass when starting servers ({\"profile\": PROFILE})");
@@ -126,6 +148,8 @@ ParseResult parse(int argc, const char* const* argv) {
   } catch (const CLI::CallForHelp& e) {
     return {std::nullopt, app.exit(e)};
   } catch (const CLI::CallForAllHelp& e) {
+    return {std::nullopt, app.exit(e)};
+  } catch (const CLI::CallForVersion& e) {
     return {std::nullopt, app.exit(e)};
   } catch (const CLI::ParseError& e) {
     std::cerr << "hub-stress-test: error: " << e.what() << "\n";

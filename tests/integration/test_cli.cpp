@@ -125,6 +125,11 @@ TEST(Cli, ValidationErrorsAreOneLineAndExitOne) {
            {"-e", "http://127.0.0.1:9", "-t", "x", "stress-test", "-b", "-3"},
            {"-e", "http://127.0.0.1:9", "-t", "x", "--prefix", "Hub*", "purge"},
            {"-e", "http://127.0.0.1:9", "-t", "x", "no-such-command"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "stress-test", "--json", "/nonexistent-hst-dir/r.json"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "--html", "/nonexistent-hst-dir/r.html", "purge"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "--csv", "/etc/passwd", "purge"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "--threshold", "spawn_p95<", "purge"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "stress-test", "--server-timeout", "0"},
        }) {
     const auto result = run_tool(args);
     EXPECT_EQ(result.exit_code, 1) << result.output;
