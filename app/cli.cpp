@@ -152,7 +152,15 @@ ParseResult parse(int argc, const char* const* argv) {
   } catch (const CLI::CallForVersion& e) {
     return {std::nullopt, app.exit(e)};
   } catch (const CLI::ParseError& e) {
-    std::cerr << "hub-stress-test: error: " << e.what() << "\n";
+    std::string message = e.what();
+    // "A subcommand is required" when the command was mistyped: name the word that was not understood
+    for (const auto& extra : app.remaining()) {
+      if (message.find("subcommand") != std::string::npos && !extra.empty() && extra.front() != '-') {
+        message = "unknown command '" + extra + "' (stress-test, activity-stress-test or purge)";
+        break;
+      }
+    }
+    std::cerr << "hub-stress-test: error: " << message << "\n";
     return {std::nullopt, 1};
   }
   return {c, 0};

@@ -170,6 +170,10 @@ int run_command(const Config& config) {
     return finish(config, session, watch, started_at, t0, nullptr, nullptr, code);
   }
   session.set_interrupt_flag(&interrupted);
+  if (config.command == "stress-test" && config.batch_size > 100) {
+    logger().warn("-b {}: each name of a create request is a synchronous database write on the hub; 100 or less "
+                  "keeps the hub answering", config.batch_size);
+  }
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
   check_token(session, config.command);
   std::optional<Journal> journal;

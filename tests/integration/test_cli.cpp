@@ -136,6 +136,9 @@ TEST(Cli, ValidationErrorsAreOneLineAndExitOne) {
     EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
     EXPECT_NE(result.output.find("error"), std::string::npos) << result.output;
   }
+  const auto typo = run_tool({"-e", "http://127.0.0.1:9", "-t", "x", "stres-test"});
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.output.find("unknown command 'stres-test'"), std::string::npos) << typo.output;
 }
 
 TEST(Cli, TokenWithoutTheNeededScopesNamesThemAndChangesNothing) {
