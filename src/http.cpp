@@ -124,7 +124,6 @@ struct HttpEngine::Impl {
   std::map<CURL*, std::unique_ptr<Transfer>> active;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
   std::uint64_t timer_order = 0;
-  std::size_t waiting_retries = 0;  // transfers between attempts (held by a timer)
   std::map<std::uint64_t, std::unique_ptr<Transfer>> parked;
   std::uint64_t next_park = 0;
   std::mt19937_64 rng{std::random_device{}()};
@@ -295,10 +294,8 @@ struct HttpEngine::Impl {
       r.error.clear();
       r.retry_after_s.reset();
       t->error[0] = '\0';
-      ++waiting_retries;
       const auto key = park(std::move(t));
       add_timer(wait, [this, key] {
-        --waiting_retries;
         start(unpark(key));
       });
       return;
@@ -332,7 +329,6 @@ struct HttpEngine::Impl {
     active.clear();
     parked.clear();
     timers = {};
-    waiting_retries = 0;
   }
 
   bool idle() const { return active.empty() && timers.empty(); }
@@ -407,8 +403,6 @@ HttpEngine::TimerId HttpEngine::after(double seconds, std::function<void()> fn) 
   return impl_->add_timer(seconds, std::move(fn));
 }
 
-void HttpEngine::cancel(TimerId id) { impl_->cancel_timers({id}); }
-
 void HttpEngine::cancel(const std::vector<TimerId>& ids) { impl_->cancel_timers({ids.begin(), ids.end()}); }
 
 void HttpEngine::abort_all() { impl_->abort_all(); }
@@ -448,7 +442,6 @@ std::vector<Response> HttpEngine::run_all(std::vector<Request> requests, std::si
   return answers;
 }
 
-std::size_t HttpEngine::in_flight() const { return impl_->active.size() + impl_->waiting_retries; }
 
 const EngineOptions& HttpEngine::options() const { return impl_->options; }
 

@@ -76,7 +76,6 @@ public:
   using TimerId = std::uint64_t;
   TimerId after(double seconds, std::function<void()> fn);
   // A cancelled timer never runs (and no longer keeps run() going).
-  void cancel(TimerId id);
   void cancel(const std::vector<TimerId>& ids);
   // Drops every request in flight and every timer; no callback runs (an interrupted phase).
   void abort_all();
@@ -87,7 +86,6 @@ public:
   // Sends `requests` with at most `window` in flight; answers in the order of `requests`.
   std::vector<Response> run_all(std::vector<Request> requests, std::size_t window);
 
-  std::size_t in_flight() const;
   const EngineOptions& options() const;
 
 private:
