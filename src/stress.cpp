@@ -459,7 +459,7 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
   session.progress().total = options.count;
   auto existing = list_stress_test_users(session, options.prefix);
   std::sort(existing.begin(), existing.end(), [&](const auto& a, const auto& b) {
-    return stress_test_number(a, options.prefix) < stress_test_number(b, options.prefix);
+    return number_less(*stress_test_number(a, options.prefix), *stress_test_number(b, options.prefix));
   });
   result.used.assign(existing.begin(), existing.begin() + std::min<std::ptrdiff_t>(options.count, static_cast<std::ptrdiff_t>(existing.size())));
   const int missing = options.count - static_cast<int>(result.used.size());

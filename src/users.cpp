@@ -102,15 +102,32 @@ void check_token(Session& session, std::string_view command) {
   }
 }
 
-std::optional<std::uint64_t> stress_test_number(std::string_view name, std::string_view prefix) {
+std::optional<std::string> stress_test_number(std::string_view name, std::string_view prefix) {
   if (name.size() <= prefix.size() + 1 || name.substr(0, prefix.size()) != prefix || name[prefix.size()] != '-') {
     return std::nullopt;
   }
-  const std::string_view digits = name.substr(prefix.size() + 1);
-  if (digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  std::string_view digits = name.substr(prefix.size() + 1);
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
-  return std::stoull(std::string(digits));
+  const auto first = digits.find_first_not_of('0');
+  return first == std::string_view::npos ? std::string("0") : std::string(digits.substr(first));
+}
+
+bool number_less(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+std::string number_plus(std::string_view digits, std::uint64_t k) {
+  std::string out(digits.empty() ? "0" : digits);
+  std::uint64_t carry = k;
+  for (auto it = out.rbegin(); it != out.rend() && carry > 0; ++it) {
+    const std::uint64_t sum = static_cast<std::uint64_t>(*it - '0') + carry % 10;
+    *it = static_cast<char>('0' + sum % 10);
+    carry = carry / 10 + sum / 10;
+  }
+  if (carry > 0) out.insert(0, std::to_string(carry));
+  return out;
 }
 
 bool is_stress_test_user(std::string_view name, std::string_view prefix) {
@@ -137,13 +154,13 @@ void validate_prefix(std::string_view prefix) {
 }
 
 std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count, std::string_view prefix) {
-  std::uint64_t highest = 0;
+  std::string highest = "0";
   for (const auto& name : existing) {
-    if (auto n = stress_test_number(name, prefix)) highest = std::max(highest, *n);
+    if (auto n = stress_test_number(name, prefix); n && number_less(highest, *n)) highest = *n;
   }
   std::vector<std::string> names;
   for (int i = 1; i <= count; ++i) {
-    names.push_back(std::string(prefix) + "-" + std::to_string(highest + static_cast<std::uint64_t>(i)));
+    names.push_back(std::string(prefix) + "-" + number_plus(highest, static_cast<std::uint64_t>(i)));
   }
   return names;
 }

@@ -16,13 +16,19 @@ namespace hubstress {
 
 inline constexpr std::string_view kDefaultPrefix = "hub-stress-test";
 
-// N when `name` is exactly "<prefix>-<digits>"; nothing for "hub-stress-tester", "...-admin".
-std::optional<std::uint64_t> stress_test_number(std::string_view name, std::string_view prefix = kDefaultPrefix);
+// N when `name` is exactly "<prefix>-<digits>", as its decimal digits without leading zeros ("0" for
+// zero), of any length; nothing for "hub-stress-tester", "...-admin", "..._5".
+std::optional<std::string> stress_test_number(std::string_view name, std::string_view prefix = kDefaultPrefix);
+// Compares two such numbers as numbers ("9" < "10"), whatever their length.
+bool number_less(std::string_view a, std::string_view b);
+// The decimal digits of N + k (N given as digits without leading zeros).
+std::string number_plus(std::string_view digits, std::uint64_t k);
 bool is_stress_test_user(std::string_view name, std::string_view prefix = kDefaultPrefix);
 // Throws std::invalid_argument unless `prefix` is lower-case letters, digits and inner dashes.
 void validate_prefix(std::string_view prefix);
 
-// `count` new names numbered after the highest N among `existing` (gaps do not matter).
+// `count` new names numbered after the highest N among `existing` (gaps do not matter; N has no
+// upper bound: past 18 digits the names just grow longer, and the matcher still matches them).
 std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count,
                                          std::string_view prefix = kDefaultPrefix);
 // Splits `names` into batches of `batch_size` (the last one smaller).

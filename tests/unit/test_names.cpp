@@ -5,8 +5,9 @@
 using namespace hubstress;
 
 TEST(NamePattern, MatchesOnlyPrefixDashDigits) {
-  EXPECT_EQ(stress_test_number("hub-stress-test-1"), 1u);
-  EXPECT_EQ(stress_test_number("hub-stress-test-0042"), 42u);
+  EXPECT_EQ(stress_test_number("hub-stress-test-1"), "1");
+  EXPECT_EQ(stress_test_number("hub-stress-test-0042"), "42");
+  EXPECT_EQ(stress_test_number("hub-stress-test-0"), "0");
   EXPECT_FALSE(is_stress_test_user("hub-stress-tester"));
   EXPECT_FALSE(is_stress_test_user("hub-stress-test-admin"));
   EXPECT_FALSE(is_stress_test_user("hub-stress-test-"));
@@ -15,11 +16,36 @@ TEST(NamePattern, MatchesOnlyPrefixDashDigits) {
   EXPECT_FALSE(is_stress_test_user("hub-stress-test-1-2"));
   EXPECT_FALSE(is_stress_test_user("xhub-stress-test-1"));
   EXPECT_FALSE(is_stress_test_user("alice"));
-  EXPECT_FALSE(is_stress_test_user("hub-stress-test-99999999999999999999"));  // too long to be ours
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test_5"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test.5"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test05"));
+}
+
+// Whatever the tool creates, its matcher matches: numbers have no length limit.
+TEST(NamePattern, NumbersOfAnyLengthMatch) {
+  EXPECT_EQ(stress_test_number("hub-stress-test-999999999999999999"), "999999999999999999");
+  EXPECT_EQ(stress_test_number("hub-stress-test-1000000000000000000"), "1000000000000000000");
+  EXPECT_EQ(stress_test_number("hub-stress-test-123456789012345678901234567890"), "123456789012345678901234567890");
+}
+
+TEST(NamePattern, NumbersCompareAsNumbers) {
+  EXPECT_TRUE(number_less("9", "10"));
+  EXPECT_FALSE(number_less("10", "9"));
+  EXPECT_TRUE(number_less("999999999999999999", "1000000000000000000"));
+  EXPECT_FALSE(number_less("7", "7"));
+  EXPECT_TRUE(number_less("123", "124"));
+}
+
+TEST(NamePattern, AddsToNumbersOfAnyLength) {
+  EXPECT_EQ(number_plus("0", 1), "1");
+  EXPECT_EQ(number_plus("99", 1), "100");
+  EXPECT_EQ(number_plus("5", 1000), "1005");
+  EXPECT_EQ(number_plus("999999999999999999", 1), "1000000000000000000");
+  EXPECT_EQ(number_plus("18446744073709551615", 1), "18446744073709551616");  // past 2^64
 }
 
 TEST(NamePattern, ConfigurablePrefix) {
-  EXPECT_EQ(stress_test_number("load-7", "load"), 7u);
+  EXPECT_EQ(stress_test_number("load-7", "load"), "7");
   EXPECT_FALSE(is_stress_test_user("hub-stress-test-7", "load"));
 }
 
@@ -43,6 +69,18 @@ TEST(Numbering, StartsAtOneOnAnEmptyHub) {
 TEST(Numbering, ContinuesAfterTheHighestNotTheCount) {
   const std::vector<std::string> existing{"hub-stress-test-2", "hub-stress-test-7", "alice", "hub-stress-test-admin"};
   EXPECT_EQ(next_user_names(existing, 2), (std::vector<std::string>{"hub-stress-test-8", "hub-stress-test-9"}));
+}
+
+TEST(Numbering, ContinuesPastEighteenDigitsAndTheNewNamesStillMatch) {
+  const auto names = next_user_names({"hub-stress-test-999999999999999999", "hub-stress-test-5"}, 2);
+  ASSERT_EQ(names, (std::vector<std::string>{"hub-stress-test-1000000000000000000", "hub-stress-test-1000000000000000001"}));
+  for (const auto& n : names) EXPECT_TRUE(is_stress_test_user(n)) << n;
+}
+
+TEST(Numbering, TakesTheHighestNotTheLastNorTheLongestString) {
+  // ascending order would hide numbering from the last name; "9" > "10" as strings
+  EXPECT_EQ(next_user_names({"hub-stress-test-10", "hub-stress-test-9"}, 1), std::vector<std::string>{"hub-stress-test-11"});
+  EXPECT_EQ(next_user_names({"hub-stress-test-12", "hub-stress-test-3"}, 1), std::vector<std::string>{"hub-stress-test-13"});
 }
 
 TEST(Numbering, IgnoresOtherPrefixes) {
