@@ -96,6 +96,7 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   in.started_at = started_at;
   in.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   in.records = &records;
+  if (stress != nullptr || activity != nullptr) in.requested_users = config.count;
   in.stress = stress;
   in.activity = activity;
   in.hub_samples = &samples;

@@ -303,7 +303,13 @@ std::string render_html(const Summary& s) {
   h += "<tr>" + cell("hub") + cell(s.endpoint) + "</tr>\n";
   h += "<tr>" + cell("JupyterHub version") + cell(s.hub_version) + "</tr>\n";
   h += "<tr>" + cell("started") + cell(s.started_at) + "</tr>\n";
-  h += "<tr>" + cell("duration") + cell(seconds(s.duration_s) + " s") + "</tr>\n</table>\n";
+  h += "<tr>" + cell("duration") + cell(seconds(s.duration_s) + " s") + "</tr>\n";
+  if (s.users) {
+    h += "<tr>" + cell("users") +
+         cell(std::to_string(s.users->requested) + " requested, " + std::to_string(s.users->created) + " created by this run") +
+         "</tr>\n";
+  }
+  h += "</table>\n";
   h += thresholds_section(s);
 
   if (!s.phases.empty()) {

@@ -118,6 +118,7 @@ json to_json(const Summary& s) {
           {"hub_version", text(s.hub_version)},
           {"started_at", text(s.started_at)},
           {"duration_s", s.duration_s},
+          {"users", s.users ? json{{"requested", s.users->requested}, {"created", s.users->created}} : json(nullptr)},
           {"phases", phases},
           {"api", {{"kinds", kinds}, {"all", api_stats(s.api_all)}}},
           {"latency_over_time", latency},

@@ -96,6 +96,7 @@ void header(std::string& out, const Summary& s) {
   }
   out += "\n";
   out += fmt::format("Started {}, took {} s\n", s.started_at.empty() ? "(unknown)" : printable(s.started_at), seconds(s.duration_s));
+  if (s.users) out += fmt::format("Users: {} requested, {} created by this run\n", s.users->requested, s.users->created);
 }
 
 void phases(std::string& out, const Summary& s) {

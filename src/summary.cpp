@@ -294,6 +294,10 @@ Summary build_summary(const SummaryInputs& in) {
     s.api_all.kind = "all";
   }
 
+  if (in.stress || in.activity) {
+    const auto created = in.stress ? in.stress->created.size() : in.activity->created.size();
+    s.users = UsersCount{in.requested_users, static_cast<int>(created)};
+  }
   if (in.stress) {
     s.phases = in.stress->phases;
     s.spawn = summarize_spawns(*in.stress);

@@ -4,6 +4,8 @@
 #include "hubstress/log.hpp"
 #include "hubstress/url.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -393,33 +395,73 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
   return delete_users_after_stopping_servers(stopped, session, static_cast<std::size_t>(batch_size));
 }
 
+namespace {
+
+// Another client (a concurrent run, a shard) took names this run picked: give up after this many.
+constexpr int kMaxCollisions = 100;
+
+std::string highest_number(const std::vector<std::string>& names, std::string_view prefix) {
+  std::string highest = "0";
+  for (const auto& name : names) {
+    if (auto n = stress_test_number(name, prefix); n && number_less(highest, *n)) highest = *n;
+  }
+  return highest;
+}
+
+} // namespace
+
 std::vector<std::vector<std::string>> create_users(int count, int batch_size, Session& session,
                                                    const std::vector<std::string>& existing_users,
                                                    std::string_view prefix, const CreateHooks* hooks) {
   ScopeTimer timer("create_users");
   if (count < 1) throw std::invalid_argument("count must be at least 1");
+  if (batch_size < 1) throw std::invalid_argument("batch size must be at least 1");
   session.progress().phase = Phase::create;
-  const auto batches = split_batches(next_user_names(existing_users, count, prefix), batch_size);
   const auto timeout = std::chrono::milliseconds(
       static_cast<long>(std::max(static_cast<double>(batch_size), session.options().timeout_s) * 1000));
+  // names are numbered after `last`; a name the hub already has moves `last` past it, and the run
+  // takes another one instead, so that it ends with exactly `count` users or says why not
+  std::string last = highest_number(existing_users, prefix);
   std::vector<std::vector<std::string>> created;
   std::size_t total = 0;
-  for (const auto& batch : batches) {
+  int collisions = 0;
+  const auto wanted = static_cast<std::size_t>(count);
+  while (total < wanted) {
     if (session.interrupted()) throw Interrupted("interrupted while creating users");
+    const auto size = std::min(static_cast<std::size_t>(batch_size), wanted - total);
+    std::vector<std::string> batch;
+    for (std::size_t i = 1; i <= size; ++i) batch.push_back(std::string(prefix) + "-" + number_plus(last, i));
+    last = number_plus(last, size);
     if (hooks != nullptr && hooks->before_batch) hooks->before_batch(batch);
+    auto report = [&](const std::vector<std::string>& ours) {
+      if (hooks != nullptr && hooks->after_batch) hooks->after_batch(batch, ours);
+    };
     Request req = session.request("POST", "/users", "/users", json{{"usernames", batch}}.dump());
     req.timeout = timeout;
-    const Response r = session.call(std::move(req));
-    if (r.status == 403) throw_auth_error(r);
+    Response r;
+    try {
+      r = session.call(std::move(req));
+    } catch (...) {
+      report({});  // interrupted before an answer: an unanswered create of fresh names made nothing we know of
+      throw;
+    }
+    if (r.status == 403) {
+      report({});
+      throw_auth_error(r);
+    }
     std::vector<std::string> ours;
+    std::vector<std::string> taken;  // names another client had: never this run's to delete
     // an earlier attempt that timed out or got a 5xx may have created the batch; a 429 or a refused
     // connection did not
     const bool retried = r.unsure_attempts > 0;
-    if (r.status == 201 || (r.status == 409 && retried)) {
+    if (r.status == 201 || r.status == 409) {
       std::set<std::string> returned;
       if (r.status == 201) {
         const json body = parse_json(r, "POST /users");
-        if (!body.is_array()) throw HubError("POST /users: unexpected reply shape (not a list)");
+        if (!body.is_array()) {
+          report({});
+          throw HubError("POST /users: unexpected reply shape (not a list)");
+        }
         for (const auto& u : body) {
           if (u.is_object() && u.contains("name") && u["name"].is_string()) returned.insert(lower(u["name"].get<std::string>()));
         }
@@ -429,26 +471,51 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
         if (returned.count(lower(name))) ours.push_back(name);
         else missing.push_back(name);
       }
-      if (!missing.empty() && retried) {
-        // an earlier attempt of this request may have created them: the names were new when we picked them
-        for (const auto& name : existing_among(missing, session, true)) ours.push_back(name);
-      } else if (!missing.empty()) {
-        logger().warn("The hub already had users {}: not counted as created by this run", join(missing));
+      // an earlier attempt of this request may have created them: claim those that exist now
+      const auto claimed = retried && !missing.empty() ? existing_among(missing, session, true) : std::vector<std::string>{};
+      for (const auto& name : missing) {
+        if (std::find(claimed.begin(), claimed.end(), name) != claimed.end()) ours.push_back(name);
+        else taken.push_back(name);
       }
     } else {
       logger().error("Failed to create users {}: {}", join(batch), r.describe());
-      if (r.status != 400 && r.status != 409) {
-        const auto leftovers = existing_among(batch, session, false);
-        if (!leftovers.empty()) {
-          logger().warn("Deleting {} users of the failed batch that the hub may have created", leftovers.size());
-          delete_users(leftovers, session, batch_size);
-        }
+      // a request that may have reached the hub may have created some: those are this run's to remove
+      const bool may_have_acted = r.status != 400 && r.status != 429 && r.outcome != Outcome::connect_failed &&
+                                  r.outcome != Outcome::dns_failed && r.outcome != Outcome::tls_failed;
+      std::vector<std::string> leftovers = may_have_acted ? existing_among(batch, session, true) : std::vector<std::string>{};
+      if (!leftovers.empty()) {
+        logger().warn("Deleting {} users of the failed batch that the hub may have created", leftovers.size());
+        if (delete_users(leftovers, session, batch_size)) leftovers.clear();  // gone: nothing of it remains
       }
+      report(leftovers);  // what could not be deleted stays this run's (journal, tear-down, purge --run)
+      created.push_back(std::move(leftovers));
       throw HubError("creating users failed: " + r.describe());
     }
     total += ours.size();
     session.progress().created += static_cast<int>(ours.size());
-    if (hooks != nullptr && hooks->after_batch) hooks->after_batch(batch, ours);
+    report(ours);
+    if (!taken.empty()) {
+      ++collisions;
+      logger().warn("The hub already had {} of the names this run picked ({}): another run or shard took them; "
+                    "taking new names past them",
+                    taken.size(), join(taken));
+      if (collisions > kMaxCollisions) {
+        created.push_back(std::move(ours));
+        throw HubError(fmt::format("could create only {} of {} users: other clients kept taking the names this run "
+                                   "picked ({} times)", total, count, collisions));
+      }
+      // jump past what others hold now, so the next batch does not collide with the same run again
+      std::vector<std::string> now;
+      try {
+        now = list_stress_test_users(session, prefix);
+      } catch (const AuthError&) {
+        throw;
+      } catch (const HubError& e) {
+        logger().warn("Could not list the hub's users: {}", e.what());
+      }
+      session.progress().phase = Phase::create;
+      if (const auto high = highest_number(now, prefix); number_less(last, high)) last = high;
+    }
     logger().info("Created {} users ({} of {})", ours.size(), total, count);
     logger().debug("Created users: {}", join(ours, ours.size()));
     created.push_back(std::move(ours));

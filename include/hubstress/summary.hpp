@@ -152,12 +152,19 @@ struct ThresholdResult {
   bool passed = false;    // the run met the threshold
 };
 
+// The users a load command asked for beside what it got.
+struct UsersCount {
+  int requested = 0;  // users the command line asked for (--count)
+  int created = 0;    // users this run created (activity-stress-test also reuses existing ones)
+};
+
 struct Summary {
   std::string command;                       // "stress-test", "activity-stress-test", "purge"
   std::string endpoint;                      // the hub API URL, without credentials, query or fragment
   std::string hub_version;                   // as GET {api}/ said, e.g. "3.0.0"
   std::string started_at;                    // ISO-8601 UTC time the run started
   double duration_s = 0;                     // seconds the whole run took
+  std::optional<UsersCount> users;           // stress-test and activity-stress-test
   std::vector<PhaseTime> phases;             // stress-test phases in order (find, create, spawn, delete), seconds each
   std::vector<ApiStats> api;                 // one per kind of API call that was made, in ApiKind order
   ApiStats api_all;                          // every request together (kind "all")
@@ -177,6 +184,7 @@ struct SummaryInputs {
   std::string started_at;                            // ISO-8601 UTC, e.g. iso8601_utc_now() at the start
   double duration_s = 0;                             // seconds the run took
   const std::vector<RequestRecord>* records = nullptr;   // Session::records(): every answered request
+  int requested_users = 0;                           // --count of a load command (0: not one)
   const StressResult* stress = nullptr;              // stress-test's result
   const ActivityResult* activity = nullptr;          // activity-stress-test's result
   const std::vector<HubSample>* hub_samples = nullptr;   // /hub/metrics scrapes, any order

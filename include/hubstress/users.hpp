@@ -71,11 +71,14 @@ bool delete_users_after_stopping_servers(const std::map<std::string, bool>& stop
 bool delete_users(const std::vector<std::string>& usernames, Session& session, int batch_size = 10,
                   double stop_deadline_s = 60.0);
 
-// Creates exactly `count` users named after the highest existing N, `batch_size` per request.
+// Creates exactly `count` users named after the highest existing N, `batch_size` per request. A
+// name the hub already has (another run or shard took it) is never this run's: the run takes a new
+// name past the highest on the hub instead, as often as needed (HubError after 100 collisions).
 // Returns the names this run created, by batch. Throws HubError when a batch fails (after trying
 // to delete what that batch may have created).
 // What a caller may want to hear about each batch: before it is sent (to journal the names), and
-// once it is known which of its names this run created (so a later failure removes exactly those).
+// once it is known which of its names this run created (so a later failure removes exactly those);
+// after_batch runs for every batch that before_batch saw, also when create_users then throws.
 struct CreateHooks {
   std::function<void(const std::vector<std::string>& batch)> before_batch;
   std::function<void(const std::vector<std::string>& batch, const std::vector<std::string>& created)> after_batch;
