@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include "hubstress/journal.hpp"
 #include "hubstress/thresholds.hpp"
 #include "hubstress/url.hpp"
 #include "hubstress/users.hpp"
@@ -12,8 +13,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <utility>
 #include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <utility>
+
+#include <unistd.h>
 
 namespace hubstress::cli {
 
@@ -27,6 +33,40 @@ std::string env_or_empty(const char* name) {
 std::string default_log_path() {
   const auto now = std::chrono::system_clock::now();
   return fmt::format("/tmp/hub-stress-test-{:%Y%m%dT%H%M%S}Z.log", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+}
+
+// Whether a file could be written at `path` now, without creating or changing anything: an
+// existing file must be writable, a new one needs an existing folder that is writable.
+std::optional<std::string> unwritable_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (fs::is_directory(p, ec)) return "is a folder";
+  if (fs::exists(p, ec)) {
+    if (::access(path.c_str(), W_OK) != 0) return "the file is not writable";
+    return std::nullopt;
+  }
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::exists(dir, ec)) return "the folder " + dir.string() + " does not exist";
+  if (!fs::is_directory(dir, ec)) return dir.string() + " is not a folder";
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) return "the folder " + dir.string() + " is not writable";
+  return std::nullopt;
+}
+
+// Whether a folder could be written into (it exists) or created (its nearest existing parent is writable).
+std::optional<std::string> unwritable_folder(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(path, ec);
+  if (fs::exists(p, ec)) {
+    if (!fs::is_directory(p, ec)) return "is not a folder";
+    if (::access(p.c_str(), W_OK | X_OK) != 0) return "the folder is not writable";
+    return std::nullopt;
+  }
+  while (p.has_parent_path() && p != p.parent_path() && !fs::exists(p, ec)) p = p.parent_path();
+  if (!fs::is_directory(p, ec)) return p.string() + " is not a folder";
+  if (::access(p.c_str(), W_OK | X_OK) != 0) return "cannot be created: " + p.string() + " is not writable";
+  return std::nullopt;
 }
 
 void validate(const Config& c) {
@@ -44,23 +84,30 @@ void validate(const Config& c) {
   if (c.count < 1) throw CLI::ValidationError("--count must be at least 1, got " + std::to_string(c.count));
   if (c.batch_size < 1) throw CLI::ValidationError("--batch-size must be at least 1, got " + std::to_string(c.batch_size));
   if (c.workers < 1) throw CLI::ValidationError("--workers must be at least 1, got " + std::to_string(c.workers));
-  if (!(c.timeout_s > 0 && c.timeout_s <= 86400)) {
-    throw CLI::ValidationError("--timeout must be more than 0 and at most 86400 seconds");
+  // below a millisecond libcurl would be told 0 ms, which it reads as "no timeout at all"
+  if (!(c.timeout_s >= 0.001 && c.timeout_s <= 86400)) {
+    throw CLI::ValidationError("--timeout must be at least 0.001 and at most 86400 seconds");
   }
-  if (!(c.server_deadline_s > 0 && c.server_deadline_s <= 86400)) {
-    throw CLI::ValidationError("--server-timeout must be more than 0 and at most 86400 seconds");
+  if (!(c.server_deadline_s >= 0.001 && c.server_deadline_s <= 86400)) {
+    throw CLI::ValidationError("--server-timeout must be at least 0.001 and at most 86400 seconds");
   }
-  // a report that cannot be written must be said now, not after the whole load has run
+  // a report that cannot be written must be said now, not after the whole load has run; the checks
+  // create nothing, so a refused run leaves nothing on disk
   for (const auto& [flag, path] : {std::pair{"--json", c.json_path}, std::pair{"--html", c.html_path}}) {
     if (path.empty()) continue;
-    std::ofstream probe(path, std::ios::app);
-    if (!probe) throw CLI::ValidationError(std::string(flag) + " " + path + ": cannot write there");
+    if (auto why = unwritable_file(path)) throw CLI::ValidationError(std::string(flag) + " " + path + ": " + *why);
   }
   if (!c.csv_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(c.csv_dir, ec);
-    if (!std::filesystem::is_directory(c.csv_dir)) {
-      throw CLI::ValidationError("--csv " + c.csv_dir + ": not a folder that can be created");
+    if (auto why = unwritable_folder(c.csv_dir)) throw CLI::ValidationError("--csv " + c.csv_dir + ": " + *why);
+  }
+  if (c.log_file) {
+    if (auto why = unwritable_file(*c.log_file)) throw CLI::ValidationError("--log-to-file " + *c.log_file + ": " + *why);
+  }
+  // the run journal is how an interrupted run is cleaned up: no load starts without it
+  if (!c.dry_run && c.command != "purge") {
+    const std::string runs = (std::filesystem::path(Journal::default_dir()) / "runs").string();
+    if (auto why = unwritable_folder(runs)) {
+      throw CLI::ValidationError("state folder " + runs + " (HUB_STRESS_TEST_STATE_DIR): " + *why);
     }
   }
   if (c.count > 1'000'000) throw CLI::ValidationError("--count above 1000000 is not a stress test of a JupyterHub");
@@ -77,7 +124,7 @@ void validate(const Config& c) {
 std::string Config::describe() const {
   return fmt::format("command={} endpoint={} token={} dry_run={} verbose={} log_to_file={} count={} batch_size={} "
                      "keep={} profile={} workers={} prefix={} timeout={}s insecure={} ca_bundle={}",
-                     command, endpoint, token.empty() ? "(none)" : "***", dry_run, verbose,
+                     command, redact_credentials(endpoint), token.empty() ? "(none)" : "***", dry_run, verbose,
                      log_file.value_or("(none)"), count, batch_size, keep, profile.empty() ? "(none)" : profile,
                      workers, prefix, timeout_s, insecure, ca_bundle.empty() ? "(system)" : ca_bundle);
 }
@@ -127,6 +174,7 @@ ParseResult parse(int argc, const char* const* argv) {
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
   purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)")
       ->type_name("ID");
+  purge->add_flag("--force", c.force, "purge even while a run against this hub is still going on this machine");
   for (auto* sub : {stress, activity}) {
     sub->add_option("-c,--count", c.count, "number of users")->capture_default_str();
   }
@@ -151,6 +199,20 @@ ParseResult parse(int argc, const char* const* argv) {
     return {std::nullopt, app.exit(e)};
   } catch (const CLI::CallForVersion& e) {
     return {std::nullopt, app.exit(e)};
+  } catch (const CLI::ExtrasError& e) {
+    // CLI11 lists the extra words last-first ("3 -c" for "-c 3"): name them as they were typed
+    std::string message = e.what();
+    const auto colon = message.find(": ");
+    if (colon != std::string::npos) {
+      std::istringstream words(message.substr(colon + 2));
+      std::vector<std::string> extras{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+      std::string in_order;
+      for (auto it = extras.rbegin(); it != extras.rend(); ++it) in_order += (in_order.empty() ? "" : " ") + *it;
+      const auto subs = app.get_subcommands();
+      message = "unexpected arguments" + (subs.empty() ? std::string() : " for " + subs.front()->get_name()) + ": " + in_order;
+    }
+    std::cerr << "hub-stress-test: error: " << message << "\n";
+    return {std::nullopt, 1};
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();
     // "A subcommand is required" when the command was mistyped: name the word that was not understood

@@ -27,6 +27,7 @@ struct Config {
   double server_deadline_s = 300.0;
   double stop_deadline_s = 60.0;
   std::string run_id;             // purge --run ID: only what that run made
+  bool force = false;             // purge --force: even while a run on this machine is still going
   // reports (every command; may stand after the command name)
   std::string json_path;          // --json FILE
   std::string csv_dir;            // --csv DIR

@@ -39,7 +39,7 @@ SessionOptions session_options(const Config& c) {
 
 // The command that removes what a run left behind (the token comes from -t or the environment).
 std::string cleanup_command(const Config& c, const Journal* journal) {
-  std::string cmd = "hub-stress-test -e " + normalize_api_url(c.endpoint);
+  std::string cmd = "hub-stress-test -e " + redact_credentials(normalize_api_url(c.endpoint));
   if (c.prefix != kDefaultPrefix) cmd += " --prefix " + c.prefix;
   cmd += " purge";
   if (journal != nullptr) cmd += " --run " + journal->id();
@@ -52,7 +52,7 @@ void log_requests(const Session& session, std::size_t users) {
                 users ? static_cast<double>(records.size()) / static_cast<double>(users) : 0.0, session.retries());
 }
 
-int report_stress(const StressResult& r, const Session& session) {
+int report_stress(const StressResult& r, const Session& session, int requested) {
   for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
   logger().info("Servers ready: {} of {}; spawn to ready: {}", r.ready(), r.spawns.size(),
                 format_distribution(r.ready_times()));
@@ -66,9 +66,17 @@ int report_stress(const StressResult& r, const Session& session) {
   }
   for (const auto& [reason, n] : reasons) logger().warn("{} servers failed: {}", n, reason);
   log_requests(session, r.created.size());
-  if (r.failed() > 0 || !r.deleted) {
+  if (r.failed() > 0) {
     logger().error("stress-test failed: {} of {} servers did not become ready{}", r.failed(), r.spawns.size(),
                    r.deleted ? "" : "; some users could not be deleted");
+    return kFailed;
+  }
+  if (!r.deleted) {
+    logger().error("stress-test failed: the clean-up did not delete every user of this run");
+    return kFailed;
+  }
+  if (static_cast<int>(r.created.size()) < requested) {
+    logger().error("stress-test failed: {} users requested, {} created", requested, r.created.size());
     return kFailed;
   }
   return 0;
@@ -125,6 +133,22 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   return code;
 }
 
+// A purge while a run against the same hub is still going on this machine would pull its users out
+// from under it: refused (exit 1, before anything is sent) unless --force.
+void refuse_purge_during_a_run(const Config& config, const Session& session, const std::optional<Journal>& only) {
+  if (config.force || config.dry_run) return;
+  std::vector<Journal> running;
+  if (only) {
+    if (only->still_running()) running.push_back(*only);
+  } else {
+    running = Journal::running(Journal::default_dir(), session.endpoint(), config.prefix);
+  }
+  if (running.empty()) return;
+  const Journal& r = running.front();
+  throw std::invalid_argument("run " + r.id() + " (pid " + std::to_string(r.pid()) +
+                              ") against this hub is still going: let it finish or stop it, or pass --force to purge anyway");
+}
+
 int purge_run(const Config& config, Session& session, Journal& journal) {
   std::vector<std::string> names;
   for (const auto& name : journal.outstanding()) {
@@ -153,6 +177,7 @@ int run_command(const Config& config) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started_at = iso8601_utc_now();
   Session session(session_options(config));
+  session.set_interrupt_flag(&interrupted);
   if (config.command == "purge") {
     set_last_words("hub-stress-test: stopped at once; finish with: " + cleanup_command(config, nullptr) + "\n");
     std::optional<Journal> journal;
@@ -165,12 +190,17 @@ int run_command(const Config& config) {
       }
       validate_prefix(journal->prefix());
     }
+    refuse_purge_during_a_run(config, session, journal);
     HubWatch watch(session_options(config));
-    const int code = journal ? purge_run(config, session, *journal)
-                             : (purge_users(session, config.prefix, config.batch_size), 0);
+    int code = 0;
+    try {
+      code = journal ? purge_run(config, session, *journal) : (purge_users(session, config.prefix, config.batch_size), 0);
+    } catch (const Interrupted&) {
+      logger().error("Interrupted; finish with: {}", cleanup_command(config, journal ? &*journal : nullptr));
+      code = kInterrupted;
+    }
     return finish(config, session, watch, started_at, t0, nullptr, nullptr, code);
   }
-  session.set_interrupt_flag(&interrupted);
   if (config.command == "stress-test" && config.batch_size > 100) {
     logger().warn("-b {}: each name of a create request is a synchronous database write on the hub; 100 or less "
                   "keeps the hub answering", config.batch_size);
@@ -183,6 +213,17 @@ int run_command(const Config& config) {
     logger().info("Run {} (journal {})", journal->id(), journal->path());
   }
   Journal* j = journal ? &*journal : nullptr;
+  // the run is over for `purge`'s sake however this function ends (the second signal's _exit leaves
+  // "running" with a dead pid, which counts as over too)
+  struct FinishJournal {
+    Journal* j;
+    ~FinishJournal() {
+      try {
+        if (j != nullptr) j->finish();
+      } catch (const std::exception&) {
+      }
+    }
+  } finish_journal{j};
   const std::string leftovers = "remove what is left with: " + cleanup_command(config, j);
   set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
   HubWatch watch(session_options(config));
@@ -200,7 +241,7 @@ int run_command(const Config& config) {
       o.journal = j;
       const StressResult r = stress_test(session, o);
       display.reset();
-      int code = report_stress(r, session);
+      int code = report_stress(r, session, config.count);
       if (!r.deleted) logger().error("Some users of this run remain; {}", leftovers);
       return finish(config, session, watch, started_at, t0, &r, nullptr, code);
     }

@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   logger().info("Arguments: {}", config.describe());
   try {
     return cli::run_command(config);
+  } catch (const Interrupted& e) {
+    logger().error("{}", e.what());  // before the run had made anything
+    return 130;
   } catch (const std::invalid_argument& e) {
     logger().error("{}", e.what());
     return 1;

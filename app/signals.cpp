@@ -13,7 +13,7 @@ char g_last_words[2048] = "hub-stress-test: stopped at once\n";
 std::atomic<std::size_t> g_last_words_len{std::strlen(g_last_words)};
 
 constexpr char kFirst[] =
-    "\nhub-stress-test: interrupted: no new work; removing this run's users unless --keep (interrupt again to stop at once)\n";
+    "\nhub-stress-test: interrupted: no new work; a load command removes its users unless --keep, purge stops (interrupt again to stop at once)\n";
 
 // Only async-signal-safe calls in here: write and _exit.
 extern "C" void on_signal(int) {

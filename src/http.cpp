@@ -23,6 +23,8 @@ const char* to_string(Outcome outcome) {
   case Outcome::dns_failed: return "host not found";
   case Outcome::tls_failed: return "TLS failure";
   case Outcome::transport_failed: return "transport failure";
+  case Outcome::interrupted: return "interrupted";
+  case Outcome::hub_down: return "hub down";
   }
   return "unknown";
 }
@@ -79,6 +81,7 @@ struct Transfer {
   Response response;
   Clock::time_point first_start;
   Clock::time_point attempt_start;
+  bool ended = false;  // refused: waits only to be delivered
 
   ~Transfer() {
     if (easy != nullptr) {
@@ -171,13 +174,60 @@ struct HttpEngine::Impl {
     return options.base_url + path;
   }
 
+  std::optional<Outcome> refusal(const Transfer& t) const {
+    if (!options.refusing || !options.refuse || !options.refusing()) return std::nullopt;
+    return options.refuse(t.request);
+  }
+
+  // Ends a transfer without (another) attempt, on the next loop turn, as an answer would come.
+  void end_unsent(std::unique_ptr<Transfer> t, Outcome outcome) {
+    t->ended = true;
+    t->response.outcome = outcome;
+    t->response.status = 0;
+    t->response.error = outcome == Outcome::interrupted ? "stopped by a signal" : "not sent: the hub stopped answering";
+    t->attempt_start = Clock::now();
+    const auto key = park(std::move(t));
+    add_timer(0, [this, key] {
+      if (auto owned = unpark(key)) deliver(std::move(owned));
+    });
+  }
+
+  // Cuts off every request in flight or waiting to retry that is refused now.
+  void sweep_refused() {
+    std::vector<CURL*> cut;
+    for (const auto& [easy, t] : active) {
+      if (refusal(*t)) cut.push_back(easy);
+    }
+    for (CURL* easy : cut) {
+      auto it = active.find(easy);
+      if (it == active.end()) continue;
+      std::unique_ptr<Transfer> t = std::move(it->second);
+      active.erase(it);
+      curl_multi_remove_handle(multi, easy);
+      const Outcome o = *refusal(*t);
+      end_unsent(std::move(t), o);
+    }
+    std::vector<std::uint64_t> waiting;
+    for (const auto& [key, t] : parked) {
+      if (!t->ended && refusal(*t)) waiting.push_back(key);
+    }
+    for (auto key : waiting) {
+      auto t = unpark(key);  // its retry timer finds nothing and does nothing
+      const Outcome o = *refusal(*t);
+      end_unsent(std::move(t), o);
+    }
+  }
+
   void start(std::unique_ptr<Transfer> transfer) {
+    if (!transfer) return;  // cut off while it waited
+    if (auto refused = refusal(*transfer)) return end_unsent(std::move(transfer), *refused);
     transfer->attempt_start = Clock::now();
     if (options.responder) {
       // No network: answer from the responder on the next loop turn, as a real answer would come.
       const auto key = park(std::move(transfer));
       add_timer(0, [this, key] {
         std::unique_ptr<Transfer> owned = unpark(key);
+        if (!owned) return;
         Response answer = options.responder(owned->request);
         owned->response.outcome = answer.outcome;
         owned->response.status = answer.status;
@@ -276,6 +326,7 @@ struct HttpEngine::Impl {
     redact(r.error);
     r.elapsed_s = seconds_since(t->attempt_start);
     r.total_s = seconds_since(t->first_start);
+    if (options.on_attempt) options.on_attempt(t->request, r);
     const RetryPolicy& policy = options.retry;
     const bool throttled_by_caller = r.status == 429 && !t->request.retry_throttled;
     if (t->request.retry && !throttled_by_caller && r.retries < policy.max_retries &&
@@ -300,6 +351,12 @@ struct HttpEngine::Impl {
       });
       return;
     }
+    deliver(std::move(t));
+  }
+
+  void deliver(std::unique_ptr<Transfer> t) {
+    Response& r = t->response;
+    r.total_s = seconds_since(t->first_start);
     if (options.observer) {
       options.observer(t->request, r);
     }
@@ -319,6 +376,7 @@ struct HttpEngine::Impl {
 
   std::unique_ptr<Transfer> unpark(std::uint64_t key) {
     auto it = parked.find(key);
+    if (it == parked.end()) return nullptr;
     auto t = std::move(it->second);
     parked.erase(it);
     return t;
@@ -349,6 +407,7 @@ struct HttpEngine::Impl {
   // One turn of the loop: runs what is due, then waits for network activity or the next timer,
   // unless this turn ran a callback (the caller's condition may now hold).
   void step() {
+    if (options.refusing && options.refusing()) sweep_refused();
     bool progressed = fire_due_timers();
     if (multi == nullptr) {
       if (!progressed && !timers.empty()) {

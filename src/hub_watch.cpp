@@ -21,7 +21,7 @@ SessionOptions watch_options(SessionOptions o) {
 
 HubWatch::HubWatch(const SessionOptions& options, double interval_s)
     : options_(options), interval_s_(interval_s), session_(watch_options(options)),
-      metrics_path_(hub_url(session_.endpoint(), "metrics")), health_path_(hub_url(session_.endpoint(), "health")) {
+      metrics_path_(hub_url(session_.api_url(), "metrics")), health_path_(hub_url(session_.api_url(), "health")) {
   if (options_.dry_run) metrics_readable_ = false;  // nothing to watch in a dry run
   thread_ = std::thread([this] { loop(); });
 }

@@ -13,6 +13,10 @@
 #include <random>
 #include <stdexcept>
 
+#include <cerrno>
+#include <csignal>
+#include <unistd.h>
+
 namespace hubstress {
 
 namespace fs = std::filesystem;
@@ -39,6 +43,12 @@ UserMark mark_from(const std::string& text) {
 
 std::string runs_dir(const std::string& dir) { return (fs::path(dir) / "runs").string(); }
 
+std::string this_host() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
+}
+
 bool valid_run_id(const std::string& id) {
   return !id.empty() && id.size() < 64 &&
          id.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzTZ-") == std::string::npos;
@@ -63,6 +73,8 @@ Journal Journal::start(const std::string& dir, const std::string& command, const
   j.endpoint_ = endpoint;
   j.prefix_ = prefix;
   j.started_ = iso8601_utc_now();
+  j.pid_ = static_cast<int>(::getpid());
+  j.host_ = this_host();
   fs::create_directories(runs_dir(dir));
   j.path_ = (fs::path(runs_dir(dir)) / (j.id_ + ".json")).string();
   j.save();
@@ -84,6 +96,9 @@ Journal Journal::load(const std::string& dir, const std::string& run_id) {
   j.endpoint_ = doc.value("endpoint", "");
   j.prefix_ = doc.value("prefix", "");
   j.started_ = doc.value("started", "");
+  j.pid_ = doc.value("pid", 0);
+  j.host_ = doc.value("host", "");
+  j.finished_ = doc.value("state", "finished") != "running";
   for (const auto& [name, mark] : doc["users"].items()) {
     j.users_[name] = mark.is_string() ? mark_from(mark.get<std::string>()) : UserMark::planned;
   }
@@ -108,11 +123,42 @@ std::vector<std::string> Journal::outstanding() const {
   return names;
 }
 
+void Journal::finish() {
+  finished_ = true;
+  save();
+}
+
+bool Journal::still_running() const {
+  if (finished_ || pid_ <= 0 || host_ != this_host()) return false;
+  if (::kill(pid_, 0) != 0 && errno != EPERM) return false;
+  // a pid the system gave to another program since is not the run
+  std::ifstream cmdline("/proc/" + std::to_string(pid_) + "/cmdline");
+  const std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  return !cmdline.is_open() || text.find("hub-stress-test") != std::string::npos;
+}
+
+std::vector<Journal> Journal::running(const std::string& dir, const std::string& endpoint, const std::string& prefix) {
+  std::vector<Journal> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(runs_dir(dir), ec)) {
+    const auto path = entry.path();
+    if (path.extension() != ".json") continue;
+    try {
+      Journal j = load(dir, path.stem().string());
+      if (j.endpoint() == endpoint && j.prefix() == prefix && j.still_running()) out.push_back(std::move(j));
+    } catch (const std::exception&) {
+      continue;  // not a journal of ours
+    }
+  }
+  return out;
+}
+
 void Journal::save() const {
   json users = json::object();
   for (const auto& [name, mark] : users_) users[name] = to_string(mark);
   const json doc{{"run_id", id_},   {"command", command_}, {"endpoint", endpoint_},
-                 {"prefix", prefix_}, {"started", started_}, {"users", users}};
+                 {"prefix", prefix_}, {"started", started_}, {"pid", pid_},
+                 {"host", host_},     {"state", finished_ ? "finished" : "running"}, {"users", users}};
   const std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);

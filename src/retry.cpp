@@ -16,6 +16,8 @@ bool is_retryable(Outcome outcome, int status) {
   case Outcome::transport_failed: return true;
   case Outcome::dns_failed:   // a name that does not resolve will not resolve in a second either
   case Outcome::tls_failed: return false;  // nor will a certificate fix itself
+  case Outcome::interrupted:
+  case Outcome::hub_down: return false;    // ended on purpose, not by the network
   }
   return false;
 }

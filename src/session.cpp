@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 namespace hubstress {
@@ -75,15 +76,26 @@ json parse_json(const Response& response, const std::string& what) {
 }
 
 Session::Session(SessionOptions options)
-    : options_(std::move(options)), endpoint_(normalize_api_url(options_.endpoint)),
+    : options_(std::move(options)), api_url_(normalize_api_url(options_.endpoint)),
+      endpoint_(redact_credentials(api_url_)),
       engine_(engine_options()) {}
+
+std::string Session::shown_url(const std::string& path) const {
+  return path.rfind("http", 0) == 0 ? redact_credentials(path) : endpoint_ + path;
+}
 
 EngineOptions Session::engine_options() {
   EngineOptions e;
-  e.base_url = endpoint_;
+  e.base_url = api_url_;
   if (!options_.token.empty()) {
     e.headers.push_back("Authorization: token " + options_.token);
     e.secrets.push_back(options_.token);
+  }
+  // credentials in the URL are secrets too: "admin:secret", and each half of it
+  if (const std::string creds = url_credentials(api_url_); !creds.empty()) {
+    e.secrets.push_back(creds);
+    const auto colon = creds.find(':');
+    if (colon != std::string::npos && creds.size() - colon > 4) e.secrets.push_back(creds.substr(colon + 1));  // not a 1-3 letter one: it would blank ordinary text
   }
   e.insecure = options_.insecure;
   e.ca_bundle = options_.ca_bundle;
@@ -91,13 +103,13 @@ EngineOptions Session::engine_options() {
   e.responder = options_.responder;
   if (options_.dry_run) {
     e.responder = [this](const Request& r) {
-      logger().info("[dry-run] would send {} {}{}{}", r.method, endpoint_, r.path,
+      logger().info("[dry-run] would send {} {}{}", r.method, shown_url(r.path),
                     r.body.empty() ? "" : " " + r.body.substr(0, 200));
       return dry_run_answer(r);
     };
   }
   e.observer = [this](const Request& req, const Response& resp) {
-    const std::string url = req.path.rfind("http", 0) == 0 ? req.path : endpoint_ + req.path;
+    const std::string url = shown_url(req.path);
     RequestRecord rec;
     rec.method = req.method;
     rec.route = req.route.empty() ? path_only(req.path) : req.route;
@@ -115,9 +127,29 @@ EngineOptions Session::engine_options() {
       logger().debug("{} {} {} {:.3f}s", req.method, url, resp.describe(), resp.elapsed_s);
     }
   };
+  e.refusing = [this] { return hub_down_ || (interrupted() && !cleaning_up_); };
+  e.refuse = [this](const Request& r) -> std::optional<Outcome> {
+    if (interrupted() && !cleaning_up_ && r.interruptible) return Outcome::interrupted;
+    if (hub_down_ && !r.hub_probe) return Outcome::hub_down;
+    return std::nullopt;
+  };
+  e.on_attempt = [this](const Request& req, const Response& resp) {
+    if (!breaker_ || req.hub_probe) return;
+    const bool unanswered = resp.outcome == Outcome::timeout || resp.outcome == Outcome::connect_failed ||
+                            resp.outcome == Outcome::transport_failed;
+    if (!unanswered) {
+      if (resp.answered()) unanswered_in_a_row_ = 0;
+      return;
+    }
+    if (++unanswered_in_a_row_ >= kHubDownAfter && !hub_down_) {
+      hub_down_ = true;
+      logger().error("The hub at {} stopped answering ({} requests in a row without an answer, the last: {}); "
+                     "pausing the clean-up", endpoint_, unanswered_in_a_row_, resp.describe());
+    }
+  };
   e.on_retry = [this](const Request& req, const Response& resp, double wait) {
     ++retries_;
-    logger().warn("{} {}{} got {}; retry {}/{} in {:.1f}s", req.method, endpoint_, req.path,
+    logger().warn("{} {} got {}; retry {}/{} in {:.1f}s", req.method, shown_url(req.path),
                      resp.describe(), resp.retries + 1, options_.retry.max_retries, wait);
   };
   return e;
@@ -129,8 +161,43 @@ Request Session::request(std::string method, std::string path, std::string route
   r.path = std::move(path);
   r.route = std::move(route);
   r.body = std::move(body);
-  r.timeout = std::chrono::milliseconds(static_cast<long>(options_.timeout_s * 1000));
+  // never 0 ms, which libcurl reads as "no timeout at all"
+  r.timeout = std::chrono::milliseconds(std::max(1L, static_cast<long>(std::ceil(options_.timeout_s * 1000))));
   return r;
+}
+
+std::vector<Response> Session::call_all(std::vector<Request> requests, std::size_t window) {
+  auto answers = engine_.run_all(std::move(requests), window);
+  for (const auto& a : answers) {
+    if (a.outcome == Outcome::interrupted) throw Interrupted("interrupted");
+  }
+  return answers;
+}
+
+void Session::arm_breaker(bool on) {
+  breaker_ = on;
+  unanswered_in_a_row_ = 0;
+}
+
+bool Session::wait_for_hub(double max_s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto waited = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  logger().warn("Waiting up to {:.0f} s for the hub at {} to answer again", max_s, endpoint_);
+  while (true) {
+    Request probe = request("GET", "/", "/");
+    probe.hub_probe = true;
+    probe.retry = false;
+    probe.timeout = std::chrono::milliseconds(static_cast<long>(std::clamp(max_s - waited(), 0.001, 5.0) * 1000) + 1);
+    const Response r = call(std::move(probe));
+    if (r.answered()) {
+      hub_down_ = false;
+      unanswered_in_a_row_ = 0;
+      logger().info("The hub answers again after {:.1f} s; going on", waited());
+      return true;
+    }
+    if (waited() + 1.0 >= max_s) return false;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 Response Session::call(Request request) {
@@ -146,6 +213,7 @@ Response Session::call(Request request) {
     engine_.abort_all();  // the callback points at this frame
     throw;
   }
+  if (answer.outcome == Outcome::interrupted) throw Interrupted("interrupted");
   return answer;
 }
 

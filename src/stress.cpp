@@ -342,6 +342,7 @@ StressResult stress_test(Session& session, const StressOptions& options) {
   result.phases.push_back({"find", timed([&] { existing = list_stress_test_users(session, options.prefix); })});
   const CreateHooks hooks = journal_hooks(options.journal, result.created);
   auto teardown = [&](const std::vector<std::string>& users) {
+    session.set_cleaning_up(true);  // a first signal lets the tear-down finish
     if (options.keep) {
       logger().info("Keeping {} users (--keep)", users.size());
       if (options.journal != nullptr) options.journal->mark(users, UserMark::kept);
@@ -470,6 +471,7 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
       create_users(missing, 10, session, existing, options.prefix, &hooks);
     } catch (const std::exception&) {
       if (options.keep) throw;
+      session.set_cleaning_up(true);
       if (delete_users(result.created, session) && options.journal != nullptr) {
         options.journal->mark(result.created, UserMark::deleted);
       }
@@ -488,6 +490,7 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
     logger().warn("Errors: {} activity updates and {} pings did not answer 2xx", result.post_errors, result.ping_errors);
   }
   if (result.created.empty()) return result;
+  session.set_cleaning_up(true);
   if (options.keep) {
     if (options.journal != nullptr) options.journal->mark(result.created, UserMark::kept);
   } else {

@@ -52,6 +52,30 @@ std::string normalize_api_url(std::string_view endpoint) {
   return scheme + "://" + host + path;
 }
 
+namespace {
+// [start, end) of the "user:password" part of a URL, or nothing.
+std::pair<std::size_t, std::size_t> userinfo_span(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {0, 0};
+  const auto host_start = scheme + 3;
+  const auto authority_end = std::min(url.find_first_of("/?#", host_start), url.size());
+  const auto at = url.substr(host_start, authority_end - host_start).rfind('@');
+  if (at == std::string_view::npos) return {0, 0};
+  return {host_start, host_start + at};
+}
+} // namespace
+
+std::string redact_credentials(std::string_view url) {
+  const auto [start, end] = userinfo_span(url);
+  if (start == end && (start == 0 || url[start] != '@')) return std::string(url);
+  return std::string(url.substr(0, start)) + "***" + std::string(url.substr(end));
+}
+
+std::string url_credentials(std::string_view url) {
+  const auto [start, end] = userinfo_span(url);
+  return std::string(url.substr(start, end - start));
+}
+
 std::string url_escape(std::string_view text) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;

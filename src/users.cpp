@@ -241,16 +241,24 @@ bool has_active_server(const json& user) {
   return user["servers"].contains("");
 }
 
-bool delete_users_after_stopping_servers(const std::map<std::string, bool>& stopped, Session& session,
-                                         std::size_t max_in_flight) {
+namespace {
+
+// What became of a user in one round of delete_users.
+enum class Fate { deleted, failed, unknown };  // unknown: the hub stopped answering before it was known
+using Fates = std::map<std::string, Fate>;
+
+// How long the clean-up waits for a hub that stopped answering, whatever the number of users.
+constexpr double kHubDownWaitS = 30.0;
+
+Fates delete_stopped(const std::map<std::string, bool>& stopped, Session& session, std::size_t max_in_flight) {
   ScopeTimer timer("delete_users_after_stopping_servers");
-  bool success = true;
+  Fates fates;
   std::vector<std::string> names;
   std::vector<Request> deletes;
   for (const auto& [name, was_stopped] : stopped) {
     if (!was_stopped) {
       logger().warn("Not deleting user {}: its server did not stop", name);
-      success = false;
+      fates[name] = Fate::failed;
       continue;
     }
     names.push_back(name);
@@ -262,15 +270,27 @@ bool delete_users_after_stopping_servers(const std::map<std::string, bool>& stop
     if (r.ok()) {
       logger().debug("Deleted user {}", names[i]);
       ++session.progress().deleted;
+      fates[names[i]] = Fate::deleted;
     } else if (r.status == 404) {
       logger().info("User {} was already deleted", names[i]);
       ++session.progress().deleted;
+      fates[names[i]] = Fate::deleted;
+    } else if (r.outcome == Outcome::hub_down) {
+      fates[names[i]] = Fate::unknown;
     } else {
       logger().warn("Failed to delete user {}: {}", names[i], r.describe());
-      success = false;
+      fates[names[i]] = Fate::failed;
     }
   }
-  return success;
+  return fates;
+}
+
+} // namespace
+
+bool delete_users_after_stopping_servers(const std::map<std::string, bool>& stopped, Session& session,
+                                         std::size_t max_in_flight) {
+  const Fates fates = delete_stopped(stopped, session, max_in_flight);
+  return std::all_of(fates.begin(), fates.end(), [](const auto& kv) { return kv.second == Fate::deleted; });
 }
 
 namespace {
@@ -304,7 +324,10 @@ void wait_for_servers_to_stop(std::set<std::string> waiting, std::set<std::strin
       }
     } catch (const AuthError&) {
       throw;
+    } catch (const Interrupted&) {
+      throw;
     } catch (const HubError& e) {
+      if (session.hub_down()) return;  // the caller waits for the hub and asks again
       logger().warn("Could not poll server states: {}", e.what());
       continue;
     }
@@ -346,11 +369,18 @@ void wait_for_servers_to_stop(std::set<std::string> waiting, std::set<std::strin
 
 } // namespace
 
-bool delete_users(const std::vector<std::string>& usernames, Session& session, int batch_size, double stop_deadline_s) {
-  ScopeTimer timer("delete_users");
-  if (batch_size < 1) throw std::invalid_argument("batch size must be at least 1");
-  session.progress().phase = Phase::delete_users;
-  session.progress().to_delete += static_cast<int>(usernames.size());
+namespace {
+
+// Every user of `usernames` unknown: the hub went down in the middle of a round.
+Fates all_unknown(const std::vector<std::string>& usernames) {
+  Fates fates;
+  for (const auto& n : usernames) fates[n] = Fate::unknown;
+  return fates;
+}
+
+// One round of delete_users: stop, wait until stopped, delete.
+Fates delete_users_once(const std::vector<std::string>& usernames, Session& session, int batch_size,
+                        double stop_deadline_s) {
   std::map<std::string, bool> stopped;
   std::set<std::string> waiting;
   std::set<std::string> restop;
@@ -361,6 +391,7 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
       stops.push_back(session.request("DELETE", user_path(name) + "/server", "/users/{name}/server"));
     }
     const auto answers = session.call_all(std::move(stops), static_cast<std::size_t>(batch_size));
+    if (session.hub_down()) return all_unknown(usernames);  // stops are safe to send again
     std::vector<std::string> unsure;  // 500: before 5.5 that is also the answer for a missing user
     for (std::size_t i = 0; i < usernames.size(); ++i) {
       const std::string& name = usernames[i];
@@ -380,6 +411,7 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
       }
     }
     const auto still_there = existing_among(unsure, session, false);
+    if (session.hub_down()) return all_unknown(usernames);
     for (const auto& name : unsure) {
       const bool exists = std::find(still_there.begin(), still_there.end(), name) != still_there.end();
       if (exists) logger().warn("Failed to stop server of user {}: HTTP 500", name);
@@ -391,8 +423,47 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
   }
   if (!waiting.empty()) {
     wait_for_servers_to_stop(std::move(waiting), std::move(restop), session, batch_size, stop_deadline_s, stopped);
+    if (session.hub_down()) return all_unknown(usernames);
   }
-  return delete_users_after_stopping_servers(stopped, session, static_cast<std::size_t>(batch_size));
+  return delete_stopped(stopped, session, static_cast<std::size_t>(batch_size));
+}
+
+// Arms the session's circuit breaker for the clean-up; disarmed (and closed) however it ends.
+struct BreakerArmed {
+  Session& session;
+  explicit BreakerArmed(Session& s) : session(s) { session.arm_breaker(true); }
+  ~BreakerArmed() { session.arm_breaker(false); }
+  BreakerArmed(const BreakerArmed&) = delete;
+  BreakerArmed& operator=(const BreakerArmed&) = delete;
+};
+
+} // namespace
+
+bool delete_users(const std::vector<std::string>& usernames, Session& session, int batch_size, double stop_deadline_s) {
+  ScopeTimer timer("delete_users");
+  if (batch_size < 1) throw std::invalid_argument("batch size must be at least 1");
+  session.progress().phase = Phase::delete_users;
+  session.progress().to_delete += static_cast<int>(usernames.size());
+  const BreakerArmed breaker(session);
+  bool success = true;
+  std::vector<std::string> todo = usernames;
+  while (!todo.empty()) {
+    const Fates fates = delete_users_once(todo, session, batch_size, stop_deadline_s);
+    std::vector<std::string> unknown;
+    for (const auto& [name, fate] : fates) {
+      if (fate == Fate::failed) success = false;
+      if (fate == Fate::unknown) unknown.push_back(name);
+    }
+    if (unknown.empty()) break;
+    // a hub that is down: one bounded wait for the whole clean-up, not retries per user
+    if (!session.wait_for_hub(kHubDownWaitS)) {
+      logger().error("The hub at {} did not answer for {:.0f} s: clean-up given up with {} of {} users not deleted",
+                     session.endpoint(), kHubDownWaitS, unknown.size(), usernames.size());
+      return false;
+    }
+    todo = std::move(unknown);
+  }
+  return success;
 }
 
 namespace {
@@ -438,11 +509,12 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
     };
     Request req = session.request("POST", "/users", "/users", json{{"usernames", batch}}.dump());
     req.timeout = timeout;
+    req.interruptible = false;  // its answer says which users exist: a signal waits for it (one request)
     Response r;
     try {
       r = session.call(std::move(req));
     } catch (...) {
-      report({});  // interrupted before an answer: an unanswered create of fresh names made nothing we know of
+      report({});
       throw;
     }
     if (r.status == 403) {

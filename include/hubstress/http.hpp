@@ -14,8 +14,9 @@
 
 namespace hubstress {
 
-// How a request ended. Only `ok` carries an HTTP status; the others are transport failures.
-enum class Outcome { ok, timeout, connect_failed, dns_failed, tls_failed, transport_failed };
+// How a request ended. Only `ok` carries an HTTP status; the others are transport failures, or
+// `interrupted` (a signal ended it) and `hub_down` (not sent: the hub had stopped answering).
+enum class Outcome { ok, timeout, connect_failed, dns_failed, tls_failed, transport_failed, interrupted, hub_down };
 const char* to_string(Outcome outcome);
 
 struct Request {
@@ -27,6 +28,8 @@ struct Request {
   std::chrono::milliseconds timeout{30'000};     // per attempt
   bool retry = true;         // false: 429/5xx/transport failures come straight back to the caller
   bool retry_throttled = true;  // false: a 429 comes straight back (the caller adapts its window)
+  bool interruptible = true;    // false: a signal lets it finish (a create whose answer says what exists)
+  bool hub_probe = false;       // asks whether a hub that stopped answering is back: never refused
 };
 
 struct Response {
@@ -59,6 +62,12 @@ struct EngineOptions {
   std::function<void(const Request&, const Response&)> observer;
   // Called before a retry is scheduled: the answer that is retried and the wait in seconds.
   std::function<void(const Request&, const Response&, double)> on_retry;
+  // Called for every attempt's answer, retried or not (a circuit breaker counts these).
+  std::function<void(const Request&, const Response&)> on_attempt;
+  // While `refusing()` is true, each request that `refuse` gives an outcome for ends with it at once,
+  // unsent, or cut off when in flight or waiting to retry (checked at every turn of the loop).
+  std::function<bool()> refusing;
+  std::function<std::optional<Outcome>(const Request&)> refuse;
 };
 
 class HttpEngine {

@@ -32,6 +32,15 @@ public:
   void forget(const std::vector<std::string>& users);
   // Users not known to be deleted (planned, created or kept), in name order.
   std::vector<std::string> outstanding() const;
+  // Marks the run over (its process no longer works on the hub); written at once.
+  void finish();
+  // True while the run's process is alive on this machine and has not finished: a purge now would
+  // pull users out from under it.
+  bool still_running() const;
+  int pid() const { return pid_; }
+  // Every journal in `dir` whose run is still running, against `endpoint` (as shown, credentials
+  // redacted) with `prefix`; damaged journals are skipped.
+  static std::vector<Journal> running(const std::string& dir, const std::string& endpoint, const std::string& prefix);
   const std::map<std::string, UserMark>& users() const { return users_; }
 
 private:
@@ -43,6 +52,9 @@ private:
   std::string endpoint_;
   std::string prefix_;
   std::string started_;
+  int pid_ = 0;
+  std::string host_;
+  bool finished_ = false;
   std::map<std::string, UserMark> users_;
 };
 

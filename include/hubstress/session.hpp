@@ -40,7 +40,10 @@ class Session {
 public:
   explicit Session(SessionOptions options);
 
+  // The hub API URL as logs and reports show it: credentials in it replaced by ***.
   const std::string& endpoint() const { return endpoint_; }
+  // Where requests go, credentials included: only to build absolute URLs, never to show.
+  const std::string& api_url() const { return api_url_; }
   bool dry_run() const { return options_.dry_run; }
   const SessionOptions& options() const { return options_; }
 
@@ -51,9 +54,7 @@ public:
   // Sends one request and runs the loop until it is answered. Not for use inside a callback.
   Response call(Request request);
   // At most `window` in flight, refilled as they complete; answers in input order.
-  std::vector<Response> call_all(std::vector<Request> requests, std::size_t window) {
-    return engine_.run_all(std::move(requests), window);
-  }
+  std::vector<Response> call_all(std::vector<Request> requests, std::size_t window);
   HttpEngine& engine() { return engine_; }
 
   // GET {api}/ (no token needed): the hub's version, read once. Throws HubError when unreachable.
@@ -61,9 +62,22 @@ public:
   // The version if it was read already, else "" (sends nothing).
   const std::string& known_hub_version() const { return version_; }
 
-  // A flag the app raises on SIGINT/SIGTERM; long phases check interrupted() and wind down.
+  // A flag the app raises on SIGINT/SIGTERM; long phases check interrupted() and wind down. Once it is
+  // up, requests in flight or waiting to retry end within a second (Outcome::interrupted; call() and
+  // call_all() then throw Interrupted), except while cleaning up: tear-down goes on after a first signal.
   void set_interrupt_flag(const std::atomic<int>* flag) { interrupt_ = flag; }
   bool interrupted() const { return interrupt_ != nullptr && interrupt_->load() > 0; }
+  void set_cleaning_up(bool on) { cleaning_up_ = on; }
+
+  // The circuit breaker of the clean-up: while armed, kHubDownAfter attempts in a row without an
+  // HTTP answer mean the hub is down; every request but a probe then ends at once (Outcome::hub_down)
+  // instead of each user waiting out its retries. wait_for_hub() probes until it answers or gives up.
+  static constexpr int kHubDownAfter = 5;
+  void arm_breaker(bool on);
+  bool hub_down() const { return hub_down_; }
+  // Probes GET {api}/ about once a second for at most `max_s`; true (and the breaker closed) once the
+  // hub answers anything.
+  bool wait_for_hub(double max_s);
 
   // Live counters for a progress display.
   Progress& progress() { return progress_; }
@@ -74,13 +88,19 @@ public:
 
 private:
   EngineOptions engine_options();
+  std::string shown_url(const std::string& path) const;
 
   SessionOptions options_;
-  std::string endpoint_;
+  std::string api_url_;    // where requests go, credentials included
+  std::string endpoint_;   // what is shown
   std::string version_;
   std::vector<RequestRecord> records_;
   int retries_ = 0;
   const std::atomic<int>* interrupt_ = nullptr;
+  bool cleaning_up_ = false;
+  bool breaker_ = false;
+  bool hub_down_ = false;
+  int unanswered_in_a_row_ = 0;
   Progress progress_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   HttpEngine engine_;

@@ -10,6 +10,12 @@ namespace hubstress {
 // Throws std::invalid_argument with a one-line reason for anything that is not http(s)://host...
 std::string normalize_api_url(std::string_view endpoint);
 
+// "http://admin:secret@host/x" -> "http://***@host/x": what any log, report or error shows of a URL.
+// A URL without credentials comes back unchanged.
+std::string redact_credentials(std::string_view url);
+// The credentials of a URL ("admin:secret"), or "" when it has none: secrets to redact in answers.
+std::string url_credentials(std::string_view url);
+
 // "a b/c" -> "a%20b%2Fc": user names are put into paths through this.
 std::string url_escape(std::string_view text);
 

@@ -130,7 +130,8 @@ int LocalHub::requests_logged(const std::string& needle) const {
   return n;
 }
 
-BackgroundTool::BackgroundTool(const std::vector<std::string>& args, const std::string& dir) : out_(dir + "/tool-bg.out") {
+BackgroundTool::BackgroundTool(const std::vector<std::string>& args, const std::string& dir, const std::string& name)
+    : out_(dir + "/" + name) {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -187,9 +188,17 @@ std::string BackgroundTool::output() const {
 }
 
 ToolResult run_tool(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  return run_tool_via("", HST_TOOL, args, env);
+}
+
+std::string tool_path() { return HST_TOOL; }
+
+ToolResult run_tool_via(const std::string& launcher, const std::string& tool, const std::vector<std::string>& args,
+                        const std::vector<std::string>& env) {
   std::string cmd = "env -u JUPYTERHUB_ENDPOINT -u JUPYTERHUB_API_TOKEN";
   for (const auto& e : env) cmd += " " + shell_quote(e);
-  cmd += " " + shell_quote(HST_TOOL);
+  if (!launcher.empty()) cmd += " " + launcher;
+  cmd += " " + shell_quote(tool);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " 2>&1";
   ToolResult result;

@@ -45,11 +45,18 @@ struct ToolResult {
   std::string output;
 };
 ToolResult run_tool(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+// The same, `tool` (a copy of the binary) started through `launcher`, shell words such as
+// "setpriv --reuid=65534 ...".
+ToolResult run_tool_via(const std::string& launcher, const std::string& tool, const std::vector<std::string>& args,
+                        const std::vector<std::string>& env = {});
+// The path of the hub-stress-test binary under test.
+std::string tool_path();
 
 // The tool running in the background, for signals: output goes to a file in `dir`.
 class BackgroundTool {
 public:
-  BackgroundTool(const std::vector<std::string>& args, const std::string& dir);
+  // `name`: the output file's name in `dir` (two tools at once need two names)
+  BackgroundTool(const std::vector<std::string>& args, const std::string& dir, const std::string& name = "tool-bg.out");
   ~BackgroundTool();
   void signal(int sig);
   int wait();                  // exit code (128 + signal when killed by one)
