@@ -191,7 +191,7 @@ int run_command(const Config& config) {
       validate_prefix(journal->prefix());
     }
     refuse_purge_during_a_run(config, session, journal);
-    HubWatch watch(session_options(config));
+    HubWatch watch(session_options(config), 5.0, &interrupted);
     int code = 0;
     try {
       code = journal ? purge_run(config, session, *journal) : (purge_users(session, config.prefix, config.batch_size), 0);
@@ -226,7 +226,7 @@ int run_command(const Config& config) {
   } finish_journal{j};
   const std::string leftovers = "remove what is left with: " + cleanup_command(config, j);
   set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
-  HubWatch watch(session_options(config));
+  HubWatch watch(session_options(config), 5.0, &interrupted);
   std::optional<ProgressDisplay> display;
   if (!config.quiet) display.emplace(session.progress());
   try {

@@ -1,5 +1,6 @@
 #include "hubstress/hub_watch.hpp"
 
+#include "hubstress/errors.hpp"
 #include "hubstress/log.hpp"
 
 namespace hubstress {
@@ -19,10 +20,11 @@ SessionOptions watch_options(SessionOptions o) {
 
 } // namespace
 
-HubWatch::HubWatch(const SessionOptions& options, double interval_s)
+HubWatch::HubWatch(const SessionOptions& options, double interval_s, const std::atomic<int>* interrupt)
     : options_(options), interval_s_(interval_s), session_(watch_options(options)),
       metrics_path_(hub_url(session_.api_url(), "metrics")), health_path_(hub_url(session_.api_url(), "health")) {
   if (options_.dry_run) metrics_readable_ = false;  // nothing to watch in a dry run
+  session_.set_interrupt_flag(interrupt);  // before the thread starts: it reads it
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -51,7 +53,11 @@ void HubWatch::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     lock.unlock();
-    scrape();
+    try {
+      scrape();
+    } catch (const Interrupted&) {
+      return;  // a signal: no more scrapes, and stop() does not wait for one
+    }
     lock.lock();
     if (stopping_) return;
     wake_.wait_for(lock, std::chrono::duration<double>(interval_s_), [this] { return stopping_; });

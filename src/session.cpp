@@ -135,8 +135,10 @@ EngineOptions Session::engine_options() {
   };
   e.on_attempt = [this](const Request& req, const Response& resp) {
     if (!breaker_ || req.hub_probe) return;
+    // a proxy in front of a dead hub answers 502-504 for it: that is no answer from the hub either
     const bool unanswered = resp.outcome == Outcome::timeout || resp.outcome == Outcome::connect_failed ||
-                            resp.outcome == Outcome::transport_failed;
+                            resp.outcome == Outcome::transport_failed ||
+                            (resp.answered() && resp.status >= 502 && resp.status <= 504);
     if (!unanswered) {
       if (resp.answered()) unanswered_in_a_row_ = 0;
       return;
@@ -189,7 +191,7 @@ bool Session::wait_for_hub(double max_s) {
     probe.retry = false;
     probe.timeout = std::chrono::milliseconds(static_cast<long>(std::clamp(max_s - waited(), 0.001, 5.0) * 1000) + 1);
     const Response r = call(std::move(probe));
-    if (r.answered()) {
+    if (r.ok()) {  // not a proxy's 503 for it
       hub_down_ = false;
       unanswered_in_a_row_ = 0;
       logger().info("The hub answers again after {:.1f} s; going on", waited());

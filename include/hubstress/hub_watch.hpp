@@ -15,7 +15,8 @@ namespace hubstress {
 
 class HubWatch {
 public:
-  HubWatch(const SessionOptions& options, double interval_s = 5.0);
+  // `interrupt`: the app's signal flag; once it is up the watch ends its scrape at once and stops.
+  explicit HubWatch(const SessionOptions& options, double interval_s = 5.0, const std::atomic<int>* interrupt = nullptr);
   ~HubWatch();  // stops (with one last scrape) if stop() was not called
   HubWatch(const HubWatch&) = delete;
   HubWatch& operator=(const HubWatch&) = delete;

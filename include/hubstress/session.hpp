@@ -76,7 +76,7 @@ public:
   void arm_breaker(bool on);
   bool hub_down() const { return hub_down_; }
   // Probes GET {api}/ about once a second for at most `max_s`; true (and the breaker closed) once the
-  // hub answers anything.
+  // hub answers it with a 2xx (a proxy's 503 for a dead hub is no answer).
   bool wait_for_hub(double max_s);
 
   // Live counters for a progress display.
