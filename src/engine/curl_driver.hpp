@@ -2,6 +2,9 @@
 // Internal: libcurl's multi *socket* interface driven by the loop's io_context (curl's documented
 // pattern): CURLMOPT_SOCKETFUNCTION tells which sockets to watch, each watched through an
 // asio::posix::stream_descriptor with async_wait; CURLMOPT_TIMERFUNCTION sets one steady_timer.
+// A socket stays registered with the reactor while libcurl keeps its connection (between the
+// requests of a kept-alive connection) and is let go in CURLOPT_CLOSESOCKETFUNCTION: two epoll_ctl
+// calls per request fewer.
 #include "hubstress/engine/loop.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -40,6 +43,8 @@ private:
   struct Watch;
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* driver, void* socket_data);
   static int on_timer(CURLM* multi, long timeout_ms, void* driver);
+  static int on_close(void* driver, curl_socket_t fd);
+  void wake_after(long timeout_ms);
   void arm(const std::shared_ptr<Watch>& watch);
   void action(curl_socket_t fd, int events);
   void collect_finished();
@@ -47,6 +52,9 @@ private:
   asio::io_context& io_;
   CURLM* multi_ = nullptr;
   std::unique_ptr<asio::steady_timer> timer_;
+  bool timer_pending_ = false;    // timer_ will fire at timer_expiry_
+  Clock::time_point timer_expiry_;
+  bool kick_posted_ = false;      // a "timeout now" is queued on the loop
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
   std::unordered_set<CurlJob*> jobs_;
 };

@@ -4,11 +4,14 @@
 #include "waiter.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <stdexcept>
+
+#include <unistd.h>
 
 namespace hubstress::engine {
 
@@ -86,6 +89,8 @@ CurlDriver::~CurlDriver() { shutdown(); }
 bool CurlDriver::add(CurlJob& job) {
   if (multi_ == nullptr) return false;
   curl_easy_setopt(job.easy, CURLOPT_PRIVATE, static_cast<void*>(&job));
+  curl_easy_setopt(job.easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlDriver::on_close);
+  curl_easy_setopt(job.easy, CURLOPT_CLOSESOCKETDATA, this);
   if (curl_multi_add_handle(multi_, job.easy) != CURLM_OK) return false;
   jobs_.insert(&job);
   return true;
@@ -115,11 +120,8 @@ int CurlDriver::on_socket(CURL*, curl_socket_t fd, int what, void* driver, void*
   auto* self = static_cast<CurlDriver*>(driver);
   auto it = self->watches_.find(fd);
   if (what == CURL_POLL_REMOVE) {
-    if (it != self->watches_.end()) {
-      it->second->gone = true;
-      it->second->descriptor.release(); // libcurl closes the socket itself
-      self->watches_.erase(it);
-    }
+    // Nothing to wait for now; the connection may serve the next request (on_close lets it go).
+    if (it != self->watches_.end()) it->second->what = 0;
     return 0;
   }
   if (self->multi_ == nullptr) return 0;
@@ -131,19 +133,51 @@ int CurlDriver::on_socket(CURL*, curl_socket_t fd, int what, void* driver, void*
   return 0;
 }
 
-int CurlDriver::on_timer(CURLM*, long timeout_ms, void* driver) {
+int CurlDriver::on_close(void* driver, curl_socket_t fd) {
   auto* self = static_cast<CurlDriver*>(driver);
-  if (!self->timer_) return 0;
-  if (timeout_ms < 0) {
-    self->timer_->cancel();
-    return 0;
+  auto it = self->watches_.find(fd);
+  if (it != self->watches_.end()) {
+    it->second->gone = true;
+    it->second->descriptor.release(); // out of the reactor before the number can be reused
+    self->watches_.erase(it);
   }
-  self->timer_->expires_after(std::chrono::milliseconds(timeout_ms));
-  self->timer_->async_wait([weak = self->weak_from_this()](const boost::system::error_code& ec) {
-    auto driver_alive = weak.lock();
-    if (!ec && driver_alive) driver_alive->action(CURL_SOCKET_TIMEOUT, 0);
-  });
+  return ::close(fd);
+}
+
+int CurlDriver::on_timer(CURLM*, long timeout_ms, void* driver) {
+  static_cast<CurlDriver*>(driver)->wake_after(timeout_ms);
   return 0;
+}
+
+// Every reprogrammed steady_timer that becomes the earliest costs a timerfd_settime system call,
+// and libcurl moves its timeout at every request. So: "now" is a post, not a timer; a later
+// timeout than the one pending is left to the pending wake-up, which asks libcurl again
+// (curl_multi_timeout) after it ran; a removed timeout (-1) is left pending for the same reason.
+void CurlDriver::wake_after(long timeout_ms) {
+  if (!timer_ || timeout_ms < 0) return;
+  auto weak = weak_from_this();
+  if (timeout_ms == 0) {
+    if (kick_posted_) return;
+    kick_posted_ = true;
+    asio::post(io_, [weak] {
+      if (auto self = weak.lock()) {
+        self->kick_posted_ = false;
+        self->action(CURL_SOCKET_TIMEOUT, 0);
+      }
+    });
+    return;
+  }
+  const auto when = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (timer_pending_ && timer_expiry_ <= when) return;
+  timer_pending_ = true;
+  timer_expiry_ = when;
+  timer_->expires_at(when);
+  timer_->async_wait([weak](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self) return; // replaced by an earlier wake-up, or shut down
+    self->timer_pending_ = false;
+    self->action(CURL_SOCKET_TIMEOUT, 0);
+  });
 }
 
 void CurlDriver::arm(const std::shared_ptr<Watch>& watch) {
@@ -174,6 +208,11 @@ void CurlDriver::action(curl_socket_t fd, int events) {
   int running = 0;
   curl_multi_socket_action(multi_, fd, events, &running);
   collect_finished();
+  if (fd == CURL_SOCKET_TIMEOUT && multi_ != nullptr) {
+    long next_ms = -1; // libcurl only calls on_timer when its timeout changes: ask it
+    curl_multi_timeout(multi_, &next_ms);
+    wake_after(next_ms);
+  }
 }
 
 void CurlDriver::collect_finished() {
