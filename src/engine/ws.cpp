@@ -135,8 +135,7 @@ public:
     if (ended_) co_return end_.errc == Errc::closed ? Result{} : end_;
     const auto deadline = deadline_after(timeout);
     closing_ = true;
-    // Beast ends the close write when the reader has seen the server's close frame; the reader's
-    // end says how the close went.
+    // The reader (on the server's close frame) or the close operation ends the connection.
     Result sent = co_await submit(Kind::close, {}, timeout, stop);
     if (sent.errc == Errc::timeout || sent.errc == Errc::cancelled) co_return sent;
     while (!ended_) {
@@ -196,18 +195,28 @@ private:
     tcp::resolver resolver(self->executor_);
     auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(asio::use_awaitable, ec));
     if (self->connect_done_) co_return;
-    if (ec) co_return self->connected(Result{Errc::dns_failed, url.host + ": " + ec.message()});
+    if (ec) {
+      self->connected(Result{Errc::dns_failed, url.host + ": " + ec.message()});
+      co_return;
+    }
     co_await beast::get_lowest_layer(ws).async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (self->connect_done_) co_return;
-    if (ec) co_return self->connected(Result{Errc::connect_failed, url.host + ":" + url.port + ": " + ec.message()});
+    if (ec) {
+      self->connected(Result{Errc::connect_failed, url.host + ":" + url.port + ": " + ec.message()});
+      co_return;
+    }
     if constexpr (tls) {
       if (!SSL_set_tlsext_host_name(ws.next_layer().native_handle(), url.host.c_str())) {
-        co_return self->connected(Result{Errc::tls_failed, "cannot set the TLS server name"});
+        self->connected(Result{Errc::tls_failed, "cannot set the TLS server name"});
+        co_return;
       }
       if (!self->options_.insecure) ws.next_layer().set_verify_callback(asio::ssl::host_name_verification(url.host));
       co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
       if (self->connect_done_) co_return;
-      if (ec) co_return self->connected(Result{Errc::tls_failed, ec.message()});
+      if (ec) {
+        self->connected(Result{Errc::tls_failed, ec.message()});
+        co_return;
+      }
     }
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     ws.set_option(websocket::stream_base::decorator([options = self->options_](websocket::request_type& req) {
@@ -230,7 +239,8 @@ private:
       const std::string why = ec == websocket::error::upgrade_declined
                                   ? "the server refused the upgrade: HTTP " + std::to_string(self->status)
                                   : "WebSocket handshake failed: " + ec.message();
-      co_return self->connected(Result{Errc::transport_failed, why});
+      self->connected(Result{Errc::transport_failed, why});
+      co_return;
     }
     self->connected(Result{});
     asio::co_spawn(self->executor_, read_loop(self), [](std::exception_ptr) {});
@@ -241,7 +251,10 @@ private:
     for (;;) {
       error_code ec;
       co_await self->ws_->async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return self->read_failed(ec);
+      if (ec) {
+        self->read_failed(ec);
+        co_return;
+      }
       WsMessage message;
       message.arrived = Clock::now();
       message.text = beast::buffers_to_string(buffer.data());
@@ -254,6 +267,7 @@ private:
 
   void read_failed(const error_code& ec) {
     if (ended_) return; // we dropped it ourselves: the reason is set already
+    if (closing_ && ec != websocket::error::closed) return; // our close is under way: it says how it went
     if (ec == websocket::error::closed) {
       const auto& why = ws_->reason();
       std::string text = closing_ ? "closed" : "closed by the server";
@@ -262,6 +276,17 @@ private:
       finish(Result{Errc::closed, text + ")"});
     } else {
       finish(Result{Errc::transport_failed, "connection broken: " + ec.message()});
+    }
+  }
+
+  // Beast may end the reader's pending read with operation_aborted while it closes; the close
+  // operation's own result is then the one that counts.
+  void close_done(const error_code& ec) {
+    if (ended_) return;
+    if (ec && ec != asio::error::operation_aborted) {
+      finish(Result{Errc::transport_failed, "close failed: " + ec.message()});
+    } else {
+      finish(Result{Errc::closed, "closed (code 1000)"});
     }
   }
 
@@ -315,6 +340,7 @@ private:
         break;
       case Kind::close:
         co_await ws.async_close(websocket::close_code::normal, asio::redirect_error(asio::use_awaitable, ec));
+        self->close_done(ec);
         break;
       }
       out.pending->error = ec;
@@ -381,6 +407,11 @@ Task<WebSocket> WebSocket::connect(std::string url, WsOptions options, std::chro
   }
   co_await connection->open(std::move(*parts), timeout, std::move(stop));
   co_return WebSocket(std::move(connection));
+}
+
+Task<WebSocket> WebSocket::connect(std::string url, std::chrono::milliseconds timeout, std::stop_token stop) {
+  WsOptions options;
+  co_return co_await connect(std::move(url), std::move(options), timeout, std::move(stop));
 }
 
 Task<WebSocket> WebSocket::connect(const Client& client, std::string url, std::chrono::milliseconds timeout,

@@ -105,7 +105,7 @@ public:
   bool ok() const { return head().ok(); }
 
   // The next event. A timeout leaves the stream open: the event may still come.
-  Task<Next> next(std::chrono::milliseconds timeout, std::stop_token stop);
+  Task<Next> next(std::chrono::milliseconds timeout, std::stop_token stop = std::stop_token());
 
   struct Impl;
   explicit EventStream(std::unique_ptr<Impl> impl);
@@ -122,10 +122,10 @@ public:
   Client& operator=(const Client&) = delete;
 
   // Sends a request; the answer (or why there is none) within request.timeout.
-  Task<Answer> send(Request request, std::stop_token stop);
+  Task<Answer> send(Request request, std::stop_token stop = std::stop_token());
   // Opens a text/event-stream: returns once the answer's headers came in (request.timeout bounds
   // that, not the stream's life); each event then comes from EventStream::next.
-  Task<EventStream> open_stream(Request request, std::stop_token stop);
+  Task<EventStream> open_stream(Request request, std::stop_token stop = std::stop_token());
 
   // The jar as it stands (CURLINFO_COOKIELIST), and what of it a browser would send to `url`.
   CookieJar cookies() const;

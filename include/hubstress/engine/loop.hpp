@@ -7,7 +7,12 @@
 // network outcome: it returns a result carrying an Errc. A stop request ends each await with
 // Errc::cancelled; the flow then runs its own clean-up, with another token if that clean-up
 // must talk to the network (see Interrupt). Stop requests are made on the loop's thread (a
-// signal via on_signals(), another flow, or asio::post from elsewhere).
+// signal via on_signals(), another flow, or asio::post from elsewhere). Without a token, an
+// await can only end by its timeout.
+//
+// GCC 12 destroys a braced temporary of class type twice when it appears inside a co_await
+// expression (`co_await f(Options{})`, `co_await f(x, {})`): name such an argument first, or
+// leave a defaulted one out. The stop tokens are defaulted so that `{}` is never needed for them.
 #include <utility> // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without including it
 
 #include <boost/asio/awaitable.hpp>
@@ -76,7 +81,7 @@ private:
 };
 
 // Waits `duration`: Errc::ok once it elapsed, Errc::cancelled when `stop` came first.
-Task<Result> sleep(Clock::duration duration, std::stop_token stop);
+Task<Result> sleep(Clock::duration duration, std::stop_token stop = std::stop_token());
 
 // Flows started together and awaited together (one per user, say). Exceptions are kept and the
 // first one is rethrown by wait().

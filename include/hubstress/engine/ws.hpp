@@ -36,10 +36,12 @@ class WebSocket {
 public:
   // TCP, TLS for wss://, and the upgrade, all within `timeout`.
   static Task<WebSocket> connect(std::string url, WsOptions options, std::chrono::milliseconds timeout,
-                                 std::stop_token stop);
+                                 std::stop_token stop = std::stop_token());
+  static Task<WebSocket> connect(std::string url, std::chrono::milliseconds timeout,
+                                 std::stop_token stop = std::stop_token());
   // As `client`'s user: the cookies its jar would send to this URL, and its token if it has one.
   static Task<WebSocket> connect(const Client& client, std::string url, std::chrono::milliseconds timeout,
-                                 std::stop_token stop);
+                                 std::stop_token stop = std::stop_token());
 
   WebSocket();
   ~WebSocket(); // drops the connection if it is still open (use close() for a clean end)
@@ -51,12 +53,12 @@ public:
   int status() const;
   explicit operator bool() const { return static_cast<bool>(opened()); }
 
-  Task<Result> send(std::string text, std::chrono::milliseconds timeout, std::stop_token stop);
-  Task<WsMessage> receive(std::chrono::milliseconds timeout, std::stop_token stop);
+  Task<Result> send(std::string text, std::chrono::milliseconds timeout, std::stop_token stop = std::stop_token());
+  Task<WsMessage> receive(std::chrono::milliseconds timeout, std::stop_token stop = std::stop_token());
   // Ok when the pong came back within `timeout`.
-  Task<Result> ping(std::chrono::milliseconds timeout, std::stop_token stop);
+  Task<Result> ping(std::chrono::milliseconds timeout, std::stop_token stop = std::stop_token());
   // Sends a close frame and waits for the server's; the connection is over afterwards.
-  Task<Result> close(std::chrono::milliseconds timeout, std::stop_token stop);
+  Task<Result> close(std::chrono::milliseconds timeout, std::stop_token stop = std::stop_token());
 
   class Connection; // the Beast stream and its queues, shared with the reader and writer coroutines
 
