@@ -54,7 +54,7 @@ Config parse(int argc, char** argv) {
 engine::Task<void> keep_busy(engine::Client& client, const std::string& url, engine::Clock::time_point until,
                              Counts& counts) {
   while (engine::Clock::now() < until) {
-    const engine::Answer answer = co_await client.send(engine::Request::get(url), {});
+    const engine::Answer answer = co_await client.send(engine::Request::get(url));
     if (answer.ok()) {
       ++counts.ok;
     } else if (answer.answered()) {

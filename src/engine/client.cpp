@@ -95,8 +95,10 @@ struct Client::Jar {
   }
 
   // Easy handles are reused: a new one costs allocations (its 16 KB buffer among them) per request.
-  CURL* take() {
-    if (idle.empty()) return curl_easy_init();
+  // Reused as they are (options are all set again by configure()); nullptr when out of memory.
+  CURL* take(bool& fresh) {
+    fresh = idle.empty();
+    if (fresh) return curl_easy_init();
     CURL* easy = idle.back();
     idle.pop_back();
     return easy;
@@ -106,7 +108,6 @@ struct Client::Jar {
       curl_easy_cleanup(easy);
       return;
     }
-    curl_easy_reset(easy);
     idle.push_back(easy);
   }
   static constexpr std::size_t kMaxIdle = 64;
@@ -135,7 +136,7 @@ struct Client::Jar {
 struct Transfer final : CurlJob {
   Transfer(const asio::any_io_executor& executor, std::shared_ptr<CurlDriver> curl, std::shared_ptr<Client::Jar> cookies)
       : driver(std::move(curl)), jar(std::move(cookies)), waiter(executor) {
-    easy = jar->take();
+    easy = jar->take(fresh);
     if (easy == nullptr) throw std::runtime_error("could not initialise libcurl");
   }
   ~Transfer() override {
@@ -237,6 +238,7 @@ struct Transfer final : CurlJob {
   std::string body; // libcurl reads the request body from here (CURLOPT_POSTFIELDS does not copy)
   std::string secret;
   Answer answer;
+  bool fresh = false; // a new easy handle, not one reused from the jar's pool
   bool started = false;
   bool finished = false;
   CURLcode code = CURLE_OK;
@@ -314,8 +316,10 @@ void configure(Transfer& t, const Client& client, Request& request) {
   }
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
-  curl_easy_setopt(e, CURLOPT_SHARE, t.jar->share);
-  curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // the cookie engine on, reading and writing the share
+  if (t.fresh) { // once per handle: libcurl 7.88 keeps (and leaks) a file list per COOKIEFILE call
+    curl_easy_setopt(e, CURLOPT_SHARE, t.jar->share);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // the cookie engine on, on the share's jar
+  }
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
@@ -324,7 +328,7 @@ void configure(Transfer& t, const Client& client, Request& request) {
   const long timeout_ms = static_cast<long>(std::max<std::int64_t>(1, request.timeout.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   // libcurl times a request out (one timer for all of them); a stream only bounds its opening.
-  if (!t.streaming) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t.streaming ? 0L : timeout_ms);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -334,7 +338,13 @@ void configure(Transfer& t, const Client& client, Request& request) {
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.insecure ? 0L : 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options.insecure ? 0L : 2L);
-  if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
+  if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str()); // per client
+  // A reused handle keeps its options (no curl_easy_reset): every one set below is set each time.
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, static_cast<char*>(nullptr));
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, -1L);
+  curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, static_cast<char*>(nullptr));
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); // last: setting POSTFIELDS above made it a POST
   const bool has_body = !t.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
   if (has_body) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(t.body.size()));

@@ -298,7 +298,7 @@ void Group::spawn(Task<void> flow) {
 
 Task<void> Group::wait() {
   while (state_->running > 0) {
-    co_await state_->done.wait(Clock::time_point::max(), std::stop_token{});
+    co_await state_->done.wait(Clock::time_point::max(), std::stop_token());
   }
   if (state_->error) std::rethrow_exception(std::exchange(state_->error, nullptr));
 }

@@ -120,7 +120,7 @@ public:
   Task<Result> ping(std::chrono::milliseconds timeout, std::stop_token stop) override {
     const auto deadline = deadline_after(timeout);
     pong_seen_ = false;
-    Result sent = co_await submit(Kind::ping, {}, timeout, stop);
+    Result sent = co_await submit(Kind::ping, std::string(), timeout, stop);
     if (!sent) co_return sent;
     while (!pong_seen_ && !ended_) {
       const Errc errc = co_await pong_waiter_.wait(deadline, stop);
@@ -136,7 +136,7 @@ public:
     const auto deadline = deadline_after(timeout);
     closing_ = true;
     // The reader (on the server's close frame) or the close operation ends the connection.
-    Result sent = co_await submit(Kind::close, {}, timeout, stop);
+    Result sent = co_await submit(Kind::close, std::string(), timeout, stop);
     if (sent.errc == Errc::timeout || sent.errc == Errc::cancelled) co_return sent;
     while (!ended_) {
       const Errc errc = co_await end_waiter_.wait(deadline, stop);
@@ -336,7 +336,7 @@ private:
         co_await ws.async_write(asio::buffer(out.payload), asio::redirect_error(asio::use_awaitable, ec));
         break;
       case Kind::ping:
-        co_await ws.async_ping(websocket::ping_data{}, asio::redirect_error(asio::use_awaitable, ec));
+        co_await ws.async_ping(websocket::ping_data(), asio::redirect_error(asio::use_awaitable, ec));
         break;
       case Kind::close:
         co_await ws.async_close(websocket::close_code::normal, asio::redirect_error(asio::use_awaitable, ec));
