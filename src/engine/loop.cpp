@@ -82,6 +82,10 @@ CurlDriver::CurlDriver(asio::io_context& io) : io_(io), timer_(std::make_unique<
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlDriver::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  // libcurl's default cache (4 connections per easy handle *currently added*) shrinks each time a
+  // request ends, and closed a kept-alive connection every few requests. The cache never holds
+  // more connections than were in use at once, so a high limit costs nothing more.
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 100000L);
 }
 
 CurlDriver::~CurlDriver() { shutdown(); }
