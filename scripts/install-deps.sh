@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config curl
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libboost-dev libssl-dev
   libgtest-dev libgmock-dev libcpp-httplib-dev
   jupyterhub python3-ipykernel
   chromium

@@ -1,0 +1,451 @@
+#include "hubstress/engine/client.hpp"
+
+#include "loop_impl.hpp"
+#include "waiter.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <deque>
+#include <stdexcept>
+
+namespace hubstress::engine {
+
+namespace {
+
+Errc classify(CURLcode code) {
+  switch (code) {
+  case CURLE_OK: return Errc::ok;
+  case CURLE_OPERATION_TIMEDOUT: return Errc::timeout;
+  case CURLE_COULDNT_CONNECT: return Errc::connect_failed;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY: return Errc::dns_failed;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR: return Errc::tls_failed;
+  default: return Errc::transport_failed;
+  }
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+void replace_all(std::string& text, const std::string& secret) {
+  if (secret.empty()) return;
+  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 3)) {
+    text.replace(pos, secret.size(), "***");
+  }
+}
+
+bool is_safe_method(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+
+std::string millis(std::chrono::milliseconds timeout) { return std::to_string(timeout.count()) + " ms"; }
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Answer
+
+std::string Answer::header(std::string_view name) const {
+  const std::string wanted = lower(name);
+  for (const auto& [key, value] : headers) {
+    if (key == wanted) return value;
+  }
+  return {};
+}
+
+std::string Answer::describe() const {
+  if (!answered()) return std::string(to_string(errc)) + ": " + reason;
+  std::string text = body.substr(0, 300);
+  std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  if (body.size() > 300) text += "...";
+  return "HTTP " + std::to_string(status) + (text.empty() ? "" : ": " + text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The jar: a share handle per user, so every transfer of this user reads and writes one jar.
+
+struct Client::Jar {
+  Jar() {
+    share = curl_share_init();
+    probe = curl_easy_init();
+    if (share == nullptr || probe == nullptr) throw std::runtime_error("could not initialise libcurl");
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+    curl_easy_setopt(probe, CURLOPT_SHARE, share);
+    curl_easy_setopt(probe, CURLOPT_COOKIEFILE, "");
+  }
+  ~Jar() {
+    for (CURL* easy : idle) curl_easy_cleanup(easy);
+    curl_easy_cleanup(probe); // detaches it from the share first
+    curl_share_cleanup(share);
+  }
+
+  // Easy handles are reused: a new one costs allocations (its 16 KB buffer among them) per request.
+  // Reused as they are (options are all set again by configure()); nullptr when out of memory.
+  CURL* take(bool& fresh) {
+    fresh = idle.empty();
+    if (fresh) return curl_easy_init();
+    CURL* easy = idle.back();
+    idle.pop_back();
+    return easy;
+  }
+  void give_back(CURL* easy) {
+    if (idle.size() >= kMaxIdle) {
+      curl_easy_cleanup(easy);
+      return;
+    }
+    idle.push_back(easy);
+  }
+  static constexpr std::size_t kMaxIdle = 64;
+  std::vector<CURL*> idle;
+  Jar(const Jar&) = delete;
+  Jar& operator=(const Jar&) = delete;
+
+  CookieJar cookies() const {
+    CookieJar jar;
+    curl_slist* list = nullptr;
+    curl_easy_getinfo(probe, CURLINFO_COOKIELIST, &list);
+    for (curl_slist* item = list; item != nullptr; item = item->next) {
+      if (auto cookie = parse_cookie_line(item->data)) jar.push_back(std::move(*cookie));
+    }
+    curl_slist_free_all(list);
+    return jar;
+  }
+
+  CURLSH* share = nullptr;
+  CURL* probe = nullptr; // never sends anything: reads the jar
+};
+
+// ---------------------------------------------------------------------------------------------
+// One request in flight. Owned by the coroutine that awaits it; libcurl's callbacks point at it.
+
+struct Transfer final : CurlJob {
+  Transfer(const asio::any_io_executor& executor, std::shared_ptr<CurlDriver> curl, std::shared_ptr<Client::Jar> cookies)
+      : driver(std::move(curl)), jar(std::move(cookies)), waiter(executor) {
+    easy = jar->take(fresh);
+    if (easy == nullptr) throw std::runtime_error("could not initialise libcurl");
+  }
+  ~Transfer() override {
+    if (started && !finished) driver->remove(*this);
+    jar->give_back(easy);
+    curl_slist_free_all(header_list);
+  }
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+
+  void on_done(CURLcode result) override {
+    finished = true;
+    code = result;
+    answer.finished = Clock::now();
+    read_info();
+    answer.errc = classify(result);
+    if (result != CURLE_OK) {
+      answer.reason = error[0] != '\0' ? error : curl_easy_strerror(result);
+      if (!answer.reason.empty() && answer.reason.back() == '\n') answer.reason.pop_back();
+    }
+    replace_all(answer.reason, secret);
+    replace_all(answer.body, secret);
+    waiter.notify();
+  }
+
+  void read_info() {
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &answer.status);
+    long redirects = 0;
+    curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
+    answer.redirects = static_cast<int>(redirects);
+    char* url = nullptr;
+    if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) answer.url = url;
+    char* location = nullptr;
+    if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != nullptr) {
+      answer.location = location;
+    }
+  }
+
+  static size_t on_body(char* data, size_t size, size_t count, void* self) {
+    static_cast<Transfer*>(self)->body_bytes(std::string_view(data, size * count));
+    return size * count;
+  }
+
+  void body_bytes(std::string_view bytes) {
+    if (!streaming || !head_done) {
+      answer.body.append(bytes);
+      return;
+    }
+    auto events = parser.feed(bytes);
+    if (events.empty()) return;
+    const auto now = Clock::now();
+    for (auto& event : events) {
+      event.arrived = now;
+      replace_all(event.data, secret);
+      queue.push_back(std::move(event));
+    }
+    waiter.notify();
+  }
+
+  static size_t on_header(char* data, size_t size, size_t count, void* self) {
+    static_cast<Transfer*>(self)->header_line(std::string_view(data, size * count));
+    return size * count;
+  }
+
+  void header_line(std::string_view line) {
+    if (line.substr(0, 5) == "HTTP/") {
+      answer.headers.clear(); // a new answer (after a redirect): keep only the last one's headers
+      return;
+    }
+    const std::string_view trimmed = trim(line);
+    if (trimmed.empty()) {
+      end_of_headers();
+      return;
+    }
+    const auto colon = trimmed.find(':');
+    if (colon == std::string_view::npos) return;
+    std::string value(trim(trimmed.substr(colon + 1)));
+    replace_all(value, secret);
+    answer.headers.emplace_back(lower(trimmed.substr(0, colon)), std::move(value));
+  }
+
+  // A stream opens on a 2xx answer's headers; a redirect that will be followed is not it.
+  void end_of_headers() {
+    if (!streaming) return;
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      read_info();
+      head_done = true;
+      waiter.notify();
+    }
+  }
+
+  std::shared_ptr<CurlDriver> driver;
+  std::shared_ptr<Client::Jar> jar; // the share handle must outlive this easy handle
+  Waiter waiter;
+  curl_slist* header_list = nullptr;
+  char error[CURL_ERROR_SIZE] = {};
+  std::string body; // libcurl reads the request body from here (CURLOPT_POSTFIELDS does not copy)
+  std::string secret;
+  Answer answer;
+  bool fresh = false; // a new easy handle, not one reused from the jar's pool
+  bool started = false;
+  bool finished = false;
+  CURLcode code = CURLE_OK;
+  // text/event-stream
+  bool streaming = false;
+  bool head_done = false;
+  SseParser parser;
+  std::deque<SseEvent> queue;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Client
+
+Client::Client(Loop& loop, ClientOptions options)
+    : loop_(loop), options_(std::move(options)), jar_(std::make_shared<Jar>()) {}
+Client::~Client() = default;
+
+std::string Client::absolute(std::string_view url) const {
+  if (url.find("://") != std::string_view::npos) return std::string(url);
+  std::string base = options_.base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (url.empty() || url.front() != '/') base += '/';
+  return base + std::string(url);
+}
+
+std::string Client::redact(std::string text) const {
+  replace_all(text, options_.token);
+  return text;
+}
+
+CookieJar Client::cookies() const { return jar_->cookies(); }
+
+CookieJar Client::cookies_for(std::string_view url) const {
+  return engine::cookies_for(cookies(), absolute(url), static_cast<std::int64_t>(std::time(nullptr)));
+}
+
+std::optional<std::string> Client::cookie(std::string_view name, std::string_view url) const {
+  for (const auto& c : cookies_for(url)) {
+    if (c.name == name) return c.value; // the most specific path comes first
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Everything libcurl needs for one request of this client.
+void configure(Transfer& t, const Client& client, Request& request) {
+  const ClientOptions& options = client.options();
+  CURL* e = t.easy;
+  const std::string url = client.absolute(request.url);
+  if (request.xsrf && !is_safe_method(request.method)) {
+    if (auto xsrf = client.cookie("_xsrf", url)) {
+      request.headers.push_back("X-XSRFToken: " + *xsrf);
+      const bool has_field = std::any_of(request.form.begin(), request.form.end(),
+                                         [](const auto& field) { return field.first == "_xsrf"; });
+      if (!request.form.empty() && !has_field) request.form.emplace_back("_xsrf", *xsrf);
+    }
+  }
+  if (request.send_token && !options.token.empty()) {
+    t.header_list = curl_slist_append(t.header_list, ("Authorization: token " + options.token).c_str());
+  }
+  t.secret = options.token;
+  for (const auto& h : request.headers) t.header_list = curl_slist_append(t.header_list, h.c_str());
+  t.header_list = curl_slist_append(t.header_list, "Expect:"); // no 100-continue round trip
+  std::string content_type = request.content_type;
+  if (!request.form.empty()) {
+    t.body = form_encode(request.form);
+    if (content_type.empty()) content_type = "application/x-www-form-urlencoded";
+  } else {
+    t.body = std::move(request.body);
+    if (content_type.empty() && !t.body.empty()) content_type = "application/json";
+  }
+  if (!content_type.empty()) {
+    t.header_list = curl_slist_append(t.header_list, ("Content-Type: " + content_type).c_str());
+  }
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
+  if (t.fresh) { // once per handle: libcurl 7.88 keeps (and leaks) a file list per COOKIEFILE call
+    curl_easy_setopt(e, CURLOPT_SHARE, t.jar->share);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // the cookie engine on, on the share's jar
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
+  const long timeout_ms = static_cast<long>(std::max<std::int64_t>(1, request.timeout.count()));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  // libcurl times a request out (one timer for all of them); a stream only bounds its opening.
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t.streaming ? 0L : timeout_ms);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.insecure ? 0L : 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options.insecure ? 0L : 2L);
+  if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str()); // per client
+  // A reused handle keeps its options (no curl_easy_reset): every one set below is set each time.
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, static_cast<char*>(nullptr));
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, -1L);
+  curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, static_cast<char*>(nullptr));
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); // last: setting POSTFIELDS above made it a POST
+  const bool has_body = !t.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  if (has_body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(t.body.size()));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.body.c_str());
+  }
+  if (request.method == "HEAD") {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (request.method != "GET" && request.method != "POST") {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+}
+
+// Starts `request`; the transfer is owned by the awaiting coroutine.
+std::unique_ptr<Transfer> start(const asio::any_io_executor& executor, Loop& loop, const Client& client,
+                                std::shared_ptr<Client::Jar> jar, Request& request, bool streaming) {
+  auto t = std::make_unique<Transfer>(executor, loop.impl().curl, std::move(jar));
+  t->streaming = streaming;
+  configure(*t, client, request);
+  t->answer.sent = Clock::now();
+  t->started = t->driver->add(*t);
+  if (!t->started) {
+    t->finished = true;
+    t->answer.errc = Errc::transport_failed;
+    t->answer.reason = "libcurl refused the transfer";
+  }
+  return t;
+}
+
+// Why an await ended before its transfer did: the transfer is dropped, and the answer says so.
+void give_up(Transfer& t, Errc errc, std::chrono::milliseconds timeout) {
+  t.driver->remove(t);
+  t.finished = true;
+  t.answer.finished = Clock::now();
+  t.answer.errc = errc;
+  t.answer.reason = errc == Errc::timeout ? "no answer within " + millis(timeout) : "cancelled";
+}
+
+} // namespace
+
+Task<Answer> Client::send(Request request, std::stop_token stop) {
+  auto t = start(co_await asio::this_coro::executor, loop_, *this, jar_, request, false);
+  // libcurl's CURLOPT_TIMEOUT_MS ends it in time; this later deadline is only a safety net.
+  const auto deadline = deadline_after(request.timeout + std::chrono::seconds(1));
+  while (!t->finished) {
+    const Errc errc = co_await t->waiter.wait(deadline, stop);
+    if (!t->finished && errc != Errc::ok) give_up(*t, errc, request.timeout);
+  }
+  co_return std::move(t->answer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// EventStream
+
+struct EventStream::Impl {
+  std::unique_ptr<Transfer> transfer;
+};
+
+EventStream::EventStream() = default;
+EventStream::EventStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventStream::~EventStream() = default;
+EventStream::EventStream(EventStream&&) noexcept = default;
+EventStream& EventStream::operator=(EventStream&&) noexcept = default;
+
+const Answer& EventStream::head() const {
+  static const Answer never_opened = [] {
+    Answer none;
+    none.errc = Errc::closed;
+    none.reason = "no stream";
+    return none;
+  }();
+  return impl_ && impl_->transfer ? impl_->transfer->answer : never_opened;
+}
+
+Task<EventStream::Next> EventStream::next(std::chrono::milliseconds timeout, std::stop_token stop) {
+  if (!impl_ || !impl_->transfer) co_return Next{Errc::closed, "no stream", {}};
+  Transfer& t = *impl_->transfer;
+  const auto deadline = deadline_after(timeout);
+  for (;;) {
+    if (!t.queue.empty()) {
+      Next next{Errc::ok, {}, std::move(t.queue.front())};
+      t.queue.pop_front();
+      co_return next;
+    }
+    if (t.finished) {
+      if (t.answer.errc != Errc::ok) co_return Next{t.answer.errc, t.answer.reason, {}};
+      co_return Next{Errc::closed, "the server ended the stream", {}};
+    }
+    const Errc errc = co_await t.waiter.wait(deadline, stop);
+    if (errc == Errc::timeout) co_return Next{errc, "no event within " + millis(timeout), {}};
+    if (errc == Errc::cancelled) co_return Next{errc, "cancelled", {}};
+  }
+}
+
+Task<EventStream> Client::open_stream(Request request, std::stop_token stop) {
+  auto t = start(co_await asio::this_coro::executor, loop_, *this, jar_, request, true);
+  const auto deadline = deadline_after(request.timeout);
+  while (!t->finished && !t->head_done) {
+    const Errc errc = co_await t->waiter.wait(deadline, stop);
+    if (!t->finished && !t->head_done && errc != Errc::ok) give_up(*t, errc, request.timeout);
+  }
+  co_return EventStream(std::make_unique<EventStream::Impl>(EventStream::Impl{std::move(t)}));
+}
+
+} // namespace hubstress::engine
