@@ -104,12 +104,9 @@ sync_tree() {
   mv "$work/files.new" "$work/files"
 }
 
-build_copy() {  # LOG -> 0 when it built
-  if [ ! -f "$build/build.ninja" ]; then
-    cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$1" 2>&1 || return 1
-  fi
-  cmake --build "$build" >>"$1" 2>&1
-}
+# No optimisation and no debug info: the quickest rebuild per mutation (the code means the same).
+configure_copy() { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=None >"$1" 2>&1; }
+build_copy() { cmake --build "$build" >>"$1" 2>&1; }  # LOG -> 0 when it built
 
 count_tests() { (cd "$build" && ctest -N -R "$1" | grep -c "^ *Test *#") || true; }
 
@@ -154,7 +151,7 @@ trap 'exit 130' INT TERM
 
 echo "Scratch copy: $src (build: $build, logs: $logs)"
 sync_tree
-if ! build_copy "$logs/baseline-build.log"; then
+if ! configure_copy "$logs/baseline-build.log" || ! build_copy "$logs/baseline-build.log"; then
   die "the unmutated copy does not build; see $logs/baseline-build.log"
 fi
 
