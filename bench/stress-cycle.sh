@@ -13,7 +13,11 @@ hub="$root/tests/hub/local-hub.sh"
 
 with_hub() {  # SPAWNER -> starts a hub, sets HST_ENDPOINT/HST_TOKEN/dir
   dir="$(mktemp -d /tmp/hst-bench-XXXXXX)"
-  "$hub" start "$dir" "$1" >/dev/null 2>&1
+  if ! "$hub" start "$dir" "$1" 2>"$dir/start.err"; then
+    cat "$dir/start.err" >&2
+    rm -rf "$dir"  # a hub that did not start leaves no folder behind
+    exit 1
+  fi
   # shellcheck disable=SC1091
   . "$dir/hub.env"
 }

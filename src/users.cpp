@@ -155,11 +155,21 @@ void validate_prefix(std::string_view prefix) {
   }
 }
 
-std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count, std::string_view prefix) {
+namespace {
+
+// The highest N among `names` ("0" when none is a stress-test user).
+std::string highest_number(const std::vector<std::string>& names, std::string_view prefix) {
   std::string highest = "0";
-  for (const auto& name : existing) {
+  for (const auto& name : names) {
     if (auto n = stress_test_number(name, prefix); n && number_less(highest, *n)) highest = *n;
   }
+  return highest;
+}
+
+} // namespace
+
+std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count, std::string_view prefix) {
+  const std::string highest = highest_number(existing, prefix);
   std::vector<std::string> names;
   for (int i = 1; i <= count; ++i) {
     names.push_back(std::string(prefix) + "-" + number_plus(highest, static_cast<std::uint64_t>(i)));
@@ -470,14 +480,6 @@ namespace {
 
 // Another client (a concurrent run, a shard) took names this run picked: give up after this many.
 constexpr int kMaxCollisions = 100;
-
-std::string highest_number(const std::vector<std::string>& names, std::string_view prefix) {
-  std::string highest = "0";
-  for (const auto& name : names) {
-    if (auto n = stress_test_number(name, prefix); n && number_less(highest, *n)) highest = *n;
-  }
-  return highest;
-}
 
 } // namespace
 

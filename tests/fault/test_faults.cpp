@@ -3,6 +3,7 @@
 // Only loopback traffic: every server here binds 127.0.0.1 on a free port.
 #include "hubstress/errors.hpp"
 #include "hubstress/http.hpp"
+#include "hubstress/journal.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/retry.hpp"
 #include "hubstress/session.hpp"
@@ -25,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -908,6 +910,9 @@ TEST_F(Faults, PaginationFollowsOffsetsOnOurOwnEndpoint) {
     std::string name;
     switch (i) {
     case 1: name = "alice"; break;
+    case 2: name = "hub-stress-test_2"; break;            // separators other than a dash
+    case 3: name = "hub-stress-test.3"; break;
+    case 4: name = "hub-stress-test04"; break;
     case 200: name = "hub-stress-tester"; break;           // last of page 1
     case 201: name = "hub-stress-test-admin"; break;       // first of page 2
     case 333: name = "hub-stress-test-"; break;
@@ -917,7 +922,7 @@ TEST_F(Faults, PaginationFollowsOffsetsOnOurOwnEndpoint) {
     }
     hub->add_user(name);
   }
-  ASSERT_EQ(stress.size(), 444u);
+  ASSERT_EQ(stress.size(), 441u);
   hs::Session session(options());
 
   const auto all = hs::list_users(session);
@@ -1208,4 +1213,195 @@ TEST_F(Faults, ATlsFailureIsOneClearLineAndNotRetried) {
     EXPECT_NE(what.find("TLS"), std::string::npos) << what;
   }
   EXPECT_EQ(session.retries(), 0);
+}
+
+// --- issue 13: behaviour the README promises that no test pinned before ---
+
+namespace {
+
+// POST /users/{name}/server as a hub whose spawns are ready at once (201).
+void spawns_ready_at_once(FakeHub& hub) {
+  hub.on("POST", "/hub/api/users/{}/server", [&hub](const Call& c, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(hub.mu);
+    FakeUser* u = hub.find(c.args[0]);
+    if (u == nullptr) return reply_error(res, 404, "No such user");
+    u->server = ServerState::running;
+    res.status = 201;
+  });
+}
+
+std::set<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+} // namespace
+
+TEST_F(Faults, TheSpawnWindowWaitsAsLongAsRetryAfterSays) {
+  // the hub's concurrent_spawn_limit is full of other people's spawns: 429 with Retry-After while
+  // none of this run's spawns is pending
+  hub->add_user("hub-stress-test-1");
+  hub->on("POST", "/hub/api/users/{}/server", [](const Call& c, httplib::Response& res) {
+    if (c.hit == 1) {
+      res.set_header("Retry-After", "3");
+      return reply_error(res, 429, "Too many users trying to log in right now. Try again in 3 seconds.");
+    }
+    res.status = 201;
+  });
+  hs::RetryPolicy policy = fast_policy();
+  policy.max_delay_s = 10.0;  // the cap is above the hub's 3 s
+  hs::Session session(options(policy));
+  hs::SpawnStats stats;
+
+  const auto records = hs::start_servers(session, {"hub-stress-test-1"}, 1, "", 60.0, stats);
+
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].state, hs::SpawnState::ready) << records[0].reason;
+  EXPECT_EQ(records[0].throttled, 1);
+  EXPECT_EQ(stats.throttled, 1) << "the 429 goes to the spawn window, the engine does not sleep on it";
+  const auto posts = hub->seen("POST", "/hub/api/users/hub-stress-test-1/server");
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_GE(seconds_between(posts[0].at, posts[1].at), 2.9) << "re-sent before the hub's Retry-After of 3 s";
+  EXPECT_GE(stats.throttled_s, 2.9);
+}
+
+TEST_F(Faults, StressTestsStopWhenTheUserListCannotBeRead) {
+  // numbering after a list that failed would start at 1 and collide with users kept by earlier runs
+  hub->add_user("hub-stress-test-1");
+  hub->on("GET", "/hub/api/users", [](const Call&, httplib::Response& res) { reply_error(res, 500, "database is locked"); });
+  hs::Session session(options());
+  hs::StressOptions stress;
+  stress.count = 2;
+  stress.batch_size = 2;
+  EXPECT_THROW(hs::stress_test(session, stress), hs::HubError);
+  hs::ActivityOptions activity;
+  activity.count = 2;
+  EXPECT_THROW(hs::activity_stress_test(session, activity), hs::HubError);
+  EXPECT_TRUE(hub->seen("POST").empty()) << "a user was created after a failed listing";
+  EXPECT_TRUE(hub->seen("DELETE").empty());
+}
+
+TEST_F(Faults, ACreateAnswered502AfterTheHubMadeTheUsersCountsAsCreatedAfterA409) {
+  hub->on("POST", "/hub/api/users", [this](const Call& c, httplib::Response& res) {
+    const auto made = hub->create(json::parse(c.req.body)["usernames"].get<std::vector<std::string>>());
+    if (c.hit == 1) return reply_error(res, 502, "Bad Gateway");  // the proxy lost the hub's answer
+    if (made.empty()) return reply_error(res, 409, "All 2 users already exist");
+    json reply = json::array();
+    for (const auto& n : made) reply.push_back({{"name", n}, {"servers", json::object()}});
+    reply_json(res, 201, reply);
+  });
+  hs::Session session(options());
+
+  std::vector<std::vector<std::string>> created;
+  ASSERT_NO_THROW(created = hs::create_users(2, 2, session, {}));
+
+  const std::vector<std::vector<std::string>> expected{{"hub-stress-test-1", "hub-stress-test-2"}};
+  EXPECT_EQ(created, expected);
+  EXPECT_EQ(hub->seen("POST", "/hub/api/users").size(), 2u);
+  EXPECT_EQ(hub->seen("GET", "/hub/api/users/hub-stress-test-[12]").size(), 2u) << "checked which names exist";
+  EXPECT_TRUE(hub->seen("DELETE").empty());
+}
+
+TEST_F(Faults, ANameMissingFromA201AfterA503IsLookedUpAndCounted) {
+  // the first attempt made -1 and then failed; the retry makes -2 and lists only -2
+  hub->on("POST", "/hub/api/users", [this](const Call& c, httplib::Response& res) {
+    const auto names = json::parse(c.req.body)["usernames"].get<std::vector<std::string>>();
+    if (c.hit == 1) {
+      hub->create({names.front()});
+      return reply_error(res, 503, "Service Unavailable");
+    }
+    json reply = json::array();
+    for (const auto& n : hub->create(names)) reply.push_back({{"name", n}, {"servers", json::object()}});
+    reply_json(res, 201, reply);
+  });
+  hs::Session session(options());
+
+  const auto created = hs::create_users(2, 2, session, {});
+
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(as_set(created[0]), (std::set<std::string>{"hub-stress-test-1", "hub-stress-test-2"}));
+  EXPECT_EQ(hub->seen("GET", "/hub/api/users/hub-stress-test-1").size(), 1u) << "the missing name was looked up";
+}
+
+TEST_F(Faults, TheVersionProbeTriesTwiceWithoutBackOff) {
+  // README: an unreachable hub is reported within seconds. The probe is not retried with back-off:
+  // one try, and one more a second later for a hub that is restarting.
+  RawServer raw({RawServer::Act::drop});
+  auto opts = options(fast_policy(3));
+  opts.endpoint = raw.endpoint();
+  hs::Session session(opts);
+  EXPECT_THROW(session.hub_version(), hs::HubError);
+  EXPECT_EQ(raw.accepted(), 2);
+  EXPECT_EQ(session.retries(), 0);
+}
+
+TEST_F(Faults, ActivityWorkersAreCappedAtTheUserCount) {
+  for (int i = 1; i <= 3; ++i) hub->add_user("hub-stress-test-" + std::to_string(i));
+  hub->on("POST", "/hub/api/users/{}/activity", [](const Call&, httplib::Response& res) { res.status = 200; });
+  hs::Session session(options());
+  hs::ActivityOptions o;
+  o.count = 3;
+  o.workers = 50;
+  o.ping_interval_s = 0.05;
+
+  const hs::ActivityResult r = hs::activity_stress_test(session, o);
+
+  EXPECT_EQ(r.workers, 3);
+  EXPECT_EQ(r.post_s.size(), 3u);
+  EXPECT_EQ(r.post_errors, 0);
+  EXPECT_TRUE(r.created.empty());
+  for (int i = 1; i <= 3; ++i) {
+    const std::string name = "hub-stress-test-" + std::to_string(i);
+    EXPECT_EQ(hub->seen("POST", "/hub/api/users/" + name + "/activity").size(), 1u) << name;
+  }
+  EXPECT_TRUE(hub->seen("DELETE").empty()) << "users that existed before stay";
+}
+
+TEST_F(Faults, StressTestRemovesOnlyTheUsersItCreated) {
+  hub->add_user("alice");
+  hub->add_user("hub-stress-test-1", ServerState::running);  // kept by an earlier run (-k)
+  spawns_ready_at_once(*hub);
+  hs::Session session(options());
+  hs::StressOptions o;
+  o.count = 2;
+  o.batch_size = 2;
+
+  const hs::StressResult r = hs::stress_test(session, o);
+
+  EXPECT_EQ(r.created, (std::vector<std::string>{"hub-stress-test-2", "hub-stress-test-3"}));
+  EXPECT_EQ(r.ready(), 2);
+  EXPECT_TRUE(r.deleted);
+  EXPECT_EQ(as_set(hub->user_names()), (std::set<std::string>{"alice", "hub-stress-test-1"}));
+  EXPECT_TRUE(hub->seen("DELETE", "/hub/api/users/hub-stress-test-1*").empty());
+  EXPECT_TRUE(hub->seen("DELETE", "/hub/api/users/alice*").empty());
+  EXPECT_TRUE(hub->seen("POST", "/hub/api/users/hub-stress-test-1/server").empty());
+}
+
+TEST_F(Faults, TheJournalHoldsOnlyNamesTheRunCreated) {
+  // someone makes hub-stress-test-2 between our listing and our create: the hub skips it silently
+  hub->on("POST", "/hub/api/users", [this](const Call& c, httplib::Response& res) {
+    if (c.hit == 1) hub->create({"hub-stress-test-2"});
+    json reply = json::array();
+    for (const auto& n : hub->create(json::parse(c.req.body)["usernames"].get<std::vector<std::string>>())) {
+      reply.push_back({{"name", n}, {"servers", json::object()}});
+    }
+    reply_json(res, 201, reply);
+  });
+  spawns_ready_at_once(*hub);
+  const auto dir = std::filesystem::path(::testing::TempDir()) / ("hst-journal-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  hs::Journal journal = hs::Journal::start(dir.string(), "stress-test", hub->endpoint(), "hub-stress-test");
+  hs::Session session(options());
+  hs::StressOptions o;
+  o.count = 3;
+  o.batch_size = 3;
+  o.keep = true;
+  o.journal = &journal;
+
+  const hs::StressResult r = hs::stress_test(session, o);
+
+  EXPECT_EQ(as_set(r.created), (std::set<std::string>{"hub-stress-test-1", "hub-stress-test-3"}));
+  // what `purge --run` would delete, read back from disk
+  const hs::Journal saved = hs::Journal::load(dir.string(), journal.id());
+  EXPECT_EQ(as_set(saved.outstanding()), (std::set<std::string>{"hub-stress-test-1", "hub-stress-test-3"}));
+  EXPECT_EQ(saved.users().count("hub-stress-test-2"), 0u) << "a name the hub already had is never this run's";
+  for (const auto& [name, mark] : saved.users()) EXPECT_EQ(mark, hs::UserMark::kept) << name;
+  std::filesystem::remove_all(dir);
 }

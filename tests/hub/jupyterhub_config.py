@@ -109,6 +109,8 @@ elif spawner_kind == "singleuser":
     c.Spawner.cmd = ["/usr/bin/jupyterhub-singleuser"]
     c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
     c.Spawner.default_url = "/tree"  # Debian 12 ships the classic notebook, not JupyterLab
-else:
+elif spawner_kind in ("mocksu", "failing"):
     c.JupyterHub.spawner_class = FailingSpawner if spawner_kind == "failing" else HomeMakingSpawner
     c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.tests.mocksu"]
+else:
+    raise ValueError(f"HST_SPAWNER={spawner_kind!r}: expected mocksu, shared, singleuser or failing")

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -46,10 +47,15 @@ LocalHub::LocalHub(const std::string& spawner, int spawn_limit) {
   dir_ = templ;
   const std::string cmd = std::string(HST_LOCAL_HUB_SCRIPT) + " start " + shell_quote(dir_) + " " + spawner + " " +
                           std::to_string(spawn_limit);
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the local JupyterHub: " + cmd);
-  endpoint_ = read_env_value(dir_ + "/hub.env", "HST_ENDPOINT");
-  token_ = read_env_value(dir_ + "/hub.env", "HST_TOKEN");
-  limited_token_ = read_env_value(dir_ + "/hub.env", "HST_LIMITED_TOKEN");
+  try {
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the local JupyterHub: " + cmd);
+    endpoint_ = read_env_value(dir_ + "/hub.env", "HST_ENDPOINT");
+    token_ = read_env_value(dir_ + "/hub.env", "HST_TOKEN");
+    limited_token_ = read_env_value(dir_ + "/hub.env", "HST_LIMITED_TOKEN");
+  } catch (...) {
+    stop_and_remove();  // the destructor does not run for an object that was never made
+    throw;
+  }
   // run journals of the tool under test go with this hub, not into the home folder
   setenv("HUB_STRESS_TEST_STATE_DIR", (dir_ + "/tool-state").c_str(), 1);
 }
@@ -66,10 +72,13 @@ void LocalHub::restart_hub() {
   }
 }
 
-LocalHub::~LocalHub() {
+LocalHub::~LocalHub() { stop_and_remove(); }
+
+void LocalHub::stop_and_remove() const {
   const std::string cmd = std::string(HST_LOCAL_HUB_SCRIPT) + " stop " + shell_quote(dir_);
   (void)std::system(cmd.c_str());
-  (void)std::system(("rm -rf " + shell_quote(dir_)).c_str());
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
 }
 
 SessionOptions LocalHub::options() const {
@@ -117,17 +126,34 @@ std::vector<std::string> LocalHub::active_server_users() {
   return names;
 }
 
-int LocalHub::requests_logged(const std::string& needle) const {
-  // the hub writes its access-log line just after it has answered: give the last one time to land
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  std::ifstream in(dir_ + "/hub.log");
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    // the access log line ("JupyterHub log:186] 201 POST ..."), not the handler's own warning about it
-    n += line.find(" log:") != std::string::npos && line.find(needle) != std::string::npos ? 1 : 0;
+int LocalHub::requests_logged(const std::string& needle) {
+  // A marker request after everything the test sent: the hub writes a request's access-log line in
+  // the same turn of its event loop that answers it, so once the marker's line is in the log, the
+  // line of every request answered before is too. No sleep, and no count taken too early.
+  const std::string marker = "/hub/hst-log-marker-" + std::to_string(++markers_);
+  Session s(options());
+  const std::string root = endpoint_.substr(0, endpoint_.size() - std::string("/hub/api").size());
+  const Response r = s.call(s.request("GET", root + marker, "marker"));
+  if (!r.answered()) throw std::runtime_error("log marker: " + r.describe());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    std::ifstream in(dir_ + "/hub.log");
+    std::string line;
+    int n = 0;
+    bool marked = false;
+    while (std::getline(in, line)) {
+      // the access log line ("JupyterHub log:186] 201 POST ..."), not the handler's own warning about it
+      if (line.find(" log:") == std::string::npos) continue;
+      if (line.find(marker + " ") != std::string::npos) {
+        marked = true;
+        break;
+      }
+      n += line.find(needle) != std::string::npos ? 1 : 0;
+    }
+    if (marked) return n;
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the hub never logged " + marker);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return n;
 }
 
 BackgroundTool::BackgroundTool(const std::vector<std::string>& args, const std::string& dir, const std::string& name)

@@ -28,15 +28,19 @@ public:
   void wait_ready(const std::string& name, double seconds = 30);
   std::vector<std::string> user_names();                  // every user on the hub
   std::vector<std::string> active_server_users();          // users with a pending or running server
-  int requests_logged(const std::string& needle) const;   // access-log lines of the hub containing needle
+  // Access-log lines of the hub containing needle, for every request the hub answered before this call.
+  int requests_logged(const std::string& needle);
   void kill_hub();      // SIGKILL the hub process alone
   void restart_hub();   // start it again on the same ports, token and database
 
 private:
+  void stop_and_remove() const;
+
   std::string dir_;
   std::string endpoint_;
   std::string token_;
   std::string limited_token_;
+  int markers_ = 0;
 };
 
 // Runs the hub-stress-test binary with `args`; stdout and stderr together in `output`.

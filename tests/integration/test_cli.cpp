@@ -47,7 +47,8 @@ TEST(Cli, PurgeRemovesEveryStressTestUserAndNoOther) {
   std::vector<std::string> stress;
   for (int i = 1; i <= 240; ++i) stress.push_back("hub-stress-test-" + std::to_string(i * 2));  // gaps too
   hub.create(stress);
-  hub.create({"alice", "hub-stress-tester", "hub-stress-test-admin", "hub-stress-test-1x"});
+  hub.create({"alice", "hub-stress-tester", "hub-stress-test-admin", "hub-stress-test-1x", "hub-stress-test_3",
+              "hub-stress-test.5", "hub-stress-test07"});
   for (const char* n : {"hub-stress-test-2", "hub-stress-test-4", "alice"}) hub.start_server(n);
   hub.wait_ready("hub-stress-test-2");
   hub.wait_ready("alice");
@@ -56,7 +57,8 @@ TEST(Cli, PurgeRemovesEveryStressTestUserAndNoOther) {
   EXPECT_EQ(result.exit_code, 0) << result.output;
   const auto left = hub.user_names();
   EXPECT_EQ(std::set<std::string>(left.begin(), left.end()),
-            (std::set<std::string>{"alice", "hub-stress-tester", "hub-stress-test-admin", "hub-stress-test-1x"}));
+            (std::set<std::string>{"alice", "hub-stress-tester", "hub-stress-test-admin", "hub-stress-test-1x",
+                                   "hub-stress-test_3", "hub-stress-test.5", "hub-stress-test07"}));
   EXPECT_EQ(hub.active_server_users(), std::vector<std::string>{"alice"});
   for (const char* step : {"purge_users", "find_existing_stress_test_users", "delete_users", "stop_servers",
                            "delete_users_after_stopping_servers"}) {
@@ -113,7 +115,8 @@ TEST(Cli, UnreachableHubFailsWithinSeconds) {
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(result.exit_code, 128);
   EXPECT_EQ(count_lines_with(result.output, "cannot reach the hub"), 1) << result.output;
-  EXPECT_LT(took, 30.0) << "an unreachable hub must not be retried for minutes";
+  // a refused connection, one more try a second later: about 1 s; retries with back-off take 10 s and more
+  EXPECT_LT(took, 5.0) << "an unreachable hub must be reported within seconds";
 }
 
 TEST(Cli, ValidationErrorsAreOneLineAndExitOne) {

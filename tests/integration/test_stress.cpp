@@ -57,8 +57,10 @@ TEST(StressTest, CliReportsReadyServersAndExitsZero) {
 
 TEST(StressTest, FailingSpawnIsReportedWithItsReasonAndEverythingIsRemoved) {
   LocalHub hub("failing");  // users whose number is a multiple of 5 fail to spawn
-  const auto result = run_tool(tool_args(hub, {"stress-test", "-c", "6", "-b", "6"}));
+  // a threshold that fails too: a failed run is 128, never the 99 of a good run with a missed threshold
+  const auto result = run_tool(tool_args(hub, {"stress-test", "-c", "6", "-b", "6", "--threshold", "ready_rate>=100%"}));
   EXPECT_EQ(result.exit_code, 128) << result.output;
+  EXPECT_NE(result.output.find("FAIL ready_rate>=100%"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("Server of hub-stress-test-5 failed"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("refuses hub-stress-test-5 on purpose"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("1 of 6 servers did not become ready"), std::string::npos) << result.output;
@@ -119,5 +121,6 @@ TEST(ActivityStressTest, CliPrintsBothTimingsAndCapsWorkers) {
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(std::regex_search(result.output, std::regex("Hub ping time: n=[1-9]"))) << result.output;
   EXPECT_NE(result.output.find("Time to POST activity update: n=4 "), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("Activity: 4 users, 4 workers"), std::string::npos) << result.output;
   EXPECT_TRUE(hub.user_names().empty());
 }

@@ -43,7 +43,8 @@ TEST(RealHubUsers, CreatesExactly15InBatchesOf10) {
 
 TEST(RealHubUsers, NumberingContinuesAfterTheHighestExistingDespiteGaps) {
   LocalHub hub;
-  hub.create({"hub-stress-test-3", "hub-stress-test-10", "hub-stress-test-admin", "alice"});
+  // made (and so listed) highest first: the highest N counts, not the last one listed
+  hub.create({"hub-stress-test-10", "hub-stress-test-3", "hub-stress-test-admin", "alice"});
   Session session(hub.options());
   const auto existing = find_existing_stress_test_users(session);
   EXPECT_EQ(as_set(existing), (std::set<std::string>{"hub-stress-test-3", "hub-stress-test-10"}));

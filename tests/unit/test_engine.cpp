@@ -144,3 +144,24 @@ TEST(Session, DryRunRecordsEveryCallAndSendsNothing) {
   EXPECT_EQ(session.records()[1].route, "/users/{name}");
   EXPECT_EQ(session.records()[1].method, "DELETE");
 }
+
+TEST(Engine, TheDefaultPolicyRetriesFourTimes) {
+  EngineOptions o;  // the default policy, only with short waits
+  o.base_url = "http://hub.invalid/hub/api";
+  o.retry.base_delay_s = 0.001;
+  o.retry.max_delay_s = 0.01;
+  int calls = 0;
+  o.responder = [&](const Request&) {
+    ++calls;
+    Response r;
+    r.status = 503;
+    return r;
+  };
+  HttpEngine engine(o);
+  Response answer;
+  engine.submit(Request{}, [&](Response r) { answer = std::move(r); });
+  engine.run();
+  EXPECT_EQ(calls, 5);  // README: at most 4 retries
+  EXPECT_EQ(answer.retries, 4);
+  EXPECT_EQ(answer.status, 503);
+}

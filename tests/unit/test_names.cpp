@@ -125,3 +125,35 @@ TEST(Scopes, OldHubsWithoutScopesAreNotJudged) {
   EXPECT_TRUE(missing_scopes(nlohmann::json::parse(R"({"name": "admin", "admin": true})"), "purge").empty());
   EXPECT_TRUE(missing_scopes(nlohmann::json::parse("[]"), "purge").empty());
 }
+
+// README: "exactly `hub-stress-test-<digits>`": the separator is a dash and nothing else.
+TEST(NamePattern, TheSeparatorIsADashOnly) {
+  for (const char* lookalike : {"hub-stress-test_5", "hub-stress-test.5", "hub-stress-test05", "hub-stress-test 5",
+                                "hub-stress-test+5", "hub-stress-test--5", "hub-stress-test/5"}) {
+    EXPECT_FALSE(is_stress_test_user(lookalike)) << lookalike;
+    EXPECT_FALSE(stress_test_number(lookalike).has_value()) << lookalike;
+  }
+  EXPECT_FALSE(is_stress_test_user("load_7", "load"));
+  EXPECT_FALSE(is_stress_test_user("load7", "load"));
+  EXPECT_EQ(stress_test_number("hub-stress-test-5"), "5");
+}
+
+TEST(NamePattern, TheWholePrefixMustMatch) {
+  EXPECT_FALSE(is_stress_test_user("hub-stress-tesx-5"));
+  EXPECT_FALSE(is_stress_test_user("Hub-stress-test-5"));
+  EXPECT_FALSE(is_stress_test_user("ub-stress-test-5"));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test-5 "));
+  EXPECT_FALSE(is_stress_test_user("hub-stress-test--1"));
+}
+
+// The hub lists users in the order they were made, not by number: the highest N wins wherever it is.
+TEST(Numbering, HighestWinsInAnyOrder) {
+  EXPECT_EQ(next_user_names({"hub-stress-test-9", "hub-stress-test-3"}, 1), std::vector<std::string>{"hub-stress-test-10"});
+  EXPECT_EQ(next_user_names({"hub-stress-test-4", "hub-stress-test-12", "hub-stress-test-7"}, 2),
+            (std::vector<std::string>{"hub-stress-test-13", "hub-stress-test-14"}));
+  // numbers, not text: "9" sorts after "10" as text
+  EXPECT_EQ(next_user_names({"hub-stress-test-10", "hub-stress-test-9"}, 1), std::vector<std::string>{"hub-stress-test-11"});
+  // lookalikes with bigger numbers do not count
+  EXPECT_EQ(next_user_names({"hub-stress-test-2", "hub-stress-test_50", "hub-stress-test.60", "hub-stress-test70"}, 1),
+            std::vector<std::string>{"hub-stress-test-3"});
+}

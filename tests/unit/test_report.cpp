@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
 #include <sstream>
 
 using namespace hubstress;
@@ -131,72 +133,111 @@ std::string svg(const std::string& html, const std::string& id) {
   return end == std::string::npos ? std::string() : html.substr(start, end - start);
 }
 
+// Per kind of API call, what the Fixture's records give, worked out by hand (not read back from the
+// summary under test): nearest-rank percentiles, latency of answered requests only.
+struct ExpectedApi {
+  const char* kind;
+  std::size_t count, errors, retries, answered;
+  double min, p50, p90, p95, p99, max, mean;
+  std::map<std::string, std::size_t> by_status;
+};
+
+const std::vector<ExpectedApi>& expected_api() {
+  static const std::vector<ExpectedApi> rows{
+      {"version", 1, 0, 0, 1, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, {}},
+      {"list users", 1, 0, 0, 1, 0.040, 0.040, 0.040, 0.040, 0.040, 0.040, 0.040, {}},
+      {"create users", 1, 0, 0, 1, 0.120, 0.120, 0.120, 0.120, 0.120, 0.120, 0.120, {}},
+      // 0.05 0.4 0.6: p50 rank ceil(1.5) = 2; p90 ceil(2.7) = 3
+      {"start server", 3, 1, 1, 3, 0.050, 0.400, 0.600, 0.600, 0.600, 0.600, 0.35, {{"429", 1}}},
+      // the timed-out one has no latency
+      {"progress", 2, 1, 2, 1, 3.5, 3.5, 3.5, 3.5, 3.5, 3.5, 3.5, {{"timeout", 1}}},
+      {"stop server", 1, 0, 0, 1, 0.300, 0.300, 0.300, 0.300, 0.300, 0.300, 0.300, {}},
+      {"delete user", 1, 0, 0, 1, 0.080, 0.080, 0.080, 0.080, 0.080, 0.080, 0.080, {}},
+      {"metrics", 1, 0, 0, 1, 0.010, 0.010, 0.010, 0.010, 0.010, 0.010, 0.010, {}},
+      // ten answered: 0.002 0.01 0.04 0.05 0.08 0.12 0.3 0.4 0.6 3.5; p50 rank 5, p90 rank 9, p95 ceil(9.5) = 10
+      {"all", 11, 2, 3, 10, 0.002, 0.080, 0.600, 3.5, 3.5, 3.5, 0.5102, {{"429", 1}, {"timeout", 1}}},
+  };
+  return rows;
+}
+
+void expect_api(const json& got, const ExpectedApi& want) {
+  EXPECT_EQ(got["kind"], want.kind);
+  EXPECT_EQ(got["count"], want.count) << want.kind;
+  EXPECT_EQ(got["errors"], want.errors) << want.kind;
+  EXPECT_EQ(got["retries"], want.retries) << want.kind;
+  EXPECT_EQ(got["errors_by_status"], json(want.by_status)) << want.kind;
+  const json& lat = got["latency_s"];
+  EXPECT_EQ(lat["count"], want.answered) << want.kind;
+  EXPECT_DOUBLE_EQ(lat["min"].get<double>(), want.min) << want.kind;
+  EXPECT_DOUBLE_EQ(lat["p50"].get<double>(), want.p50) << want.kind;
+  EXPECT_DOUBLE_EQ(lat["p90"].get<double>(), want.p90) << want.kind;
+  EXPECT_DOUBLE_EQ(lat["p95"].get<double>(), want.p95) << want.kind;
+  EXPECT_DOUBLE_EQ(lat["p99"].get<double>(), want.p99) << want.kind;
+  EXPECT_DOUBLE_EQ(lat["max"].get<double>(), want.max) << want.kind;
+  EXPECT_NEAR(lat["mean"].get<double>(), want.mean, 1e-9) << want.kind;
+}
+
 } // namespace
 
-TEST(ReportJson, SchemaFieldsPresentAndEqualToSummary) {
+TEST(ReportJson, SchemaFieldsPresentWithHandWorkedValues) {
   const Fixture f;
-  const Summary& s = f.summary;
-  const json j = to_json(s);
+  const json j = to_json(f.summary);
   EXPECT_EQ(j.at("schema"), "hub-stress-test/report");
   EXPECT_EQ(j.at("schema_version"), 1);
   for (const char* key : {"command", "endpoint", "hub_version", "started_at", "duration_s", "phases", "api", "latency_over_time",
                           "spawn", "throttle", "activity", "hub", "thresholds"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j["command"], s.command);
-  EXPECT_EQ(j["endpoint"], s.endpoint);
+  EXPECT_EQ(j["command"], "stress-test");
+  EXPECT_EQ(j["endpoint"], "http://127.0.0.1:41219/hub/api");
   EXPECT_EQ(j["hub_version"], "3.0.0");
-  EXPECT_EQ(j["started_at"], s.started_at);
+  EXPECT_EQ(j["started_at"], "2026-11-26T18:27:34.291000Z");
   EXPECT_DOUBLE_EQ(j["duration_s"].get<double>(), 8.752);
   ASSERT_EQ(j["phases"].size(), 4u);
   EXPECT_EQ(j["phases"][2]["name"], "spawn");
   EXPECT_DOUBLE_EQ(j["phases"][2]["seconds"].get<double>(), 6.119);
 
+  // the kinds that were called, in ApiKind order, then "all"
   const json& kinds = j["api"]["kinds"];
-  ASSERT_EQ(kinds.size(), s.api.size());
-  for (std::size_t i = 0; i < s.api.size(); ++i) {
-    EXPECT_EQ(kinds[i]["kind"], s.api[i].kind);
-    EXPECT_EQ(kinds[i]["count"], s.api[i].count);
-    EXPECT_EQ(kinds[i]["errors"], s.api[i].errors);
-    EXPECT_EQ(kinds[i]["retries"], s.api[i].retries);
-    EXPECT_EQ(kinds[i]["errors_by_status"].size(), s.api[i].errors_by_status.size());
-    const json& lat = kinds[i]["latency_s"];
-    EXPECT_EQ(lat["count"], s.api[i].latency_s.count);
-    EXPECT_DOUBLE_EQ(lat["min"].get<double>(), s.api[i].latency_s.min);
-    EXPECT_DOUBLE_EQ(lat["p50"].get<double>(), s.api[i].latency_s.p50);
-    EXPECT_DOUBLE_EQ(lat["p90"].get<double>(), s.api[i].latency_s.p90);
-    EXPECT_DOUBLE_EQ(lat["p95"].get<double>(), s.api[i].latency_s.p95);
-    EXPECT_DOUBLE_EQ(lat["p99"].get<double>(), s.api[i].latency_s.p99);
-    EXPECT_DOUBLE_EQ(lat["max"].get<double>(), s.api[i].latency_s.max);
-    EXPECT_DOUBLE_EQ(lat["mean"].get<double>(), s.api[i].latency_s.mean);
-  }
-  EXPECT_EQ(j["api"]["all"]["kind"], "all");
-  EXPECT_EQ(j["api"]["all"]["count"], 11u);
-  EXPECT_EQ(j["api"]["all"]["errors"], s.api_all.errors);
-  EXPECT_EQ(j["api"]["all"]["errors_by_status"]["429"], 1);
-  EXPECT_EQ(j["api"]["all"]["errors_by_status"]["timeout"], 1);
+  const auto& want = expected_api();
+  ASSERT_EQ(kinds.size(), want.size() - 1);
+  for (std::size_t i = 0; i + 1 < want.size(); ++i) expect_api(kinds[i], want[i]);
+  expect_api(j["api"]["all"], want.back());
 
   const json& sp = j["spawn"];
   EXPECT_EQ(sp["servers"], 4);
   EXPECT_EQ(sp["ready"], 2);
   EXPECT_EQ(sp["failed"], 1);
+  EXPECT_EQ(sp["timed_out"], 0);
   EXPECT_EQ(sp["unfinished"], 1);
   EXPECT_DOUBLE_EQ(sp["ready_rate_pct"].get<double>(), 50.0);
   EXPECT_DOUBLE_EQ(sp["failure_rate_pct"].get<double>(), 50.0);
-  EXPECT_DOUBLE_EQ(sp["ready_s"]["p95"].get<double>(), s.spawn->ready_s.p95);
-  ASSERT_EQ(sp["histogram"].size(), s.spawn->histogram.counts.size());
+  // ready after 0.7 and 4.052 s
+  EXPECT_EQ(sp["ready_s"]["count"], 2);
+  EXPECT_DOUBLE_EQ(sp["ready_s"]["min"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(sp["ready_s"]["p50"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(sp["ready_s"]["p90"].get<double>(), 4.052);
+  EXPECT_DOUBLE_EQ(sp["ready_s"]["p95"].get<double>(), 4.052);
+  EXPECT_DOUBLE_EQ(sp["ready_s"]["max"].get<double>(), 4.052);
+  EXPECT_NEAR(sp["ready_s"]["mean"].get<double>(), 2.376, 1e-9);
+  // buckets <=0.5 <=1 <=2 <=5 <=10 <=20 <=30 <=60 <=120 <=300 >300: 0.7 in <=1, 4.052 in <=5
+  const std::vector<std::size_t> buckets{0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  ASSERT_EQ(sp["histogram"].size(), buckets.size());
   EXPECT_DOUBLE_EQ(sp["histogram"][0]["le_s"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(sp["histogram"][9]["le_s"].get<double>(), 300);
   EXPECT_TRUE(sp["histogram"].back()["le_s"].is_null());  // +inf
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < s.spawn->histogram.counts.size(); ++i) {
-    EXPECT_EQ(sp["histogram"][i]["count"], s.spawn->histogram.counts[i]);
-    total += sp["histogram"][i]["count"].get<std::size_t>();
-  }
-  EXPECT_EQ(total, 2u);
-  ASSERT_EQ(sp["failures"].size(), s.spawn->failures.size());
-  EXPECT_EQ(sp["failures"][0]["reason"], s.spawn->failures[0].reason);
-  EXPECT_EQ(sp["failures"][0]["example_users"][0], s.spawn->failures[0].examples[0]);
+  for (std::size_t i = 0; i < buckets.size(); ++i) EXPECT_EQ(sp["histogram"][i]["count"], buckets[i]) << i;
+  // one failed with the hub's reason, one never started; equal counts keep start order
+  ASSERT_EQ(sp["failures"].size(), 2u);
+  EXPECT_EQ(sp["failures"][0]["reason"], kEvilReason);
+  EXPECT_EQ(sp["failures"][0]["count"], 1);
+  EXPECT_EQ(sp["failures"][0]["example_users"], json({"hub-stress-test-3"}));
+  EXPECT_EQ(sp["failures"][1]["reason"], "not started");
+  EXPECT_EQ(sp["failures"][1]["example_users"], json({"u-<i>"}));
+  // requested at 0.1 + 0.7, then at 0.0 + 4.052
   ASSERT_EQ(sp["ready_over_time"].size(), 2u);
+  EXPECT_DOUBLE_EQ(sp["ready_over_time"][0]["t_s"].get<double>(), 0.8);
+  EXPECT_EQ(sp["ready_over_time"][0]["ready"], 1);
   EXPECT_DOUBLE_EQ(sp["ready_over_time"][1]["t_s"].get<double>(), 4.052);
   EXPECT_EQ(sp["ready_over_time"][1]["ready"], 2);
 
@@ -205,22 +246,42 @@ TEST(ReportJson, SchemaFieldsPresentAndEqualToSummary) {
   EXPECT_DOUBLE_EQ(j["throttle"]["throttled_s"].get<double>(), 2.5);
   EXPECT_EQ(j["throttle"]["smallest_window"], 1);
 
-  EXPECT_EQ(j["latency_over_time"].size(), s.latency_over_time.size());
-  EXPECT_EQ(j["latency_over_time"][0]["t_s"], s.latency_over_time[0].t_s);
-  EXPECT_DOUBLE_EQ(j["latency_over_time"][0]["p95_s"].get<double>(), s.latency_over_time[0].p95_s);
+  // by whole second of start: [0,1) six requests (the 429 among them), [1,2) the two progress streams,
+  // [5,6) three; p95 of the answered ones
+  const json& lot = j["latency_over_time"];
+  ASSERT_EQ(lot.size(), 3u);
+  const long t[] = {0, 1, 5};
+  const std::size_t count[] = {6, 2, 3}, errors[] = {1, 1, 0};
+  const double p95[] = {0.6, 3.5, 0.3};
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(lot[i]["t_s"], t[i]) << i;
+    EXPECT_EQ(lot[i]["count"], count[i]) << i;
+    EXPECT_EQ(lot[i]["errors"], errors[i]) << i;
+    EXPECT_DOUBLE_EQ(lot[i]["p95_s"].get<double>(), p95[i]) << i;
+  }
 
+  EXPECT_EQ(j["activity"]["users"], 1);
+  EXPECT_EQ(j["activity"]["workers"], 1);
   EXPECT_EQ(j["activity"]["post_errors"], 1);
   EXPECT_EQ(j["activity"]["ping_s"]["count"], 3);
+  EXPECT_DOUBLE_EQ(j["activity"]["ping_s"]["p50"].get<double>(), 0.02);
+  EXPECT_DOUBLE_EQ(j["activity"]["post_s"]["max"].get<double>(), 0.2);
   EXPECT_EQ(j["hub"]["samples"].size(), 3u);
   EXPECT_TRUE(j["hub"]["samples"][0]["request_count"].is_null());
+  // one CPU second per 5 s between scrapes: 20 %; memory 80, 81, 82 MB
   EXPECT_TRUE(j["hub"]["series"][0]["cpu_pct"].is_null());
   EXPECT_DOUBLE_EQ(j["hub"]["series"][1]["cpu_pct"].get<double>(), 20.0);
+  EXPECT_DOUBLE_EQ(j["hub"]["series"][2]["cpu_pct"].get<double>(), 20.0);
+  EXPECT_DOUBLE_EQ(j["hub"]["peak_cpu_pct"].get<double>(), 20.0);
+  EXPECT_DOUBLE_EQ(j["hub"]["peak_memory_bytes"].get<double>(), 82e6);
   EXPECT_EQ(j["hub"]["restarts"], 0);
 
   ASSERT_EQ(j["thresholds"].size(), 2u);
   EXPECT_EQ(j["thresholds"][0]["text"], "spawn_p95<90s");
   EXPECT_EQ(j["thresholds"][0]["passed"], true);
+  EXPECT_DOUBLE_EQ(j["thresholds"][0]["actual"].get<double>(), 4.052);
   EXPECT_EQ(j["thresholds"][1]["passed"], false);
+  EXPECT_DOUBLE_EQ(j["thresholds"][1]["actual"].get<double>(), 2);  // the 429 and the timeout
   EXPECT_EQ(j["thresholds"][1]["unit"], "");
 
   // the whole thing survives a round trip
@@ -266,6 +327,23 @@ TEST(ReportTerminal, TableHasEverySection) {
   // hub text cannot move the cursor or colour the terminal, and stays on one line
   EXPECT_EQ(t.find('\x1b'), std::string::npos);
   EXPECT_NE(t.find("\"quoted\" second line"), std::string::npos);
+}
+
+// The rows as a reader sees them, with the hand-worked figures of expected_api().
+TEST(ReportTerminal, RowsCarryTheHandWorkedFigures) {
+  const Fixture f;
+  const std::string t = render_terminal(f.summary);
+  for (const char* row : {
+           R"(\n  start server +3 +1 +1 +0\.050 +0\.400 +0\.600 +0\.600 +0\.600 +0\.600 +429:1\n)",
+           R"(\n  progress +2 +1 +2 +3\.500 +3\.500 +3\.500 +3\.500 +3\.500 +3\.500 +timeout:1\n)",
+           R"(\n  all +11 +2 +3 +0\.002 +0\.080 +0\.600 +3\.500 +3\.500 +3\.500 +429:1 timeout:1\n)",
+           R"(\n  seconds +2 +0\.700 +0\.700 +4\.052 +4\.052 +4\.052 +4\.052 +2\.376\n)",
+           R"(\n  <=1 s +1 +#{40}\n)",
+           R"(\n  <=2 s +0\n)",
+           R"(\n  <=5 s +1 +#{40}\n)",
+       }) {
+    EXPECT_TRUE(std::regex_search(t, std::regex(row))) << row << "\n" << t;
+  }
 }
 
 TEST(ReportTerminal, ApiColumnsAreAligned) {
@@ -323,7 +401,8 @@ TEST(ReportCsv, WritesUsersRequestsAndApi) {
   const auto a = lines(read_file(dir / "api.csv"));
   ASSERT_EQ(a.size(), f.summary.api.size() + 2);
   EXPECT_EQ(a[0], "kind,count,errors,retries,min_s,p50_s,p90_s,p95_s,p99_s,max_s");
-  EXPECT_EQ(a.back().rfind("all,11,", 0), 0u) << a.back();
+  EXPECT_EQ(a[4], "start server,3,1,1,0.050000,0.400000,0.600000,0.600000,0.600000,0.600000");
+  EXPECT_EQ(a.back(), "all,11,2,3,0.002000,0.080000,0.600000,3.500000,3.500000,3.500000");
 
   // again into the same directory: overwritten, not appended
   write_csv(f.summary, &f.stress, f.records, dir.string());

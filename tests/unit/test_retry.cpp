@@ -46,3 +46,15 @@ TEST(ParseRetryAfter, Seconds) {
   EXPECT_FALSE(parse_retry_after("").has_value());
   EXPECT_FALSE(parse_retry_after("-5").has_value());
 }
+
+// README: "at most 4 retries", back-off "from 0.5 s", "honouring Retry-After (capped at 30 s)".
+// Literal figures from the README, not the policy's own fields.
+TEST(RetryPolicyDefaults, AsTheReadmeSays) {
+  const RetryPolicy p;
+  EXPECT_EQ(p.max_retries, 4);
+  EXPECT_DOUBLE_EQ(retry_delay(p, 0, 0.0, std::nullopt), 0.5);
+  EXPECT_DOUBLE_EQ(retry_delay(p, 0, 0.0, 29.0), 29.0);
+  EXPECT_DOUBLE_EQ(retry_delay(p, 0, 0.0, 45.0), 30.0);
+  EXPECT_DOUBLE_EQ(retry_delay(p, 6, 0.0, std::nullopt), 30.0);  // 0.5 * 2^6 = 32 s, capped
+  EXPECT_DOUBLE_EQ(retry_delay(p, 5, 0.0, std::nullopt), 16.0);  // under the cap: not capped
+}
