@@ -191,7 +191,8 @@ for i in "${selected[@]}"; do
     broken=$((broken + 1))
   else
     started=$SECONDS
-    if (cd "$build" && ctest -j "$jobs" -R "$regex" >>"$log" 2>&1); then
+    # a mutation that hangs a unit test (they have no TIMEOUT of their own) ends as a failure too
+    if (cd "$build" && ctest -j "$jobs" --timeout 300 -R "$regex" >>"$log" 2>&1); then
       result="NOT caught"
       note="$(count_tests "$regex") tests passed with the bug in place"
       missed=$((missed + 1))

@@ -25,7 +25,7 @@ public:
   // Direct calls that bypass the code under test, to set up and check the hub.
   void create(const std::vector<std::string>& names);
   void start_server(const std::string& name);            // returns once the spawn was requested
-  void wait_ready(const std::string& name, double seconds = 30);
+  void wait_ready(const std::string& name, double seconds = 120);  // the hub's own start_timeout
   std::vector<std::string> user_names();                  // every user on the hub
   std::vector<std::string> active_server_users();          // users with a pending or running server
   // Access-log lines of the hub containing needle, for every request the hub answered before this call.

@@ -27,7 +27,7 @@ std::vector<std::string> tool_args(const LocalHub& hub, std::vector<std::string>
 
 // Waits (bounded) until the hub has started spawning some of the run's servers.
 void wait_for_spawns(LocalHub& hub, std::size_t at_least) {
-  for (int i = 0; i < 300 && hub.active_server_users().size() < at_least; ++i) {
+  for (int i = 0; i < 600 && hub.active_server_users().size() < at_least; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_GE(hub.active_server_users().size(), at_least) << "the run never got to spawning";
