@@ -90,6 +90,12 @@ void write_text(const std::string& path, const std::string& text) {
 
 // Builds the one Summary and writes every report asked for; returns the exit code, turned into
 // kThresholdExitCode when the run succeeded but a threshold did not hold.
+// The hub watcher's requests run on the run's own event loop.
+SessionOptions on_loop_of(const Session& session, SessionOptions options) {
+  options.loop = session.loop();
+  return options;
+}
+
 int finish(const Config& config, Session& session, HubWatch& watch, const std::string& started_at,
            std::chrono::steady_clock::time_point t0, const StressResult* stress, const ActivityResult* activity,
            int code) {
@@ -191,7 +197,7 @@ int run_command(const Config& config) {
       validate_prefix(journal->prefix());
     }
     refuse_purge_during_a_run(config, session, journal);
-    HubWatch watch(session_options(config), 5.0, &interrupted);
+    HubWatch watch(on_loop_of(session, session_options(config)), 5.0, &interrupted);
     int code = 0;
     try {
       code = journal ? purge_run(config, session, *journal) : (purge_users(session, config.prefix, config.batch_size), 0);
@@ -226,9 +232,9 @@ int run_command(const Config& config) {
   } finish_journal{j};
   const std::string leftovers = "remove what is left with: " + cleanup_command(config, j);
   set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
-  HubWatch watch(session_options(config), 5.0, &interrupted);
+  HubWatch watch(on_loop_of(session, session_options(config)), 5.0, &interrupted);
   std::optional<ProgressDisplay> display;
-  if (!config.quiet) display.emplace(session.progress());
+  if (!config.quiet) display.emplace(session.progress(), *session.loop());
   try {
     if (config.command == "stress-test") {
       StressOptions o;

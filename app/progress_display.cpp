@@ -26,12 +26,16 @@ std::pair<int, int> done_of(const Progress& p, Phase phase) {
 
 } // namespace
 
-ProgressDisplay::ProgressDisplay(const Progress& progress)
-    : progress_(progress), tty_(isatty(STDERR_FILENO) == 1), thread_([this] { loop(); }) {}
+ProgressDisplay::ProgressDisplay(const Progress& progress, engine::Loop& loop)
+    : progress_(progress), tty_(isatty(STDERR_FILENO) == 1) {
+  using namespace std::chrono;
+  const auto period = tty_ ? duration_cast<steady_clock::duration>(milliseconds(250))
+                           : duration_cast<steady_clock::duration>(seconds(5));
+  ticker_.emplace(loop, period, [this] { draw(); });
+}
 
 ProgressDisplay::~ProgressDisplay() {
-  stop_ = true;
-  thread_.join();
+  ticker_.reset();
   if (tty_) set_status_line("");
 }
 
@@ -56,24 +60,14 @@ std::string ProgressDisplay::line(double seconds) {
   return text;
 }
 
-void ProgressDisplay::loop() {
-  using namespace std::chrono;
-  const auto start = steady_clock::now();
-  const auto period = tty_ ? milliseconds(250) : seconds(5);
-  auto next = start + period;
-  std::string last;
-  while (!stop_) {
-    std::this_thread::sleep_for(milliseconds(50));
-    if (steady_clock::now() < next) continue;
-    next += period;
-    const std::string text = line(duration<double>(steady_clock::now() - start).count());
-    if (tty_) {
-      set_status_line(text);
-    } else if (text != last && progress_.phase.load() != Phase::idle) {
-      logger().info("Progress: {}", text);
-    }
-    last = text;
+void ProgressDisplay::draw() {
+  const std::string text = line(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  if (tty_) {
+    set_status_line(text);
+  } else if (text != last_ && progress_.phase.load() != Phase::idle) {
+    logger().info("Progress: {}", text);
   }
+  last_ = text;
 }
 
 } // namespace hubstress::cli

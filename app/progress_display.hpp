@@ -1,17 +1,18 @@
 #pragma once
+#include "hubstress/engine/loop.hpp"
 #include "hubstress/progress.hpp"
 
-#include <atomic>
+#include <optional>
 #include <string>
-#include <thread>
 
 namespace hubstress::cli {
 
 // Shows a run's live counters: redrawn in place on a terminal (4 times a second), or as a plain
-// "Progress: ..." log line every 5 s when stderr is not a terminal. Stops when destroyed.
+// "Progress: ..." log line every 5 s when stderr is not a terminal: a ticker on the run's event
+// loop, so it draws while the run's requests are going on. Stops when destroyed.
 class ProgressDisplay {
 public:
-  explicit ProgressDisplay(const Progress& progress);
+  ProgressDisplay(const Progress& progress, engine::Loop& loop);
   ~ProgressDisplay();
   ProgressDisplay(const ProgressDisplay&) = delete;
   ProgressDisplay& operator=(const ProgressDisplay&) = delete;
@@ -20,15 +21,16 @@ public:
   std::string line(double seconds);
 
 private:
-  void loop();
+  void draw();
 
   const Progress& progress_;
-  std::atomic<bool> stop_{false};
   bool tty_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::string last_;
   Phase rate_phase_ = Phase::idle;
   double rate_t0_ = 0;
   int rate_done0_ = 0;
-  std::thread thread_;
+  std::optional<engine::Ticker> ticker_;
 };
 
 } // namespace hubstress::cli

@@ -1,17 +1,20 @@
 #include "hubstress/http.hpp"
 
+#include "hubstress/engine/client.hpp"
+#include "hubstress/engine/loop.hpp"
 #include "hubstress/log.hpp"
 
-#include <curl/curl.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
-#include <queue>
 #include <random>
 #include <set>
-#include <stdexcept>
-#include <thread>
+#include <stop_token>
 
 namespace hubstress {
 
@@ -44,133 +47,67 @@ std::string Response::describe() const {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace asio = boost::asio;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-Outcome classify(CURLcode code) {
-  switch (code) {
-  case CURLE_OK: return Outcome::ok;
-  case CURLE_OPERATION_TIMEDOUT: return Outcome::timeout;
-  case CURLE_COULDNT_CONNECT: return Outcome::connect_failed;
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY: return Outcome::dns_failed;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_ISSUER_ERROR: return Outcome::tls_failed;
-  default: return Outcome::transport_failed;
+Outcome outcome_of(engine::Errc errc) {
+  switch (errc) {
+  case engine::Errc::ok: return Outcome::ok;
+  case engine::Errc::timeout: return Outcome::timeout;
+  case engine::Errc::dns_failed: return Outcome::dns_failed;
+  case engine::Errc::connect_failed: return Outcome::connect_failed;
+  case engine::Errc::tls_failed: return Outcome::tls_failed;
+  default: break;
   }
+  return Outcome::transport_failed;
 }
 
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
-};
-
-// One request, from the first attempt to the final answer.
+// One request, from the first attempt to the final answer. Shared by its coroutine and the engine.
 struct Transfer {
   Request request;
   HttpEngine::Callback done;
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  char error[CURL_ERROR_SIZE] = {};
   Response response;
   Clock::time_point first_start;
   Clock::time_point attempt_start;
-  bool ended = false;  // refused: waits only to be delivered
-
-  ~Transfer() {
-    if (easy != nullptr) {
-      curl_easy_cleanup(easy);
-    }
-    curl_slist_free_all(headers);
-  }
-};
-
-size_t on_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<Transfer*>(user)->response.body.append(data, size * count);
-  return size * count;
-}
-
-size_t on_header(char* data, size_t size, size_t count, void* user) {
-  std::string_view line(data, size * count);
-  constexpr std::string_view name = "retry-after:";
-  if (line.size() > name.size()) {
-    std::string lower(line.substr(0, name.size()));
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lower == name) {
-      static_cast<Transfer*>(user)->response.retry_after_s = parse_retry_after(line.substr(name.size()));
-    }
-  }
-  return size * count;
-}
-
-struct Timer {
-  Clock::time_point when;
-  std::uint64_t order;  // keeps timers due at the same instant in submission order
-  std::function<void()> fn;
-  bool operator>(const Timer& other) const {
-    return when != other.when ? when > other.when : order > other.order;
-  }
+  std::stop_source stop;            // ends the attempt in flight or the wait before a retry
+  std::optional<Outcome> refused;   // why it was cut off (set before `stop` is requested)
+  bool aborted = false;             // abort_all(): its callback never runs
+  HttpEngine::EventCallback on_event;  // a text/event-stream read event by event
+  std::exception_ptr event_error;      // thrown by on_event: rethrown where `done` would run
 };
 
 } // namespace
 
 struct HttpEngine::Impl {
   EngineOptions options;
-  CURLM* multi = nullptr;
-  std::map<CURL*, std::unique_ptr<Transfer>> active;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
-  std::uint64_t timer_order = 0;
-  std::map<std::uint64_t, std::unique_ptr<Transfer>> parked;
-  std::uint64_t next_park = 0;
+  std::shared_ptr<engine::Loop> loop;
+  engine::Client client;
+  std::set<std::shared_ptr<Transfer>> live;  // submitted, final answer not delivered yet
+  std::size_t pending = 0;                   // of those, the ones not aborted
+  std::size_t outstanding = 0;               // coroutines and handlers that still point here
+  std::map<TimerId, std::shared_ptr<asio::steady_timer>> timers;
+  TimerId next_timer = 0;
   std::mt19937_64 rng{std::random_device{}()};
 
-  explicit Impl(EngineOptions opts) : options(std::move(opts)) {
-    static CurlGlobal global;
-    if (!options.responder) {
-      multi = curl_multi_init();
-      if (multi == nullptr) {
-        throw std::runtime_error("could not initialise libcurl");
-      }
-    }
+  explicit Impl(EngineOptions opts)
+      : options(std::move(opts)), loop(options.loop ? options.loop : std::make_shared<engine::Loop>()),
+        client(*loop, client_options(options)) {}
+
+  static engine::ClientOptions client_options(const EngineOptions& o) {
+    engine::ClientOptions c;
+    c.base_url = o.base_url;
+    c.insecure = o.insecure;
+    c.ca_bundle = o.ca_bundle;
+    return c;  // the token travels in o.headers, and o.secrets redact it
   }
 
-  ~Impl() {
-    for (auto& [easy, transfer] : active) {
-      curl_multi_remove_handle(multi, easy);
-    }
-    active.clear();
-    if (multi != nullptr) {
-      curl_multi_cleanup(multi);
-    }
-  }
-
-  std::uint64_t add_timer(double seconds, std::function<void()> fn) {
-    auto delay = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    timers.push(Timer{Clock::now() + delay, timer_order, std::move(fn)});
-    return timer_order++;
-  }
-
-  void cancel_timers(const std::set<std::uint64_t>& ids) {
-    // rebuild without them: cancellations are rare (end of a phase), timers few
-    std::vector<Timer> keep;
-    while (!timers.empty()) {
-      if (!ids.count(timers.top().order)) keep.push_back(timers.top());
-      timers.pop();
-    }
-    for (auto& t : keep) timers.push(std::move(t));
-  }
+  asio::io_context& io() { return loop->context(); }
 
   std::string full_url(const std::string& path) const {
-    if (path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0) {
-      return path;
-    }
+    if (path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0) return path;
     return options.base_url + path;
   }
 
@@ -179,135 +116,134 @@ struct HttpEngine::Impl {
     return options.refuse(t.request);
   }
 
-  // Ends a transfer without (another) attempt, on the next loop turn, as an answer would come.
-  void end_unsent(std::unique_ptr<Transfer> t, Outcome outcome) {
-    t->ended = true;
-    t->response.outcome = outcome;
-    t->response.status = 0;
-    t->response.error = outcome == Outcome::interrupted ? "stopped by a signal" : "not sent: the hub stopped answering";
-    t->attempt_start = Clock::now();
-    const auto key = park(std::move(t));
-    add_timer(0, [this, key] {
-      if (auto owned = unpark(key)) deliver(std::move(owned));
+  // Cuts off every request in flight or waiting to retry that is refused now.
+  void sweep_refused() {
+    for (const auto& t : live) {
+      if (t->aborted || t->refused || t->stop.stop_requested()) continue;
+      if (auto o = refusal(*t)) {
+        t->refused = o;
+        t->stop.request_stop();
+      }
+    }
+  }
+
+  void submit(std::shared_ptr<Transfer> t) {
+    live.insert(t);
+    ++pending;
+    ++outstanding;
+    asio::co_spawn(io(), drive(t), [this, t](std::exception_ptr error) {
+      // Delivered from a handler of its own, not from inside the coroutine's frame: a callback
+      // may throw (a HubError ends the phase), and that then leaves run_until() cleanly.
+      asio::post(io(), [this, t, error] {
+        --outstanding;
+        live.erase(t);
+        if (t->aborted) return;
+        --pending;
+        if (error) std::rethrow_exception(error);
+        if (t->event_error) std::rethrow_exception(t->event_error);
+        deliver(*t);
+      });
     });
   }
 
-  // Cuts off every request in flight or waiting to retry that is refused now.
-  void sweep_refused() {
-    std::vector<CURL*> cut;
-    for (const auto& [easy, t] : active) {
-      if (refusal(*t)) cut.push_back(easy);
-    }
-    for (CURL* easy : cut) {
-      auto it = active.find(easy);
-      if (it == active.end()) continue;
-      std::unique_ptr<Transfer> t = std::move(it->second);
-      active.erase(it);
-      curl_multi_remove_handle(multi, easy);
-      const Outcome o = *refusal(*t);
-      end_unsent(std::move(t), o);
-    }
-    std::vector<std::uint64_t> waiting;
-    for (const auto& [key, t] : parked) {
-      if (!t->ended && refusal(*t)) waiting.push_back(key);
-    }
-    for (auto key : waiting) {
-      auto t = unpark(key);  // its retry timer finds nothing and does nothing
-      const Outcome o = *refusal(*t);
-      end_unsent(std::move(t), o);
-    }
+  engine::Request client_request(const Request& r) const {
+    engine::Request c;
+    c.method = r.method;
+    c.url = full_url(r.path);
+    c.headers = options.headers;
+    c.headers.insert(c.headers.end(), r.headers.begin(), r.headers.end());
+    c.body = r.body;
+    if (!r.body.empty() || r.method == "POST" || r.method == "PATCH") c.content_type = "application/json";
+    c.xsrf = false;        // token-authenticated API calls: no XSRF check on the hub's side
+    c.send_token = false;  // it is in the headers above
+    c.timeout = r.timeout;
+    c.connect_timeout = std::chrono::milliseconds(10'000);
+    return c;
   }
 
-  void start(std::unique_ptr<Transfer> transfer) {
-    if (!transfer) return;  // cut off while it waited
-    if (auto refused = refusal(*transfer)) return end_unsent(std::move(transfer), *refused);
-    transfer->attempt_start = Clock::now();
+  // One attempt's answer into the response; false when the attempt was cut off.
+  engine::Task<bool> attempt(Transfer& t) {
+    Response& r = t.response;
+    t.attempt_start = Clock::now();
     if (options.responder) {
-      // No network: answer from the responder on the next loop turn, as a real answer would come.
-      const auto key = park(std::move(transfer));
-      add_timer(0, [this, key] {
-        std::unique_ptr<Transfer> owned = unpark(key);
-        if (!owned) return;
-        Response answer = options.responder(owned->request);
-        owned->response.outcome = answer.outcome;
-        owned->response.status = answer.status;
-        owned->response.body = std::move(answer.body);
-        owned->response.retry_after_s = answer.retry_after_s;
-        owned->response.error = std::move(answer.error);
-        finish_attempt(std::move(owned));
-      });
-      return;
-    }
-    if (transfer->easy == nullptr) {
-      transfer->easy = curl_easy_init();
-      configure(*transfer);
-    }
-    CURL* easy = transfer->easy;
-    active.emplace(easy, std::move(transfer));
-    curl_multi_add_handle(multi, easy);
-  }
-
-  void configure(Transfer& t) {
-    const Request& r = t.request;
-    CURL* e = t.easy;
-    for (const auto& h : options.headers) {
-      t.headers = curl_slist_append(t.headers, h.c_str());
-    }
-    for (const auto& h : r.headers) {
-      t.headers = curl_slist_append(t.headers, h.c_str());
-    }
-    t.headers = curl_slist_append(t.headers, "Expect:");  // no 100-continue round trip
-    const bool has_body = !r.body.empty() || r.method == "POST" || r.method == "PATCH";
-    if (has_body) {
-      t.headers = curl_slist_append(t.headers, "Content-Type: application/json");
-    }
-    const auto timeout_ms = static_cast<long>(r.timeout.count());
-    curl_easy_setopt(e, CURLOPT_URL, full_url(r.path).c_str());
-    curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 10'000L));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "hub-stress-test-cpp/0.1");
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.insecure ? 0L : 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options.insecure ? 0L : 2L);
-    if (!options.ca_bundle.empty()) {
-      curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
-    }
-    if (has_body) {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(r.body.size()));
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.c_str());
-    }
-    if (r.method != "GET" && r.method != "POST") {
-      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-    }
-  }
-
-  void on_curl_done(CURL* easy, CURLcode code) {
-    auto it = active.find(easy);
-    if (it == active.end()) {
-      return;
-    }
-    std::unique_ptr<Transfer> t = std::move(it->second);
-    active.erase(it);
-    curl_multi_remove_handle(multi, easy);
-    t->response.outcome = classify(code);
-    if (code == CURLE_OK) {
-      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t->response.status);
-    } else {
-      t->response.status = 0;
-      t->response.error = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
-      if (!t->response.error.empty() && t->response.error.back() == '\n') {
-        t->response.error.pop_back();
+      // No network: answer on the next turn of the loop, as a real answer would come.
+      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      if (t.stop.stop_requested()) co_return false;
+      Response answer = options.responder(t.request);
+      r.outcome = answer.outcome;
+      r.status = answer.status;
+      r.body = std::move(answer.body);
+      r.retry_after_s = answer.retry_after_s;
+      r.error = std::move(answer.error);
+      if (t.on_event && r.ok()) {
+        engine::SseParser parser;  // the whole stream at once, each event handed over in turn
+        for (auto& event : parser.feed(r.body + "\n\n")) {
+          event.arrived = Clock::now();
+          redact(event.data);
+          if (!hand_over(t, event)) break;
+        }
+        r.body.clear();
       }
+      co_return true;
     }
-    finish_attempt(std::move(t));
+    if (t.on_event) co_return co_await attempt_stream(t);
+    engine::Request request = client_request(t.request);  // named: see the GCC 12 note in loop.hpp
+    const std::stop_token stop = t.stop.get_token();
+    engine::Answer a = co_await client.send(std::move(request), stop);
+    if (a.errc == engine::Errc::cancelled) co_return false;
+    r.outcome = outcome_of(a.errc);
+    r.status = a.answered() ? a.status : 0;
+    r.body = std::move(a.body);
+    r.error = a.answered() ? std::string() : std::move(a.reason);
+    if (const std::string after = a.header("retry-after"); !after.empty()) r.retry_after_s = parse_retry_after(after);
+    co_return true;
+  }
+
+  // Passes one event to the caller; false when the stream is to be closed.
+  static bool hand_over(Transfer& t, const engine::SseEvent& event) {
+    try {
+      return t.on_event(event);
+    } catch (...) {
+      t.event_error = std::current_exception();
+      return false;
+    }
+  }
+
+  // A text/event-stream: opened, then read event by event until it ends, on_event closes it, or
+  // the request's timeout (from the first send) runs out.
+  engine::Task<bool> attempt_stream(Transfer& t) {
+    Response& r = t.response;
+    const auto deadline = t.first_start + t.request.timeout;
+    engine::Request request = client_request(t.request);
+    const std::stop_token stop = t.stop.get_token();
+    engine::EventStream events = co_await client.open_stream(std::move(request), stop);
+    const engine::Answer& head = events.head();
+    if (head.errc == engine::Errc::cancelled) co_return false;
+    r.outcome = outcome_of(head.errc);
+    r.status = head.answered() ? head.status : 0;
+    r.body = head.body;
+    r.error = head.answered() ? std::string() : head.reason;
+    if (!head.ok()) co_return true;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      engine::EventStream::Next next;
+      if (left.count() > 0) {
+        next = co_await events.next(left, stop);
+      } else {
+        next.errc = engine::Errc::timeout;
+        next.reason = "no end of the stream within " + std::to_string(t.request.timeout.count()) + " ms";
+      }
+      if (next.errc == engine::Errc::cancelled) co_return false;
+      if (next.errc == engine::Errc::closed) co_return true;  // the server ended it
+      if (!next) {
+        r.outcome = outcome_of(next.errc);
+        r.status = 0;
+        r.error = next.reason;
+        co_return true;
+      }
+      redact(next.event.data);
+      if (!hand_over(t, next.event)) co_return true;  // closed here: the stream is dropped
+    }
   }
 
   // A hub or proxy that echoes request headers must not carry the token into a log or an error.
@@ -320,22 +256,27 @@ struct HttpEngine::Impl {
     }
   }
 
-  void finish_attempt(std::unique_ptr<Transfer> t) {
-    Response& r = t->response;
-    redact(r.body);
-    redact(r.error);
-    r.elapsed_s = seconds_since(t->attempt_start);
-    r.total_s = seconds_since(t->first_start);
-    if (options.on_attempt) options.on_attempt(t->request, r);
+  // Every attempt, its retries and the waits between them; ends with the final answer in t.response.
+  engine::Task<void> drive(std::shared_ptr<Transfer> owned) {
+    Transfer& t = *owned;
+    Response& r = t.response;
     const RetryPolicy& policy = options.retry;
-    const bool throttled_by_caller = r.status == 429 && !t->request.retry_throttled;
-    if (t->request.retry && !throttled_by_caller && r.retries < policy.max_retries &&
-        is_retryable(r.outcome, static_cast<int>(r.status))) {
+    for (;;) {
+      if (auto refused = refusal(t)) t.refused = refused;
+      if (t.refused || t.stop.stop_requested() || !co_await attempt(t)) break;
+      redact(r.body);
+      redact(r.error);
+      r.elapsed_s = seconds_since(t.attempt_start);
+      r.total_s = seconds_since(t.first_start);
+      if (options.on_attempt) options.on_attempt(t.request, r);
+      const bool throttled_by_caller = r.status == 429 && !t.request.retry_throttled;
+      if (!t.request.retry || throttled_by_caller || r.retries >= policy.max_retries ||
+          !is_retryable(r.outcome, static_cast<int>(r.status))) {
+        co_return;
+      }
       std::uniform_real_distribution<double> jitter(0.0, 1.0);
       const double wait = retry_delay(policy, r.retries, jitter(rng), r.retry_after_s);
-      if (options.on_retry) {
-        options.on_retry(t->request, r, wait);
-      }
+      if (options.on_retry) options.on_retry(t.request, r, wait);
       r.retries += 1;
       if (r.outcome == Outcome::timeout || r.outcome == Outcome::transport_failed ||
           (r.answered() && r.status >= 500 && r.status != 429)) {
@@ -344,105 +285,85 @@ struct HttpEngine::Impl {
       r.body.clear();
       r.error.clear();
       r.retry_after_s.reset();
-      t->error[0] = '\0';
-      const auto key = park(std::move(t));
-      add_timer(wait, [this, key] {
-        start(unpark(key));
-      });
-      return;
+      const auto pause = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+      const std::stop_token stop = t.stop.get_token();
+      const engine::Result slept = co_await engine::sleep(pause, stop);
+      if (!slept) break;
     }
-    deliver(std::move(t));
+    // Cut off: refused (a signal, a hub that is down), or aborted (nobody hears of it).
+    r.outcome = t.refused.value_or(Outcome::interrupted);
+    r.status = 0;
+    r.body.clear();
+    r.retry_after_s.reset();
+    r.error = r.outcome == Outcome::hub_down ? "not sent: the hub stopped answering" : "stopped by a signal";
+    t.attempt_start = Clock::now();
+    r.elapsed_s = 0;
   }
 
-  void deliver(std::unique_ptr<Transfer> t) {
-    Response& r = t->response;
-    r.total_s = seconds_since(t->first_start);
-    if (options.observer) {
-      options.observer(t->request, r);
-    }
-    auto done = std::move(t->done);
-    Response final_answer = std::move(t->response);
-    t.reset();  // free the easy handle before the callback may start more work
-    if (done) {
-      done(std::move(final_answer));
-    }
+  void deliver(Transfer& t) {
+    Response& r = t.response;
+    r.total_s = seconds_since(t.first_start);
+    if (options.observer) options.observer(t.request, r);
+    auto done = std::move(t.done);
+    if (done) done(std::move(r));
   }
 
-  // Transfers between attempts (or awaiting the responder) wait here, owned, until their timer runs.
-  std::uint64_t park(std::unique_ptr<Transfer> t) {
-    parked.emplace(next_park, std::move(t));
-    return next_park++;
+  TimerId add_timer(double seconds, std::function<void()> fn) {
+    const TimerId id = next_timer++;
+    auto timer = std::make_shared<asio::steady_timer>(io());
+    timer->expires_after(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(0.0, seconds))));
+    timers.emplace(id, timer);
+    ++outstanding;
+    timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
+      --outstanding;
+      if (ec) return;  // cancelled
+      if (timers.erase(id) == 0) return;
+      fn();
+    });
+    return id;
   }
 
-  std::unique_ptr<Transfer> unpark(std::uint64_t key) {
-    auto it = parked.find(key);
-    if (it == parked.end()) return nullptr;
-    auto t = std::move(it->second);
-    parked.erase(it);
-    return t;
+  void cancel_timers(const std::vector<TimerId>& ids) {
+    for (TimerId id : ids) {
+      auto it = timers.find(id);
+      if (it == timers.end()) continue;
+      it->second->cancel();
+      timers.erase(it);
+    }
   }
 
   void abort_all() {
-    for (auto& [easy, transfer] : active) curl_multi_remove_handle(multi, easy);
-    active.clear();
-    parked.clear();
-    timers = {};
-  }
-
-  bool idle() const { return active.empty() && timers.empty(); }
-
-  // Returns whether any timer ran.
-  bool fire_due_timers() {
-    const auto now = Clock::now();
-    bool fired = false;
-    while (!timers.empty() && timers.top().when <= now) {
-      auto fn = timers.top().fn;
-      timers.pop();
-      fn();
-      fired = true;
+    for (const auto& t : live) {
+      if (t->aborted) continue;
+      t->aborted = true;
+      --pending;
+      t->stop.request_stop();
     }
-    return fired;
+    for (auto& [id, timer] : timers) timer->cancel();
+    timers.clear();
   }
 
-  // One turn of the loop: runs what is due, then waits for network activity or the next timer,
-  // unless this turn ran a callback (the caller's condition may now hold).
-  void step() {
+  bool idle() const { return pending == 0 && timers.empty(); }
+
+  // One turn of the loop: runs one handler (a callback among them), or waits at most a quarter of
+  // a second for one, so that a signal is noticed soon even when nothing happens.
+  void turn() {
     if (options.refusing && options.refusing()) sweep_refused();
-    bool progressed = fire_due_timers();
-    if (multi == nullptr) {
-      if (!progressed && !timers.empty()) {
-        wait_for_next_timer();
-      }
-      return;
-    }
-    int running = 0;
-    curl_multi_perform(multi, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg == CURLMSG_DONE) {
-        on_curl_done(msg->easy_handle, msg->data.result);
-        progressed = true;
-      }
-    }
-    if (progressed || idle()) {
-      return;
-    }
-    long curl_wait = -1;
-    curl_multi_timeout(multi, &curl_wait);
-    long wait_ms = curl_wait < 0 ? 1000 : std::min(curl_wait, 1000L);
-    if (!timers.empty()) {
-      auto until_timer = std::chrono::duration_cast<std::chrono::milliseconds>(timers.top().when - Clock::now()).count();
-      wait_ms = std::min<long>(wait_ms, std::max<long>(0, until_timer));
-    }
-    if (wait_ms > 0) {
-      curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), nullptr);
-    }
+    if (io().stopped()) io().restart();
+    io().run_one_for(std::chrono::milliseconds(250));
   }
 
-  void wait_for_next_timer() {
-    auto until = timers.top().when - Clock::now();
-    if (until > Clock::duration::zero()) {
-      std::this_thread::sleep_for(until);
+  ~Impl() {
+    // Coroutines and handlers point at this object: end them all before it goes.
+    abort_all();
+    const auto give_up = Clock::now() + std::chrono::seconds(10);
+    while (outstanding > 0 && Clock::now() < give_up) {
+      try {
+        if (io().stopped()) io().restart();
+        io().run_one_for(std::chrono::milliseconds(100));
+      } catch (...) {
+        // another engine's callback on a shared loop: nothing to do with this one's end
+      }
     }
   }
 };
@@ -451,18 +372,29 @@ HttpEngine::HttpEngine(EngineOptions options) : impl_(std::make_unique<Impl>(std
 HttpEngine::~HttpEngine() = default;
 
 void HttpEngine::submit(Request request, Callback done) {
-  auto transfer = std::make_unique<Transfer>();
+  auto transfer = std::make_shared<Transfer>();
   transfer->request = std::move(request);
   transfer->done = std::move(done);
   transfer->first_start = Clock::now();
-  impl_->start(std::move(transfer));
+  impl_->submit(std::move(transfer));
+}
+
+void HttpEngine::stream(Request request, EventCallback on_event, Callback done) {
+  auto transfer = std::make_shared<Transfer>();
+  transfer->request = std::move(request);
+  transfer->request.retry = false;
+  transfer->request.headers.push_back("Accept: text/event-stream");
+  transfer->on_event = std::move(on_event);
+  transfer->done = std::move(done);
+  transfer->first_start = Clock::now();
+  impl_->submit(std::move(transfer));
 }
 
 HttpEngine::TimerId HttpEngine::after(double seconds, std::function<void()> fn) {
   return impl_->add_timer(seconds, std::move(fn));
 }
 
-void HttpEngine::cancel(const std::vector<TimerId>& ids) { impl_->cancel_timers({ids.begin(), ids.end()}); }
+void HttpEngine::cancel(const std::vector<TimerId>& ids) { impl_->cancel_timers(ids); }
 
 void HttpEngine::abort_all() { impl_->abort_all(); }
 
@@ -470,9 +402,20 @@ void HttpEngine::run() {
   run_until([] { return false; });
 }
 
+void HttpEngine::pause(double seconds) {
+  bool over = false;
+  const TimerId id = after(seconds, [&over] { over = true; });
+  try {
+    run_until([&over] { return over; });
+  } catch (...) {
+    cancel({id});  // its callback points at this frame
+    throw;
+  }
+}
+
 void HttpEngine::run_until(const std::function<bool()>& done) {
   while (!done() && !impl_->idle()) {
-    impl_->step();
+    impl_->turn();
   }
 }
 
@@ -501,7 +444,7 @@ std::vector<Response> HttpEngine::run_all(std::vector<Request> requests, std::si
   return answers;
 }
 
-
 const EngineOptions& HttpEngine::options() const { return impl_->options; }
+const std::shared_ptr<engine::Loop>& HttpEngine::loop() const { return impl_->loop; }
 
 } // namespace hubstress

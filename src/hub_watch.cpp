@@ -21,63 +21,66 @@ SessionOptions watch_options(SessionOptions o) {
 } // namespace
 
 HubWatch::HubWatch(const SessionOptions& options, double interval_s, const std::atomic<int>* interrupt)
-    : options_(options), interval_s_(interval_s), session_(watch_options(options)),
-      metrics_path_(hub_url(session_.api_url(), "metrics")), health_path_(hub_url(session_.api_url(), "health")) {
-  if (options_.dry_run) metrics_readable_ = false;  // nothing to watch in a dry run
-  session_.set_interrupt_flag(interrupt);  // before the thread starts: it reads it
-  thread_ = std::thread([this] { loop(); });
+    : options_(options), session_(watch_options(options)), metrics_path_(hub_url(session_.api_url(), "metrics")),
+      health_path_(hub_url(session_.api_url(), "health")), interrupt_(interrupt) {
+  if (options_.dry_run) return;  // nothing to watch in a dry run
+  session_.set_interrupt_flag(interrupt);
+  scrape();  // sent now, answered as the run's loop runs
+  const auto period = std::chrono::duration_cast<engine::Clock::duration>(std::chrono::duration<double>(interval_s));
+  ticker_.emplace(*session_.loop(), period, [this] { scrape(); });
 }
 
 HubWatch::~HubWatch() {
-  if (!stopped_) stop();
+  if (!stopped_) {
+    try {
+      stop();
+    } catch (const std::exception&) {
+      // a destructor on an error path: the samples are not asked for
+    }
+  }
 }
 
 std::vector<HubSample> HubWatch::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
   stopped_ = true;
-  std::lock_guard<std::mutex> lock(mutex_);
+  ticker_.reset();
+  if (session_.interrupted()) {
+    session_.engine().abort_all();  // a signal: no waiting for the hub
+    return samples_;
+  }
+  session_.engine().run();  // the scrape in flight
+  scrape();                 // the end of the run is in the samples
+  session_.engine().run();
   return samples_;
 }
 
-std::vector<RequestRecord> HubWatch::records() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return session_.records();
-}
-
-void HubWatch::loop() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (true) {
-    lock.unlock();
-    try {
-      scrape();
-    } catch (const Interrupted&) {
-      return;  // a signal: no more scrapes, and stop() does not wait for one
-    }
-    lock.lock();
-    if (stopping_) return;
-    wake_.wait_for(lock, std::chrono::duration<double>(interval_s_), [this] { return stopping_; });
-    // one last scrape after stop() so the end of the run is in the samples
-  }
-}
-
 void HubWatch::scrape() {
-  if (options_.dry_run) return;
-  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  if (options_.dry_run || busy_ || session_.interrupted()) return;
+  busy_ = true;
   Request health = session_.request("GET", health_path_, "/hub/health");
   health.retry = false;
-  const Response h = session_.call(std::move(health));
+  session_.submit(std::move(health), [this](Response h) { on_health(h); });
+}
+
+void HubWatch::on_health(const Response& h) {
+  if (h.outcome == Outcome::interrupted) {
+    busy_ = false;
+    return;
+  }
   if (!h.ok() && healthy_) logger().warn("Hub health check failed: {}", h.describe());
   if (h.ok() && !healthy_) logger().info("Hub is healthy again");
   healthy_ = h.ok();
-  if (!metrics_readable_) return;
-  Request metrics = session_.request("GET", metrics_path_, "/hub/metrics");
+  if (!metrics_readable_) {
+    busy_ = false;
+    return;
+  }
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  Request metrics = session_.request(ApiKind::metrics, metrics_path_);
   metrics.retry = false;
-  const Response m = session_.call(std::move(metrics));
+  session_.submit(std::move(metrics), [this, t](Response m) { on_metrics(m, t); });
+}
+
+void HubWatch::on_metrics(const Response& m, double t) {
+  busy_ = false;
   if (m.status == 403 || m.status == 404) {
     logger().warn("Hub metrics are not readable ({}); the token needs read:metrics", m.describe());
     metrics_readable_ = false;
@@ -92,7 +95,6 @@ void HubWatch::scrape() {
     }
     start_time_ = sample.start_time_s;
   }
-  std::lock_guard<std::mutex> lock(mutex_);
   samples_.push_back(sample);
 }
 

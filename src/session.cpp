@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 namespace hubstress {
 
@@ -86,6 +85,7 @@ std::string Session::shown_url(const std::string& path) const {
 
 EngineOptions Session::engine_options() {
   EngineOptions e;
+  e.loop = options_.loop;
   e.base_url = api_url_;
   if (!options_.token.empty()) {
     e.headers.push_back("Authorization: token " + options_.token);
@@ -111,6 +111,7 @@ EngineOptions Session::engine_options() {
   e.observer = [this](const Request& req, const Response& resp) {
     const std::string url = shown_url(req.path);
     RequestRecord rec;
+    rec.kind = req.kind;
     rec.method = req.method;
     rec.route = req.route.empty() ? path_only(req.path) : req.route;
     rec.status = resp.status;
@@ -157,6 +158,12 @@ EngineOptions Session::engine_options() {
   return e;
 }
 
+Request Session::request(ApiKind kind, std::string path, std::string body) const {
+  Request r = request(method_of(kind), std::move(path), route_of(kind), std::move(body));
+  r.kind = kind;
+  return r;
+}
+
 Request Session::request(std::string method, std::string path, std::string route, std::string body) const {
   Request r;
   r.method = std::move(method);
@@ -186,7 +193,7 @@ bool Session::wait_for_hub(double max_s) {
   const auto waited = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   logger().warn("Waiting up to {:.0f} s for the hub at {} to answer again", max_s, endpoint_);
   while (true) {
-    Request probe = request("GET", "/", "/");
+    Request probe = request(ApiKind::version, "/");
     probe.hub_probe = true;
     probe.retry = false;
     probe.timeout = std::chrono::milliseconds(static_cast<long>(std::clamp(max_s - waited(), 0.001, 5.0) * 1000) + 1);
@@ -198,7 +205,7 @@ bool Session::wait_for_hub(double max_s) {
       return true;
     }
     if (waited() + 1.0 >= max_s) return false;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    pause(1.0);
   }
 }
 
@@ -223,14 +230,14 @@ const std::string& Session::hub_version() {
   if (!version_.empty()) {
     return version_;
   }
-  Request probe = request("GET", "/", "/");
+  Request probe = request(ApiKind::version, "/");
   probe.retry = false;  // an unreachable hub must be reported at once, not after minutes
   probe.timeout = std::chrono::milliseconds(std::min<long>(static_cast<long>(options_.timeout_s * 1000), 15'000));
   Response r = call(std::move(probe));
   if (r.outcome == Outcome::connect_failed || r.outcome == Outcome::transport_failed) {
     // one more try: a hub that is restarting answers within a couple of seconds
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    probe = request("GET", "/", "/");
+    pause(1.0);
+    probe = request(ApiKind::version, "/");
     probe.retry = false;
     r = call(std::move(probe));
   }

@@ -94,7 +94,7 @@ private:
     }
     r.state = SpawnState::requested;
     ++in_flight_;
-    Request req = session_.request("POST", server_path(r.user), "/users/{name}/server", body_);
+    Request req = session_.request(ApiKind::start_server, server_path(r.user), body_);
     req.retry_throttled = false;  // a 429 narrows the window instead of sleeping 30-60 s
     session_.submit(std::move(req), [this, i](Response resp) { on_start_answer(i, resp); });
   }
@@ -115,20 +115,30 @@ private:
   void follow(std::size_t i) {
     const double left = deadline_s_ - since(requested_[i]);
     if (left <= 0) return time_out(i);
-    Request req = session_.request("GET", server_path(records_[i].user) + "/progress", "/users/{name}/server/progress");
-    req.headers.push_back("Accept: text/event-stream");
-    req.timeout = std::chrono::milliseconds(static_cast<long>(left * 1000) + 1);
-    req.retry = false;  // its timeout is the deadline; on_progress decides what comes next
-    session_.submit(std::move(req), [this, i](Response resp) { on_progress(i, resp); });
+    Request req = session_.request(ApiKind::progress, server_path(records_[i].user) + "/progress");
+    req.timeout = std::chrono::milliseconds(static_cast<long>(left * 1000) + 1);  // the deadline
+    // each event as it arrives: the ready time is when "ready" came, not when the stream closed
+    session_.engine().stream(
+        std::move(req), [this, i](const engine::SseEvent& event) { return on_progress_event(i, event); },
+        [this, i](Response resp) { on_progress(i, resp); });
   }
 
-  void on_progress(std::size_t i, const Response& resp) {
-    if (resp.outcome == Outcome::timeout) return time_out(i);
-    if (resp.ok()) {
-      const ProgressEnd end = parse_progress_stream(resp.body);
-      if (end.ready) return ready(i);
-      if (end.failed) return fail(i, end.message.empty() ? "spawn failed" : end.message);
+  // One event of the progress stream; false (close it) once it says ready or failed.
+  bool on_progress_event(std::size_t i, const engine::SseEvent& event) {
+    const auto end = progress_verdict(event.data);
+    if (!end) return true;
+    if (end->ready) {
+      ready(i, event.arrived);
+    } else {
+      fail(i, end->message.empty() ? "spawn failed" : end->message);
     }
+    return false;
+  }
+
+  // The stream ended; unless one of its events settled the spawn, decide what comes next.
+  void on_progress(std::size_t i, const Response& resp) {
+    if (records_[i].state != SpawnState::requested) return;
+    if (resp.outcome == Outcome::timeout) return time_out(i);
     if (auto e = start_errors_.find(i); e != start_errors_.end() && !resp.ok()) return fail(i, e->second);
     if (resp.status == 400) return fail(i, "the hub says the server is not starting: " + resp.describe());
     if (!resp.ok() && !is_retryable(resp.outcome, static_cast<int>(resp.status))) {
@@ -179,10 +189,10 @@ private:
     }
   }
 
-  void ready(std::size_t i) {
+  void ready(std::size_t i, Clock::time_point at = Clock::now()) {
     stalled_since_.reset();
     records_[i].state = SpawnState::ready;
-    records_[i].ready_after_s = since(requested_[i]);
+    records_[i].ready_after_s = std::chrono::duration<double>(at - requested_[i]).count();
     ++session_.progress().ready;
     logger().debug("Server of {} ready after {:.3f} s", records_[i].user, records_[i].ready_after_s);
     complete();
@@ -291,23 +301,22 @@ const char* to_string(SpawnState state) {
   return "unknown";
 }
 
+std::optional<ProgressEnd> progress_verdict(std::string_view data) {
+  const json event = json::parse(data, nullptr, false);
+  if (!event.is_object()) return std::nullopt;
+  ProgressEnd end;
+  end.ready = event.contains("ready") && event["ready"] == true;
+  end.failed = event.contains("failed") && event["failed"] == true;
+  if (!end.ready && !end.failed) return std::nullopt;
+  end.message = event.contains("message") && event["message"].is_string() ? event["message"].get<std::string>() : "";
+  return end;
+}
+
 ProgressEnd parse_progress_stream(std::string_view body) {
   ProgressEnd end;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    auto eol = body.find('\n', pos);
-    if (eol == std::string_view::npos) eol = body.size();
-    std::string_view line = body.substr(pos, eol - pos);
-    pos = eol + 1;
-    if (line.rfind("data:", 0) != 0) continue;
-    const json event = json::parse(line.substr(5), nullptr, false);
-    if (!event.is_object()) continue;
-    const bool ready = event.contains("ready") && event["ready"] == true;
-    const bool failed = event.contains("failed") && event["failed"] == true;
-    if (!ready && !failed) continue;
-    end.ready = ready;
-    end.failed = failed;
-    end.message = event.contains("message") && event["message"].is_string() ? event["message"].get<std::string>() : "";
+  engine::SseParser parser;
+  for (const auto& event : parser.feed(std::string(body) + "\n\n")) {
+    if (auto verdict = progress_verdict(event.data)) end = std::move(*verdict);
   }
   return end;
 }
@@ -420,7 +429,7 @@ private:
     const std::string& user = lists_[w][next_[w]++];
     const std::string t = iso8601_utc_now();
     const json body{{"last_activity", t}, {"servers", {{"", {{"last_activity", t}}}}}};
-    session_.submit(session_.request("POST", "/users/" + url_escape(user) + "/activity", "/users/{name}/activity", body.dump()),
+    session_.submit(session_.request(ApiKind::activity, "/users/" + url_escape(user) + "/activity", body.dump()),
                     [this, w](Response r) {
                       ++session_.progress().activity;
                       if (r.ok()) result_.post_s.push_back(r.elapsed_s);
@@ -435,7 +444,7 @@ private:
 
   void ping() {
     if (running_ == 0 || session_.interrupted()) return;
-    session_.submit(session_.request("GET", "/users/" + url_escape(first_user_), "/users/{name}"), [this](Response r) {
+    session_.submit(session_.request(ApiKind::get_user, "/users/" + url_escape(first_user_)), [this](Response r) {
       if (r.ok()) result_.ping_s.push_back(r.elapsed_s);
       else ++result_.ping_errors;
       session_.engine().after(ping_interval_s_, [this] { ping(); });

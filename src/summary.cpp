@@ -209,6 +209,40 @@ const char* to_string(ApiKind kind) {
   return "other";
 }
 
+const char* method_of(ApiKind kind) {
+  switch (kind) {
+  case ApiKind::version:
+  case ApiKind::list_users:
+  case ApiKind::get_user:
+  case ApiKind::progress:
+  case ApiKind::metrics: return "GET";
+  case ApiKind::create_users:
+  case ApiKind::start_server:
+  case ApiKind::activity: return "POST";
+  case ApiKind::stop_server:
+  case ApiKind::delete_user: return "DELETE";
+  case ApiKind::other: return "";
+  }
+  return "";
+}
+
+const char* route_of(ApiKind kind) {
+  switch (kind) {
+  case ApiKind::version: return "/";
+  case ApiKind::list_users:
+  case ApiKind::create_users: return "/users";
+  case ApiKind::get_user:
+  case ApiKind::delete_user: return "/users/{name}";
+  case ApiKind::start_server:
+  case ApiKind::stop_server: return "/users/{name}/server";
+  case ApiKind::progress: return "/users/{name}/server/progress";
+  case ApiKind::activity: return "/users/{name}/activity";
+  case ApiKind::metrics: return "/hub/metrics";
+  case ApiKind::other: return "";
+  }
+  return "";
+}
+
 ApiKind classify_request(std::string_view method_in, std::string_view route) {
   const std::string method = upper(method_in);
   const auto p = path_segments(route);
@@ -281,7 +315,7 @@ Summary build_summary(const SummaryInputs& in) {
     std::array<ApiAccumulator, kApiKindCount> kinds;
     ApiAccumulator all;
     for (const auto& r : *in.records) {
-      kinds[static_cast<std::size_t>(classify_request(r.method, r.route))].add(r);
+      kinds[static_cast<std::size_t>(r.kind)].add(r);
       all.add(r);
       if (r.outcome == Outcome::ok && r.status == 429) ++s.throttle.answers_429;
     }

@@ -10,7 +10,6 @@
 #include <cctype>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
 namespace hubstress {
 
@@ -58,7 +57,7 @@ std::string join(const std::vector<std::string>& names, std::size_t most = 10) {
 // counts (to claim a user as ours); otherwise anything but a 404 counts (to clean up what may exist).
 std::vector<std::string> existing_among(const std::vector<std::string>& names, Session& session, bool sure) {
   std::vector<Request> lookups;
-  for (const auto& n : names) lookups.push_back(session.request("GET", user_path(n), "/users/{name}"));
+  for (const auto& n : names) lookups.push_back(session.request(ApiKind::get_user, user_path(n)));
   const auto answers = session.call_all(std::move(lookups), 10);
   std::vector<std::string> found;
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -229,7 +228,7 @@ std::vector<json> list_users(Session& session, std::string_view query, std::chro
   std::int64_t offset = 0;
   std::int64_t limit = 200;
   for (int pages = 0; pages < 1'000'000; ++pages) {
-    Request req = session.request("GET", users_page_path(offset, limit, query), "/users");
+    Request req = session.request(ApiKind::list_users, users_page_path(offset, limit, query));
     req.headers.push_back("Accept: application/jupyterhub-pagination+json");
     req.timeout = timeout;
     const Response r = session.call(std::move(req));
@@ -272,7 +271,7 @@ Fates delete_stopped(const std::map<std::string, bool>& stopped, Session& sessio
       continue;
     }
     names.push_back(name);
-    deletes.push_back(session.request("DELETE", user_path(name), "/users/{name}"));
+    deletes.push_back(session.request(ApiKind::delete_user, user_path(name)));
   }
   const auto answers = session.call_all(std::move(deletes), max_in_flight);
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -320,7 +319,7 @@ void wait_for_servers_to_stop(std::set<std::string> waiting, std::set<std::strin
       }
       return;
     }
-    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+    session.pause(interval);
     interval = std::min(interval * 1.5, 2.0);
     std::map<std::string, json> active;
     try {
@@ -357,7 +356,7 @@ void wait_for_servers_to_stop(std::set<std::string> waiting, std::set<std::strin
     }
     if (again.empty()) continue;
     std::vector<Request> stops;
-    for (const auto& name : again) stops.push_back(session.request("DELETE", user_path(name) + "/server", "/users/{name}/server"));
+    for (const auto& name : again) stops.push_back(session.request(ApiKind::stop_server, user_path(name) + "/server"));
     const auto answers = session.call_all(std::move(stops), static_cast<std::size_t>(batch_size));
     for (std::size_t i = 0; i < again.size(); ++i) {
       const long status = answers[i].status;
@@ -398,7 +397,7 @@ Fates delete_users_once(const std::vector<std::string>& usernames, Session& sess
     ScopeTimer step("stop_servers");
     std::vector<Request> stops;
     for (const auto& name : usernames) {
-      stops.push_back(session.request("DELETE", user_path(name) + "/server", "/users/{name}/server"));
+      stops.push_back(session.request(ApiKind::stop_server, user_path(name) + "/server"));
     }
     const auto answers = session.call_all(std::move(stops), static_cast<std::size_t>(batch_size));
     if (session.hub_down()) return all_unknown(usernames);  // stops are safe to send again
@@ -509,7 +508,7 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
     auto report = [&](const std::vector<std::string>& ours) {
       if (hooks != nullptr && hooks->after_batch) hooks->after_batch(batch, ours);
     };
-    Request req = session.request("POST", "/users", "/users", json{{"usernames", batch}}.dump());
+    Request req = session.request(ApiKind::create_users, "/users", json{{"usernames", batch}}.dump());
     req.timeout = timeout;
     req.interruptible = false;  // its answer says which users exist: a signal waits for it (one request)
     Response r;

@@ -1,7 +1,12 @@
 #pragma once
-// The HTTP engine: one libcurl multi handle, one event loop, many requests in flight.
-// Requests are refilled as they complete (callbacks may submit more); retries are timers,
-// never sleeps, so a request waiting out its back-off does not hold up the others.
+// The hub API client of the commands: many requests in flight, each with its retries, on the
+// engine's one event loop (engine::Loop: Asio's io_context driving libcurl's multi socket API).
+// Each request is a coroutine on that loop; its callback runs inside run_until() when the final
+// answer is in, and may submit more. Retries are waits on the loop, never sleeps, so a request
+// waiting out its back-off does not hold up the others. Several engines may share one loop (the
+// hub watcher's and the run's), and so do the live display's and the watcher's tickers.
+#include "hubstress/api_kind.hpp"
+#include "hubstress/engine/sse.hpp"
 #include "hubstress/retry.hpp"
 
 #include <chrono>
@@ -14,12 +19,17 @@
 
 namespace hubstress {
 
+namespace engine {
+class Loop;
+}
+
 // How a request ended. Only `ok` carries an HTTP status; the others are transport failures, or
 // `interrupted` (a signal ended it) and `hub_down` (not sent: the hub had stopped answering).
 enum class Outcome { ok, timeout, connect_failed, dns_failed, tls_failed, transport_failed, interrupted, hub_down };
 const char* to_string(Outcome outcome);
 
 struct Request {
+  ApiKind kind = ApiKind::other;  // what the call is for: reports group by it
   std::string method = "GET";
   std::string path;          // relative to the engine's base URL ("/users?offset=0"), or absolute
   std::string route;         // what reports group by: "/users/{name}/server"
@@ -50,6 +60,7 @@ struct Response {
 };
 
 struct EngineOptions {
+  std::shared_ptr<engine::Loop> loop;    // the loop to run on; empty: a loop of its own
   std::string base_url;                  // prefix of every relative Request::path
   std::vector<std::string> headers;      // sent with every request (the token goes here)
   std::vector<std::string> secrets;      // replaced by *** in every answer's body and error text
@@ -81,6 +92,12 @@ public:
 
   // Starts a request now; `done` runs inside run() when the final answer is in.
   void submit(Request request, Callback done);
+  // A text/event-stream request (no retries): `on_event` runs inside run() for each event as it
+  // arrives (SseEvent::arrived says when) and returns false to close the stream; `done` runs once
+  // when it ended: the answer's status (and body, when not 2xx), a timeout when `request.timeout`
+  // ran out first (it bounds the whole stream), ok when the server or `on_event` closed it.
+  using EventCallback = std::function<bool(const engine::SseEvent&)>;
+  void stream(Request request, EventCallback on_event, Callback done);
   // Runs `fn` inside run() after `seconds`; the id lets its owner cancel it.
   using TimerId = std::uint64_t;
   TimerId after(double seconds, std::function<void()> fn);
@@ -88,14 +105,18 @@ public:
   void cancel(const std::vector<TimerId>& ids);
   // Drops every request in flight and every timer; no callback runs (an interrupted phase).
   void abort_all();
-  // Runs the loop until nothing is in flight and no timer is pending.
+  // Runs the loop until nothing of this engine is in flight and none of its timers is pending
+  // (other engines' work on a shared loop moves on meanwhile, but does not keep it running).
   void run();
+  // Runs the loop for `seconds` (a wait between polls that lets tickers and other engines go on).
+  void pause(double seconds);
   // Runs the loop until `done()` is true or nothing more can happen.
   void run_until(const std::function<bool()>& done);
   // Sends `requests` with at most `window` in flight; answers in the order of `requests`.
   std::vector<Response> run_all(std::vector<Request> requests, std::size_t window);
 
   const EngineOptions& options() const;
+  const std::shared_ptr<engine::Loop>& loop() const;
 
 private:
   struct Impl;

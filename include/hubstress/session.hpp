@@ -22,10 +22,13 @@ struct SessionOptions {
   RetryPolicy retry;
   // When set, answers every request instead of the network (tests, fuzzing); dry-run sets its own.
   std::function<Response(const Request&)> responder;
+  // The event loop to run on, shared with other sessions (the hub watcher's); empty: one of its own.
+  std::shared_ptr<engine::Loop> loop;
 };
 
 // One answered request, kept for reports.
 struct RequestRecord {
+  ApiKind kind = ApiKind::other;
   std::string method;
   std::string route;      // "/users/{name}/server"
   long status = 0;        // 0: no HTTP answer (see outcome)
@@ -47,7 +50,10 @@ public:
   bool dry_run() const { return options_.dry_run; }
   const SessionOptions& options() const { return options_; }
 
-  // A request to `path` under the API URL, with the default timeout; `route` names it in reports.
+  // A hub API call of this kind (its method and route template from the kind) to `path` under the
+  // API URL, or to an absolute URL, with the default timeout.
+  Request request(ApiKind kind, std::string path, std::string body = {}) const;
+  // Any other request (ApiKind::other); `route` names it in reports.
   Request request(std::string method, std::string path, std::string route, std::string body = {}) const;
 
   void submit(Request request, HttpEngine::Callback done) { engine_.submit(std::move(request), std::move(done)); }
@@ -56,6 +62,9 @@ public:
   // At most `window` in flight, refilled as they complete; answers in input order.
   std::vector<Response> call_all(std::vector<Request> requests, std::size_t window);
   HttpEngine& engine() { return engine_; }
+  const std::shared_ptr<engine::Loop>& loop() const { return engine_.loop(); }
+  // Waits `seconds` with the loop running (tickers and other sessions on it go on meanwhile).
+  void pause(double seconds) { engine_.pause(seconds); }
 
   // GET {api}/ (no token needed): the hub's version, read once. Throws HubError when unreachable.
   const std::string& hub_version();

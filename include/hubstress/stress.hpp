@@ -5,6 +5,7 @@
 #include "hubstress/stats.hpp"
 #include "hubstress/users.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,9 @@ struct ProgressEnd {
   bool failed = false;
   std::string message;
 };
+// One event's data: a verdict when it says ready or failed, else nothing (a progress message).
+std::optional<ProgressEnd> progress_verdict(std::string_view data);
+// A whole stream's body: the last verdict in it (none: both false).
 ProgressEnd parse_progress_stream(std::string_view body);
 
 // Starts a server for each of `users`, at most `window` spawns in flight (requested and not yet ready

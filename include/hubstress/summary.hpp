@@ -7,6 +7,7 @@
 //   Summary summary = build_summary(in);
 //   summary.thresholds = evaluate_all(parsed_thresholds, summary);   // thresholds.hpp
 //   std::cout << render_terminal(summary);                            // report.hpp
+#include "hubstress/api_kind.hpp"
 #include "hubstress/hub_metrics.hpp"
 #include "hubstress/session.hpp"
 #include "hubstress/stats.hpp"
@@ -21,24 +22,7 @@
 
 namespace hubstress {
 
-// What an API call was for, from its method and route.
-enum class ApiKind {
-  version,       // GET /
-  list_users,    // GET /users
-  create_users,  // POST /users
-  get_user,      // GET /users/{name}
-  start_server,  // POST /users/{name}/server
-  progress,      // GET /users/{name}/server/progress
-  stop_server,   // DELETE /users/{name}/server
-  delete_user,   // DELETE /users/{name}
-  activity,      // POST /users/{name}/activity
-  metrics,       // GET /hub/metrics
-  other,         // anything else
-};
-inline constexpr std::size_t kApiKindCount = 11;
-// "version", "list users", "create users", "get user", "start server", "progress", "stop server",
-// "delete user", "activity", "metrics", "other".
-const char* to_string(ApiKind kind);
+// The kind of a call from its method and route, for records made without one (tests, older files).
 // `route` is a route template ("/users/{name}/server") or a concrete path ("/users/alice/server?x=1",
 // also absolute or under "/hub/api"): both classify the same.
 ApiKind classify_request(std::string_view method, std::string_view route);

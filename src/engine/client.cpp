@@ -326,7 +326,10 @@ void configure(Transfer& t, const Client& client, Request& request) {
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
   const long timeout_ms = static_cast<long>(std::max<std::int64_t>(1, request.timeout.count()));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  const long connect_ms = request.connect_timeout.count() > 0
+                              ? std::min(timeout_ms, static_cast<long>(request.connect_timeout.count()))
+                              : timeout_ms;
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   // libcurl times a request out (one timer for all of them); a stream only bounds its opening.
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t.streaming ? 0L : timeout_ms);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

@@ -8,6 +8,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <stdexcept>
 
@@ -308,5 +309,40 @@ Task<void> Group::wait() {
 }
 
 std::size_t Group::running() const { return state_->running; }
+
+// ---------------------------------------------------------------------------------------------
+// Ticker
+
+struct Ticker::State : std::enable_shared_from_this<Ticker::State> {
+  State(asio::io_context& io, Clock::duration every, std::function<void()> fn)
+      : timer(io), period(every), tick(std::move(fn)) {}
+  asio::steady_timer timer;
+  Clock::duration period;
+  std::function<void()> tick;
+  bool stopped = false;
+
+  void arm() {
+    auto next = timer.expiry() + period;
+    if (next < Clock::now()) next = Clock::now() + period; // late: no burst of ticks to catch up
+    timer.expires_at(next);
+    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->stopped) return;
+      self->tick();
+      if (!self->stopped) self->arm();
+    });
+  }
+};
+
+Ticker::Ticker(Loop& loop, Clock::duration period, std::function<void()> tick)
+    : state_(std::make_shared<State>(loop.context(), std::max<Clock::duration>(period, std::chrono::milliseconds(1)),
+                                     std::move(tick))) {
+  state_->timer.expires_at(Clock::now());
+  state_->arm();
+}
+
+Ticker::~Ticker() {
+  state_->stopped = true; // a handler already queued finds it stopped and lets go of the state
+  state_->timer.cancel();
+}
 
 } // namespace hubstress::engine

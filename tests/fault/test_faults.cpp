@@ -1198,6 +1198,52 @@ TEST_F(Faults, AProgressStreamWithoutAVerdictIsAskedAgainUntilTheDeadline) {
   EXPECT_LE(polls, 4u) << "asked again about once a second, not in a tight loop";
 }
 
+TEST_F(Faults, ASpawnIsReadyWhenItsReadyEventArrivesNotWhenTheStreamCloses) {
+  // A progress stream that says ready after 1 s and then stays open for 8 s more (a proxy that
+  // holds streams open): the spawn is ready at the event, and the stream is closed by the tool.
+  hub->on("POST", "/hub/api/users/{}/server", [](const Call&, httplib::Response& res) { res.status = 202; });
+  hub->on("GET", "/hub/api/users/{}/server/progress", [](const Call&, httplib::Response& res) {
+    res.status = 200;
+    res.set_chunked_content_provider("text/event-stream", [](size_t, httplib::DataSink& sink) {
+      const std::string pending = "data: {\"progress\": 50, \"message\": \"pending\"}\n\n";
+      const std::string ready = "data: {\"progress\": 100, \"ready\": true, \"message\": \"ready\"}\n\n";
+      sink.write(pending.data(), pending.size());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      sink.write(ready.data(), ready.size());
+      for (int i = 0; i < 80 && sink.is_writable(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      sink.done();
+      return true;
+    });
+  });
+  hs::Session session(options());
+  hs::SpawnStats stats;
+  const auto start = Clock::now();
+  const auto records = hs::start_servers(session, {"hub-stress-test-1"}, 1, "", 60.0, stats);
+  const double took = seconds_between(start, Clock::now());
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].state, hs::SpawnState::ready) << records[0].reason;
+  EXPECT_GE(records[0].ready_after_s, 0.9) << "ready only once the ready event came, not at the first event";
+  EXPECT_LT(records[0].ready_after_s, 5.0) << "the ready time is the ready event's, not the stream's end (9 s)";
+  EXPECT_LT(took, 5.0) << "the phase ends at the ready event: the tool closes the stream";
+}
+
+TEST_F(Faults, AFailedEventEndsTheSpawnWithTheSpawnersMessage) {
+  hub->on("POST", "/hub/api/users/{}/server", [](const Call&, httplib::Response& res) { res.status = 202; });
+  hub->on("GET", "/hub/api/users/{}/server/progress", [](const Call&, httplib::Response& res) {
+    res.status = 200;
+    res.set_content(": comment line\n\n"
+                    "data: {\"progress\": 10, \"message\": \"Server requested\"}\n\n"
+                    "data: {\"progress\": 100, \"failed\": true, \"message\": \"Spawn failed: no image\"}\n\n",
+                    "text/event-stream");
+  });
+  hs::Session session(options());
+  hs::SpawnStats stats;
+  const auto records = hs::start_servers(session, {"hub-stress-test-1"}, 1, "", 10.0, stats);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].state, hs::SpawnState::failed);
+  EXPECT_EQ(records[0].reason, "Spawn failed: no image");
+}
+
 TEST_F(Faults, ATlsFailureIsOneClearLineAndNotRetried) {
   // https:// to a server that speaks plain HTTP: the TLS handshake cannot succeed
   auto o = options();

@@ -1,6 +1,7 @@
 #pragma once
 // A RequestRecord in one line, for the tests of everything built from records.
 #include "hubstress/session.hpp"
+#include "hubstress/summary.hpp"
 
 #include <string>
 
@@ -8,6 +9,7 @@ inline hubstress::RequestRecord make_record(std::string method, std::string rout
                                             double start_s = 0, int retries = 0,
                                             hubstress::Outcome outcome = hubstress::Outcome::ok) {
   hubstress::RequestRecord r;
+  r.kind = hubstress::classify_request(method, route);
   r.method = std::move(method);
   r.route = std::move(route);
   r.status = status;

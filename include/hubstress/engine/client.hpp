@@ -41,6 +41,7 @@ struct Request {
   bool send_token = true;           // false: only cookies identify the user on this request
   bool xsrf = true;                 // add X-XSRFToken / the _xsrf field from the jar (see above)
   std::chrono::milliseconds timeout{30'000}; // the whole request, redirects included
+  std::chrono::milliseconds connect_timeout{0}; // for the TCP (and TLS) connection; 0: `timeout`
 
   static Request get(std::string url) { return with("GET", std::move(url)); }
   static Request post_json(std::string url, std::string json) {

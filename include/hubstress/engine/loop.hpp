@@ -103,6 +103,21 @@ private:
   std::shared_ptr<State> state_;
 };
 
+// Calls `tick` every `period` on the loop's thread while the loop runs (the first call one period
+// after construction), without keeping run() going: a live display, a hub watcher. A tick that
+// comes late (the loop was busy or not running) is not made up for. Stops when destroyed.
+class Ticker {
+public:
+  Ticker(Loop& loop, Clock::duration period, std::function<void()> tick);
+  ~Ticker();
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+
+private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
 // Two stop sources for Ctrl-C: the first interrupt stops the work (every flow's awaits end with
 // Errc::cancelled and the flows clean up), the second also stops the clean-up.
 struct Interrupt {
