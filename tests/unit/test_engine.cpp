@@ -165,3 +165,70 @@ TEST(Engine, TheDefaultPolicyRetriesFourTimes) {
   EXPECT_EQ(answer.retries, 4);
   EXPECT_EQ(answer.status, 503);
 }
+
+TEST(Engine, AStreamHandsOverEachEventInOrderAndStopsWhenTold) {
+  auto o = fast_retry_options();
+  o.responder = [](const Request&) {
+    Response r;
+    r.status = 200;
+    r.body = "data: one\n\n: a comment\n\nevent: progress\ndata: two\n\ndata: three\n\ndata: four\n\n";
+    return r;
+  };
+  HttpEngine engine(o);
+  std::vector<std::string> seen;
+  Response end;
+  Request req;
+  req.timeout = std::chrono::seconds(5);
+  engine.stream(
+      req,
+      [&](const engine::SseEvent& e) {
+        seen.push_back(e.type + ":" + e.data);
+        return e.data != "three";  // close after the third
+      },
+      [&](Response r) { end = std::move(r); });
+  engine.run();
+  EXPECT_EQ(seen, (std::vector<std::string>{"message:one", "progress:two", "message:three"}));
+  EXPECT_TRUE(end.ok()) << end.describe();
+}
+
+TEST(Engine, AnExceptionFromAStreamEventLeavesRunUntil) {
+  auto o = fast_retry_options();
+  o.responder = [](const Request&) {
+    Response r;
+    r.status = 200;
+    r.body = "data: x\n\n";
+    return r;
+  };
+  HttpEngine engine(o);
+  bool done_called = false;
+  engine.stream(
+      Request{}, [](const engine::SseEvent&) -> bool { throw std::runtime_error("bad event"); },
+      [&](Response) { done_called = true; });
+  EXPECT_THROW(engine.run(), std::runtime_error);
+  EXPECT_FALSE(done_called);
+}
+
+TEST(Session, EachCallCarriesTheKindItWasBuiltWith) {
+  SessionOptions so;
+  so.endpoint = "http://hub.invalid";
+  so.responder = [](const Request&) {
+    Response r;
+    r.status = 200;
+    r.body = "{}";
+    return r;
+  };
+  Session session(so);
+  // a path that would classify as something else: the kind is what the caller said
+  session.call(session.request(ApiKind::progress, "/users/alice"));
+  session.call(session.request(ApiKind::create_users, "/users", "{\"usernames\": []}"));
+  session.call(session.request("GET", "/user", "/user"));
+  ASSERT_EQ(session.records().size(), 3u);
+  EXPECT_EQ(session.records()[0].kind, ApiKind::progress);
+  EXPECT_EQ(session.records()[0].method, "GET");
+  EXPECT_EQ(session.records()[0].route, "/users/{name}/server/progress");
+  EXPECT_EQ(session.records()[1].kind, ApiKind::create_users);
+  EXPECT_EQ(session.records()[1].method, "POST");
+  EXPECT_EQ(session.records()[1].route, "/users");
+  EXPECT_EQ(session.records()[2].kind, ApiKind::other);
+  EXPECT_EQ(session.records()[2].route, "/user");
+}

@@ -345,3 +345,15 @@ TEST(BuildSummary, HubSeriesCpuRestartsAndMeans) {
   in.hub_samples = &none;
   EXPECT_FALSE(build_summary(in).hub.has_value());
 }
+
+TEST(ApiKinds, EachKindsMethodAndRouteClassifyBackToIt) {
+  // two definitions written apart (the table of kinds and the route classifier) agree
+  for (std::size_t k = 0; k < kApiKindCount; ++k) {
+    const auto kind = static_cast<ApiKind>(k);
+    if (kind == ApiKind::other) {
+      EXPECT_STREQ(method_of(kind), "");
+      continue;
+    }
+    EXPECT_EQ(classify_request(method_of(kind), route_of(kind)), kind) << to_string(kind);
+  }
+}
