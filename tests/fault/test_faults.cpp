@@ -1199,18 +1199,41 @@ TEST_F(Faults, AProgressStreamWithoutAVerdictIsAskedAgainUntilTheDeadline) {
 }
 
 TEST_F(Faults, ASpawnIsReadyWhenItsReadyEventArrivesNotWhenTheStreamCloses) {
-  // A progress stream that says ready after 1 s and then stays open for 8 s more (a proxy that
-  // holds streams open): the spawn is ready at the event, and the stream is closed by the tool.
+  // hub-stress-test-1's progress stream says ready after 0.5 s and then stays open (a proxy that
+  // holds streams open), sending a comment every 100 ms until the client goes; hub-stress-test-2's
+  // says ready after 5 s. The first spawn is ready at its event, and the tool closes that stream
+  // then, not when the phase ends.
+  using namespace std::chrono_literals;
+  struct Seen {  // shared with the server's thread, which may outlive this test's frame when it fails
+    std::mutex mu;
+    std::optional<Clock::time_point> ready_sent, closed;
+  };
+  auto seen = std::make_shared<Seen>();
   hub->on("POST", "/hub/api/users/{}/server", [](const Call&, httplib::Response& res) { res.status = 202; });
-  hub->on("GET", "/hub/api/users/{}/server/progress", [](const Call&, httplib::Response& res) {
+  hub->on("GET", "/hub/api/users/{}/server/progress", [seen](const Call& c, httplib::Response& res) {
+    const bool first = c.args.at(0) == "hub-stress-test-1";
     res.status = 200;
-    res.set_chunked_content_provider("text/event-stream", [](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("text/event-stream", [seen, first](size_t, httplib::DataSink& sink) {
       const std::string pending = "data: {\"progress\": 50, \"message\": \"pending\"}\n\n";
       const std::string ready = "data: {\"progress\": 100, \"ready\": true, \"message\": \"ready\"}\n\n";
+      const std::string ping = ": ping\n\n";
       sink.write(pending.data(), pending.size());
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      std::this_thread::sleep_for(first ? 500ms : 5s);
       sink.write(ready.data(), ready.size());
-      for (int i = 0; i < 80 && sink.is_writable(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (first) {
+        {
+          std::lock_guard<std::mutex> lock(seen->mu);
+          seen->ready_sent = Clock::now();
+        }
+        for (int i = 0; i < 150; ++i) {
+          std::this_thread::sleep_for(100ms);
+          if (!sink.write(ping.data(), ping.size())) {
+            std::lock_guard<std::mutex> lock(seen->mu);
+            seen->closed = Clock::now();
+            break;
+          }
+        }
+      }
       sink.done();
       return true;
     });
@@ -1218,13 +1241,20 @@ TEST_F(Faults, ASpawnIsReadyWhenItsReadyEventArrivesNotWhenTheStreamCloses) {
   hs::Session session(options());
   hs::SpawnStats stats;
   const auto start = Clock::now();
-  const auto records = hs::start_servers(session, {"hub-stress-test-1"}, 1, "", 60.0, stats);
+  const auto records = hs::start_servers(session, {"hub-stress-test-1", "hub-stress-test-2"}, 2, "", 60.0, stats);
   const double took = seconds_between(start, Clock::now());
-  ASSERT_EQ(records.size(), 1u);
+  ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].state, hs::SpawnState::ready) << records[0].reason;
-  EXPECT_GE(records[0].ready_after_s, 0.9) << "ready only once the ready event came, not at the first event";
-  EXPECT_LT(records[0].ready_after_s, 5.0) << "the ready time is the ready event's, not the stream's end (9 s)";
-  EXPECT_LT(took, 5.0) << "the phase ends at the ready event: the tool closes the stream";
+  EXPECT_EQ(records[1].state, hs::SpawnState::ready) << records[1].reason;
+  EXPECT_GE(records[0].ready_after_s, 0.4) << "ready only once the ready event came, not at the first event";
+  EXPECT_LT(records[0].ready_after_s, 3.0) << "the ready time is the ready event's, not the stream's end";
+  EXPECT_GE(took, 4.5) << "the phase lasts until the second server's ready event";
+  EXPECT_LT(took, 12.0) << "the phase ends at the last ready event, not when the held stream ends (15 s)";
+  std::lock_guard<std::mutex> lock(seen->mu);
+  ASSERT_TRUE(seen->ready_sent.has_value());
+  ASSERT_TRUE(seen->closed.has_value()) << "the tool never closed the held stream";
+  EXPECT_LT(seconds_between(*seen->ready_sent, *seen->closed), 2.5)
+      << "the stream is closed at its ready event, not when the phase ends (about 4.5 s later)";
 }
 
 TEST_F(Faults, AFailedEventEndsTheSpawnWithTheSpawnersMessage) {
