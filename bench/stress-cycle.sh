@@ -3,12 +3,14 @@
 # Prints wall time per phase, the client's CPU time and peak memory, and HTTP requests per user.
 #   bench/stress-cycle.sh            both settings of issue 3, then the purge measurement
 #   bench/stress-cycle.sh mocksu 100 10   one setting: SPAWNER COUNT BATCH
+#   HST_TOOL=/path/to/hub-stress-test bench/stress-cycle.sh shared 500 50   another build (a comparison)
 # Settings: "mocksu" = one real process per user (jupyterhub.tests.mocksu), "shared" = every user
 # points at one shared server inside the hub (SPEC §5), so hundreds of users cost nothing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-tool="$root/build/hub-stress-test"
-[ -x "$tool" ] || "$root/scripts/build.sh"
+tool="${HST_TOOL:-$root/build/hub-stress-test}"
+[ -x "$tool" ] || [ -n "${HST_TOOL:-}" ] || "$root/scripts/build.sh"
+[ -x "$tool" ] || { echo "stress-cycle.sh: $tool is not an executable" >&2; exit 1; }
 hub="$root/tests/hub/local-hub.sh"
 
 with_hub() {  # SPAWNER -> starts a hub, sets HST_ENDPOINT/HST_TOKEN/dir
