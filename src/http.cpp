@@ -191,12 +191,17 @@ struct HttpEngine::Impl {
     const std::stop_token stop = t.stop.get_token();
     engine::Answer a = co_await client.send(std::move(request), stop);
     if (a.errc == engine::Errc::cancelled) co_return false;
+    take(r, std::move(a));
+    co_return true;
+  }
+
+  // The client's answer (or why there is none) as this attempt's response.
+  static void take(Response& r, engine::Answer a) {
     r.outcome = outcome_of(a.errc);
     r.status = a.answered() ? a.status : 0;
     r.body = std::move(a.body);
     r.error = a.answered() ? std::string() : std::move(a.reason);
     if (const std::string after = a.header("retry-after"); !after.empty()) r.retry_after_s = parse_retry_after(after);
-    co_return true;
   }
 
   // Passes one event to the caller; false when the stream is to be closed.
@@ -219,10 +224,7 @@ struct HttpEngine::Impl {
     engine::EventStream events = co_await client.open_stream(std::move(request), stop);
     const engine::Answer& head = events.head();
     if (head.errc == engine::Errc::cancelled) co_return false;
-    r.outcome = outcome_of(head.errc);
-    r.status = head.answered() ? head.status : 0;
-    r.body = head.body;
-    r.error = head.answered() ? std::string() : head.reason;
+    take(r, head);
     if (!head.ok()) co_return true;
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -296,7 +298,6 @@ struct HttpEngine::Impl {
     r.body.clear();
     r.retry_after_s.reset();
     r.error = r.outcome == Outcome::hub_down ? "not sent: the hub stopped answering" : "stopped by a signal";
-    t.attempt_start = Clock::now();
     r.elapsed_s = 0;
   }
 

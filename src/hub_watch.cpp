@@ -21,9 +21,9 @@ SessionOptions watch_options(SessionOptions o) {
 } // namespace
 
 HubWatch::HubWatch(const SessionOptions& options, double interval_s, const std::atomic<int>* interrupt)
-    : options_(options), session_(watch_options(options)), metrics_path_(hub_url(session_.api_url(), "metrics")),
+    : session_(watch_options(options)), metrics_path_(hub_url(session_.api_url(), "metrics")),
       health_path_(hub_url(session_.api_url(), "health")), interrupt_(interrupt) {
-  if (options_.dry_run) return;  // nothing to watch in a dry run
+  if (session_.dry_run()) return;  // nothing to watch in a dry run
   session_.set_interrupt_flag(interrupt);
   scrape();  // sent now, answered as the run's loop runs
   const auto period = std::chrono::duration_cast<engine::Clock::duration>(std::chrono::duration<double>(interval_s));
@@ -54,7 +54,7 @@ std::vector<HubSample> HubWatch::stop() {
 }
 
 void HubWatch::scrape() {
-  if (options_.dry_run || busy_ || session_.interrupted()) return;
+  if (session_.dry_run() || busy_ || session_.interrupted()) return;
   busy_ = true;
   Request health = session_.request("GET", health_path_, "/hub/health");
   health.retry = false;

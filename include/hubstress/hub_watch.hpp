@@ -35,7 +35,6 @@ private:
   void on_health(const Response& h);
   void on_metrics(const Response& m, double t);
 
-  SessionOptions options_;
   Session session_;
   std::string metrics_path_;
   std::string health_path_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 
 using namespace hubstress;
@@ -16,6 +17,16 @@ EngineOptions fast_retry_options() {
   o.retry.base_delay_s = 0.001;
   o.retry.max_delay_s = 0.01;
   return o;
+}
+
+// A responder that gives every request the same answer.
+std::function<Response(const Request&)> answering(long status, std::string body) {
+  return [status, body](const Request&) {
+    Response r;
+    r.status = status;
+    r.body = body;
+    return r;
+  };
 }
 } // namespace
 
@@ -168,12 +179,7 @@ TEST(Engine, TheDefaultPolicyRetriesFourTimes) {
 
 TEST(Engine, AStreamHandsOverEachEventInOrderAndStopsWhenTold) {
   auto o = fast_retry_options();
-  o.responder = [](const Request&) {
-    Response r;
-    r.status = 200;
-    r.body = "data: one\n\n: a comment\n\nevent: progress\ndata: two\n\ndata: three\n\ndata: four\n\n";
-    return r;
-  };
+  o.responder = answering(200, "data: one\n\n: a comment\n\nevent: progress\ndata: two\n\ndata: three\n\ndata: four\n\n");
   HttpEngine engine(o);
   std::vector<std::string> seen;
   Response end;
@@ -193,12 +199,7 @@ TEST(Engine, AStreamHandsOverEachEventInOrderAndStopsWhenTold) {
 
 TEST(Engine, AnExceptionFromAStreamEventLeavesRunUntil) {
   auto o = fast_retry_options();
-  o.responder = [](const Request&) {
-    Response r;
-    r.status = 200;
-    r.body = "data: x\n\n";
-    return r;
-  };
+  o.responder = answering(200, "data: x\n\n");
   HttpEngine engine(o);
   bool done_called = false;
   engine.stream(
@@ -211,12 +212,7 @@ TEST(Engine, AnExceptionFromAStreamEventLeavesRunUntil) {
 TEST(Session, EachCallCarriesTheKindItWasBuiltWith) {
   SessionOptions so;
   so.endpoint = "http://hub.invalid";
-  so.responder = [](const Request&) {
-    Response r;
-    r.status = 200;
-    r.body = "{}";
-    return r;
-  };
+  so.responder = answering(200, "{}");
   Session session(so);
   // a path that would classify as something else: the kind is what the caller said
   session.call(session.request(ApiKind::progress, "/users/alice"));
