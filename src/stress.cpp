@@ -312,15 +312,6 @@ std::optional<ProgressEnd> progress_verdict(std::string_view data) {
   return end;
 }
 
-ProgressEnd parse_progress_stream(std::string_view body) {
-  ProgressEnd end;
-  engine::SseParser parser;
-  for (const auto& event : parser.feed(std::string(body) + "\n\n")) {
-    if (auto verdict = progress_verdict(event.data)) end = std::move(*verdict);
-  }
-  return end;
-}
-
 std::vector<SpawnRecord> start_servers(Session& session, const std::vector<std::string>& users, int window,
                                        const std::string& profile, double deadline_s, SpawnStats& stats) {
   ScopeTimer timer("start_servers");

@@ -2,6 +2,7 @@
 // first byte the status) of every answer a session gets, and the user-management functions and
 // parsers run on it. They may fail with HubError/AuthError/invalid_argument; they must not crash,
 // hang, or read out of bounds.
+#include "hubstress/engine/sse.hpp"
 #include "hubstress/errors.hpp"
 #include "hubstress/hub_metrics.hpp"
 #include "hubstress/log.hpp"
@@ -36,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   const int status = kStatuses[data[0] % std::size(kStatuses)];
 
-  parse_progress_stream(body);
+  engine::SseParser progress;  // a progress stream, as the spawn phase reads it
+  for (const auto& event : progress.feed(body)) progress_verdict(event.data);
   parse_prometheus(body);
   const auto parsed = nlohmann::json::parse(body, nullptr, false);
   try {

@@ -32,7 +32,7 @@ struct SpawnStats {
   int smallest_window = 0;    // the narrowest the spawn window got (batch size when never throttled)
 };
 
-// End of a progress stream (GET /users/{name}/server/progress): the last event that said ready or failed.
+// How a spawn ended, from an event of its progress stream (GET /users/{name}/server/progress).
 struct ProgressEnd {
   bool ready = false;
   bool failed = false;
@@ -40,8 +40,6 @@ struct ProgressEnd {
 };
 // One event's data: a verdict when it says ready or failed, else nothing (a progress message).
 std::optional<ProgressEnd> progress_verdict(std::string_view data);
-// A whole stream's body: the last verdict in it (none: both false).
-ProgressEnd parse_progress_stream(std::string_view body);
 
 // Starts a server for each of `users`, at most `window` spawns in flight (requested and not yet ready
 // or failed) as a sliding window that narrows on 429 and widens as spawns complete; follows each
