@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <mutex>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <memory>
 
 namespace hubstress::cli {
@@ -34,12 +37,21 @@ public:
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<PythonLevel>(); }
 };
 
+// The status line as it fits on one row of the terminal: a line that wraps cannot be redrawn in
+// place (\r goes back to the start of its last row only), so each redraw would leave a row behind.
+std::string fit_terminal_row(const std::string& text) {
+  winsize size{};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) != 0 || size.ws_col < 2) return text;
+  const std::size_t columns = size.ws_col - 1u;  // the last column would wrap on some terminals
+  return text.size() <= columns ? text : text.substr(0, columns);
+}
+
 // stderr, with an optional status line that log lines are written above.
 class ConsoleSink : public spdlog::sinks::base_sink<std::mutex> {
 public:
   void set_status(const std::string& text) {
     std::lock_guard<std::mutex> lock(mutex_);
-    status_ = text;
+    status_ = fit_terminal_row(text);
     std::fputs("\r\033[K", stderr);
     std::fputs(status_.c_str(), stderr);
     std::fflush(stderr);
