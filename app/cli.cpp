@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include "hubstress/duration.hpp"
 #include "hubstress/journal.hpp"
 #include "hubstress/thresholds.hpp"
 #include "hubstress/url.hpp"
@@ -110,6 +111,13 @@ void validate(const Config& c) {
       throw CLI::ValidationError("state folder " + runs + " (HUB_STRESS_TEST_STATE_DIR): " + *why);
     }
   }
+  if (c.command == "journey") {
+    if (c.cells < 1) throw CLI::ValidationError("--cells must be at least 1, got " + std::to_string(c.cells));
+    if (!(c.step_timeout_s >= 0.001 && c.step_timeout_s <= 86400)) {
+      throw CLI::ValidationError("--step-timeout must be at least 1ms and at most 24h");
+    }
+    if (c.ramp_up_s > 86400 || c.think_s > 86400) throw CLI::ValidationError("--ramp-up and --think are at most 24h");
+  }
   if (c.count > 1'000'000) throw CLI::ValidationError("--count above 1000000 is not a stress test of a JupyterHub");
   try {
     validate_prefix(c.prefix);
@@ -122,6 +130,16 @@ void validate(const Config& c) {
 } // namespace
 
 std::string Config::describe() const {
+  std::string journey;
+  if (command == "journey") {
+    journey = fmt::format(" ramp_up={}s arrival={} auth={} password={} cells={} think={}s step_timeout={}s server_timeout={}s",
+                          ramp_up_s, arrival, auth, password.empty() ? "(none)" : "***", cells, think_s, step_timeout_s,
+                          server_deadline_s);
+  }
+  return journey.empty() ? describe_common() : describe_common() + journey;
+}
+
+std::string Config::describe_common() const {
   return fmt::format("command={} endpoint={} token={} dry_run={} verbose={} log_to_file={} count={} batch_size={} "
                      "keep={} profile={} workers={} prefix={} timeout={}s insecure={} ca_bundle={}",
                      command, redact_credentials(endpoint), token.empty() ? "(none)" : "***", dry_run, verbose,
@@ -171,6 +189,8 @@ ParseResult parse(int argc, const char* const* argv) {
 
   auto* stress = app.add_subcommand("stress-test", "create users, start their servers, wait until ready, delete them");
   auto* activity = app.add_subcommand("activity-stress-test", "create users and flood the hub with activity updates");
+  auto* journey = app.add_subcommand(
+      "journey", "students arrive, log in, start a server, open it through the proxy, run cells in a kernel; then clean up");
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
   purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)")
       ->type_name("ID");
@@ -178,19 +198,65 @@ ParseResult parse(int argc, const char* const* argv) {
   for (auto* sub : {stress, activity}) {
     sub->add_option("-c,--count", c.count, "number of users")->capture_default_str();
   }
+  c.count = 10;  // journey's default; stress-test's and activity-stress-test's is set back below when they run
+  journey->add_option("-c,--count", c.count, "number of students")->default_str("10");
+  std::string ramp_up = "0", think = "5s", step_timeout = "60s", server_timeout;
+  journey->add_option("--ramp-up", ramp_up, "students arrive over this long (0: all at once), e.g. 5m")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  journey->add_option("--arrival", c.arrival, "poisson: arrivals bunch up as real ones do; uniform: evenly spaced")
+      ->check(CLI::IsMember({"poisson", "uniform"}))
+      ->capture_default_str();
+  journey->add_option("--auth", c.auth,
+                      "token: each student gets its own API token (any authenticator); form: the hub's login form "
+                      "(dummy, PAM, native) with --password")
+      ->check(CLI::IsMember({"token", "form"}))
+      ->capture_default_str();
+  journey->add_option("--password", c.password, "every student's password for --auth form [env: HUB_STRESS_TEST_PASSWORD]");
+  journey->add_option("--cells", c.cells, "cells each student runs (the first, then --think apart)")->capture_default_str();
+  journey->add_option("--think", think, "pause between two cells")->type_name("DURATION")->capture_default_str();
+  journey->add_option("--code", c.code, "the code of each cell")->capture_default_str();
+  journey->add_option("--expect", c.expect, "text each cell's output must contain (empty: any output)")->capture_default_str();
+  journey->add_option("--step-timeout", step_timeout, "time allowed for each step but ready")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  journey->add_option("--server-timeout", server_timeout, "time allowed from the start request to ready")
+      ->type_name("DURATION")
+      ->default_str("300s");
+  journey->add_option("-p,--profile", c.profile, "profile to pass when starting servers");
+  journey->add_flag("-k,--keep", c.keep, "keep the users this run created, and their servers running");
+  journey->add_option("-b,--batch-size", c.batch_size, "users per create request while setting up")->capture_default_str();
   stress->add_flag("-k,--keep", c.keep, "keep the users this run created, and their servers running");
   activity->add_flag("-k,--keep", c.keep, "keep the users this run created");
   stress->add_option("-b,--batch-size", c.batch_size, "users per create request; spawns in flight at once")
       ->capture_default_str();
   stress->add_option("-p,--profile", c.profile, "profile to pass when starting servers ({\"profile\": PROFILE})");
-  stress->add_option("--server-timeout", c.server_deadline_s, "seconds to wait for one server to be ready")
-      ->capture_default_str();
+  std::string stress_server_timeout;
+  stress->add_option("--server-timeout", stress_server_timeout, "time to wait for one server to be ready (seconds, or 5m)")
+      ->type_name("DURATION")
+      ->default_str("300");
   activity->add_option("--workers", c.workers, "concurrent activity senders (capped at --count)")
       ->capture_default_str();
 
   try {
     app.parse(argc, argv);
     c.command = app.get_subcommands().front()->get_name();
+    if (c.command != "journey" && stress->count("--count") + activity->count("--count") == 0) {
+      c.count = 100;  // the Python script's default for its two commands
+    }
+    try {
+      if (c.command == "journey") {
+        c.ramp_up_s = parse_duration(ramp_up, "--ramp-up");
+        c.think_s = parse_duration(think, "--think");
+        c.step_timeout_s = parse_duration(step_timeout, "--step-timeout");
+        if (!server_timeout.empty()) c.server_deadline_s = parse_duration(server_timeout, "--server-timeout");
+        if (c.password.empty()) c.password = env_or_empty("HUB_STRESS_TEST_PASSWORD");
+      } else if (!stress_server_timeout.empty()) {
+        c.server_deadline_s = parse_duration(stress_server_timeout, "--server-timeout");
+      }
+    } catch (const std::invalid_argument& e) {
+      throw CLI::ValidationError(e.what());
+    }
     if (log_opt->count() > 0) c.log_file = log_file.empty() ? default_log_path() : log_file;
     validate(c);
   } catch (const CLI::CallForHelp& e) {
@@ -218,7 +284,7 @@ ParseResult parse(int argc, const char* const* argv) {
     // "A subcommand is required" when the command was mistyped: name the word that was not understood
     for (const auto& extra : app.remaining()) {
       if (message.find("subcommand") != std::string::npos && !extra.empty() && extra.front() != '-') {
-        message = "unknown command '" + extra + "' (stress-test, activity-stress-test or purge)";
+        message = "unknown command '" + extra + "' (stress-test, activity-stress-test, journey or purge)";
         break;
       }
     }

@@ -7,7 +7,7 @@
 namespace hubstress::cli {
 
 struct Config {
-  std::string command;            // "stress-test" | "activity-stress-test" | "purge"
+  std::string command;            // "stress-test" | "activity-stress-test" | "journey" | "purge"
   std::string endpoint;           // -e / JUPYTERHUB_ENDPOINT
   std::string token;              // -t / JUPYTERHUB_API_TOKEN (never logged)
   bool dry_run = false;
@@ -26,6 +26,16 @@ struct Config {
   int workers = 100;
   double server_deadline_s = 300.0;
   double stop_deadline_s = 60.0;
+  // journey
+  double ramp_up_s = 0;
+  std::string arrival = "poisson";  // poisson | uniform
+  std::string auth = "token";       // token | form
+  std::string password;             // --password / HUB_STRESS_TEST_PASSWORD (never logged)
+  int cells = 3;
+  double think_s = 5;
+  std::string code = "print(6 * 7)";
+  std::string expect = "42";
+  double step_timeout_s = 60;
   std::string run_id;             // purge --run ID: only what that run made
   bool force = false;             // purge --force: even while a run on this machine is still going
   // reports (every command; may stand after the command name)
@@ -36,6 +46,9 @@ struct Config {
 
   // The arguments as one log line, the token shown as ***.
   std::string describe() const;
+
+private:
+  std::string describe_common() const;
 };
 
 // Parses argv. On --help prints it and returns exit code 0 in `exit_code`;

@@ -6,6 +6,7 @@
 #include "hubstress/errors.hpp"
 #include "hubstress/hub_watch.hpp"
 #include "hubstress/journal.hpp"
+#include "hubstress/journey.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/report.hpp"
 #include "hubstress/stress.hpp"
@@ -18,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
 
 namespace hubstress::cli {
 
@@ -25,6 +27,7 @@ namespace {
 
 constexpr int kFailed = 128;
 constexpr int kInterrupted = 130;
+constexpr int kJourneysFailed = -1;  // not an exit code: finish() turns it into one
 
 SessionOptions session_options(const Config& c) {
   SessionOptions o;
@@ -96,9 +99,17 @@ SessionOptions on_loop_of(const Session& session, SessionOptions options) {
   return options;
 }
 
+struct Results {
+  const StressResult* stress = nullptr;
+  const ActivityResult* activity = nullptr;
+  const JourneyResult* journey = nullptr;
+  const JourneyOptions* journey_options = nullptr;
+};
+
 int finish(const Config& config, Session& session, HubWatch& watch, const std::string& started_at,
-           std::chrono::steady_clock::time_point t0, const StressResult* stress, const ActivityResult* activity,
-           int code) {
+           std::chrono::steady_clock::time_point t0, const Results& results, int code) {
+  const StressResult* stress = results.stress;
+  const ActivityResult* activity = results.activity;
   const auto samples = watch.stop();
   std::vector<RequestRecord> records = session.records();
   const auto watch_records = watch.records();
@@ -110,9 +121,11 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   in.started_at = started_at;
   in.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   in.records = &records;
-  if (stress != nullptr || activity != nullptr) in.requested_users = config.count;
+  if (stress != nullptr || activity != nullptr || results.journey != nullptr) in.requested_users = config.count;
   in.stress = stress;
   in.activity = activity;
+  in.journey = results.journey;
+  in.journey_options = results.journey_options;
   in.hub_samples = &samples;
   Summary summary = build_summary(in);
   std::vector<Threshold> thresholds;
@@ -124,7 +137,7 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
     logger().info("JSON report: {}", config.json_path);
   }
   if (!config.csv_dir.empty()) {
-    write_csv(summary, stress, records, config.csv_dir);
+    write_csv(summary, stress, records, config.csv_dir, results.journey);
     logger().info("CSV files in {}", config.csv_dir);
   }
   if (!config.html_path.empty()) {
@@ -136,7 +149,62 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
     else logger().error("Threshold {}", format_threshold_result(r));
   }
   if (code == 0 && !all_passed(summary.thresholds)) return kThresholdExitCode;
+  if (code == kJourneysFailed) {
+    // the students' failures are judged by the thresholds when there are some
+    if (summary.thresholds.empty()) return kFailed;
+    return all_passed(summary.thresholds) ? 0 : kThresholdExitCode;
+  }
   return code;
+}
+
+JourneyOptions journey_options(const Config& c, Journal* journal) {
+  JourneyOptions o;
+  o.count = c.count;
+  o.batch_size = c.batch_size;
+  o.ramp_up_s = c.ramp_up_s;
+  o.arrival = c.arrival == "uniform" ? Arrival::uniform : Arrival::poisson;
+  o.seed = std::random_device()();
+  o.auth = c.auth == "form" ? JourneyAuth::form : JourneyAuth::token;
+  o.password = c.password;
+  o.cells = c.cells;
+  o.think_s = c.think_s;
+  o.code = c.code;
+  o.expect = c.expect;
+  o.step_timeout_s = c.step_timeout_s;
+  o.server_timeout_s = c.server_deadline_s;
+  o.profile = c.profile;
+  o.keep = c.keep;
+  o.prefix = c.prefix;
+  o.journal = journal;
+  return o;
+}
+
+// Logs how the journeys went; the exit code before thresholds: kJourneysFailed when students
+// failed (thresholds, when given, judge those), kFailed when the run could not do what was asked.
+int report_journey(const JourneyResult& r, const Session& session, int requested) {
+  for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
+  std::vector<double> ttfr;
+  for (const auto& s : r.students) {
+    if (s.time_to_first_result_s) ttfr.push_back(*s.time_to_first_result_s);
+  }
+  logger().info("Students: {} of {} completed; time to first result: {}", r.completed(), r.students.size(),
+                format_distribution(summarize(ttfr)));
+  if (r.late_starts() > 0) logger().warn("{} students started late (their lateness counts in their times)", r.late_starts());
+  log_requests(session, r.created.size());
+  if (r.interrupted) return kInterrupted;
+  if (!r.deleted) {
+    logger().error("journey failed: the clean-up did not delete every user of this run");
+    return kFailed;
+  }
+  if (static_cast<int>(r.created.size()) < requested) {
+    logger().error("journey failed: {} users requested, {} created", requested, r.created.size());
+    return kFailed;
+  }
+  if (r.failed() > 0) {
+    logger().error("journey: {} of {} students did not complete their journey", r.failed(), r.students.size());
+    return kJourneysFailed;
+  }
+  return 0;
 }
 
 // A purge while a run against the same hub is still going on this machine would pull its users out
@@ -205,14 +273,14 @@ int run_command(const Config& config) {
       logger().error("Interrupted; finish with: {}", cleanup_command(config, journal ? &*journal : nullptr));
       code = kInterrupted;
     }
-    return finish(config, session, watch, started_at, t0, nullptr, nullptr, code);
+    return finish(config, session, watch, started_at, t0, Results{}, code);
   }
   if (config.command == "stress-test" && config.batch_size > 100) {
     logger().warn("-b {}: each name of a create request is a synchronous database write on the hub; 100 or less "
                   "keeps the hub answering", config.batch_size);
   }
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
-  check_token(session, config.command);
+  check_token(session, config.command == "journey" && config.auth == "form" ? "journey --auth form" : config.command);
   std::optional<Journal> journal;
   if (!config.dry_run) {
     journal = Journal::start(Journal::default_dir(), config.command, session.endpoint(), config.prefix);
@@ -249,7 +317,15 @@ int run_command(const Config& config) {
       display.reset();
       int code = report_stress(r, session, config.count);
       if (!r.deleted) logger().error("Some users of this run remain; {}", leftovers);
-      return finish(config, session, watch, started_at, t0, &r, nullptr, code);
+      return finish(config, session, watch, started_at, t0, Results{&r, nullptr, nullptr, nullptr}, code);
+    }
+    if (config.command == "journey") {
+      const JourneyOptions o = journey_options(config, j);
+      const JourneyResult r = journey(session, o);
+      display.reset();
+      const int code = report_journey(r, session, config.count);
+      if (!r.deleted) logger().error("Some users of this run remain; {}", leftovers);
+      return finish(config, session, watch, started_at, t0, Results{nullptr, nullptr, &r, &o}, code);
     }
     ActivityOptions o;
     o.count = config.count;
@@ -265,7 +341,7 @@ int run_command(const Config& config) {
       logger().error("activity-stress-test: some users could not be deleted; {}", leftovers);
       code = kFailed;
     }
-    return finish(config, session, watch, started_at, t0, nullptr, &r, code);
+    return finish(config, session, watch, started_at, t0, Results{nullptr, &r, nullptr, nullptr}, code);
   } catch (const Interrupted& e) {
     display.reset();
     logger().error("{}", e.what());

@@ -20,6 +20,7 @@ std::pair<int, int> done_of(const Progress& p, Phase phase) {
   case Phase::spawn: return {p.ready.load() + p.failed.load(), p.created.load()};
   case Phase::delete_users: return {p.deleted.load(), p.to_delete.load()};
   case Phase::activity: return {p.activity.load(), p.total.load()};
+  case Phase::journey: return {p.done.load() + p.dropped.load(), p.created.load()};
   default: return {0, 0};
   }
 }
@@ -48,9 +49,12 @@ std::string ProgressDisplay::line(double seconds) {
     rate_t0_ = seconds;
     rate_done0_ = done;
   }
-  std::string text = fmt::format("[{}] created {}/{} | started {} | ready {} | failed {} | deleted {}", to_string(phase),
-                                 p.created.load(), p.total.load(), p.requested.load(), p.ready.load(), p.failed.load(),
-                                 p.deleted.load());
+  std::string text =
+      phase == Phase::journey
+          ? fmt::format("[journey] arrived {}/{} | spawned {} | first result {} | done {} | failed {}", p.arrived.load(),
+                        p.created.load(), p.requested.load(), p.results.load(), p.done.load(), p.dropped.load())
+          : fmt::format("[{}] created {}/{} | started {} | ready {} | failed {} | deleted {}", to_string(phase), p.created.load(),
+                        p.total.load(), p.requested.load(), p.ready.load(), p.failed.load(), p.deleted.load());
   if (phase == Phase::activity) text += fmt::format(" | activity {}", p.activity.load());
   const double elapsed = seconds - rate_t0_;
   const double rate = elapsed > 0.5 ? (done - rate_done0_) / elapsed : 0.0;

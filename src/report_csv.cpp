@@ -66,6 +66,35 @@ std::string api_csv(const Summary& summary) {
   return out;
 }
 
+// One row per student, a column per journey metric (seconds; a step done several times, cell: its
+// mean; empty when the student did not complete it).
+std::string journeys_csv(const JourneyResult& journey) {
+  std::vector<std::string> header{"user", "scheduled_s", "late_s"};
+  for (const auto& m : journey_metrics()) header.push_back(std::string(m.name) + "_s");
+  for (const char* h : {"cells_done", "failed_step", "reason", "kernel_deleted"}) header.emplace_back(h);
+  std::string out = line(header);
+  for (const auto& st : journey.students) {
+    std::vector<std::string> row{st.user, number(st.scheduled_s), number(st.late_s)};
+    int cells = 0;
+    for (const auto& m : journey_metrics()) {
+      double sum = 0;
+      int n = 0;
+      for (const auto& step : st.steps) {
+        if (step.step == m.name) sum += step.seconds, ++n;
+      }
+      if (std::string_view(m.name) == kTimeToFirstResult && st.time_to_first_result_s) sum = *st.time_to_first_result_s, n = 1;
+      if (std::string_view(m.name) == "first_result" || std::string_view(m.name) == "cell") cells += n;
+      row.push_back(n ? number(sum / n) : "");
+    }
+    row.push_back(std::to_string(cells));
+    row.push_back(st.failed_step);
+    row.push_back(st.reason);
+    row.push_back(st.kernel_deleted ? "true" : "false");
+    out += line(row);
+  }
+  return out;
+}
+
 } // namespace
 
 std::string csv_field(std::string_view text) {
@@ -81,7 +110,7 @@ std::string csv_field(std::string_view text) {
 }
 
 void write_csv(const Summary& summary, const StressResult* stress, const std::vector<RequestRecord>& records,
-               const std::string& dir) {
+               const std::string& dir, const JourneyResult* journey) {
   const fs::path base(dir.empty() ? "." : dir);
   std::error_code ec;
   fs::create_directories(base, ec);
@@ -89,6 +118,7 @@ void write_csv(const Summary& summary, const StressResult* stress, const std::ve
     throw std::runtime_error("cannot create directory " + base.string() + (ec ? ": " + ec.message() : ""));
   }
   if (stress) write_file(base / "users.csv", users_csv(*stress));
+  if (journey) write_file(base / "journeys.csv", journeys_csv(*journey));
   write_file(base / "requests.csv", requests_csv(records));
   write_file(base / "api.csv", api_csv(summary));
 }

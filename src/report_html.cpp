@@ -140,6 +140,43 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
   return s + x_label(xl) + "</svg>\n";
 }
 
+// Several series over one x axis, each its own colour, with a legend.
+struct Series {
+  std::string name;
+  std::vector<Point> points;
+};
+std::string multi_line_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
+                             const std::vector<Series>& series, double min_y_max = 0) {
+  static constexpr const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  double x_max = 0, y_max = 0;
+  for (const auto& sr : series) {
+    for (const auto& p : sr.points) x_max = std::max(x_max, p.x), y_max = std::max(y_max, p.y);
+  }
+  x_max = nice_ceiling(x_max);
+  y_max = std::max(nice_ceiling(y_max), min_y_max);
+  auto px = [&](double x) { return kLeft + std::clamp(x / x_max, 0.0, 1.0) * kPlotW; };
+  auto py = [&](double y) { return kTop + kPlotH - std::clamp(y / y_max, 0.0, 1.0) * kPlotH; };
+  std::string s = frame_open(id, title, yl, y_max);
+  for (std::size_t i = 0; i <= kTicks; ++i) {
+    const double v = x_max * static_cast<double>(i) / kTicks;
+    s += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", num(px(v)),
+                     num(kTop + kPlotH + 16), tick(v));
+  }
+  s += "\n" + x_label(xl);
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const char* colour = kColours[k % std::size(kColours)];
+    std::string coords;
+    for (const auto& p : thin(series[k].points)) coords += (coords.empty() ? "" : " ") + num(px(p.x)) + "," + num(py(p.y));
+    s += fmt::format("<polyline class=\"data\" style=\"stroke:{}\" points=\"{}\"><title>{}</title></polyline>\n", colour, coords,
+                     esc(series[k].name));
+    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" style=\"fill:{}\"/>"
+                     "<text class=\"tick\" x=\"{}\" y=\"{}\">{}</text>\n",
+                     num(kLeft + kPlotW - 120), num(kTop + 4 + 14 * static_cast<double>(k)), colour, num(kLeft + kPlotW - 106),
+                     num(kTop + 13 + 14 * static_cast<double>(k)), esc(series[k].name));
+  }
+  return s + "</svg>\n";
+}
+
 std::string no_data(const std::string& what) { return "<p class=\"note\">" + esc(what) + "</p>\n"; }
 
 // ---- tables ----
@@ -173,6 +210,17 @@ std::string api_table(const Summary& s) {
   return t + "</table>\n<p class=\"note\">Latency: seconds of the last attempt, answered requests only.</p>\n";
 }
 
+std::string failures_table(const std::vector<FailureGroup>& groups, const char* what) {
+  if (groups.empty()) return "";
+  std::string s = "<h3>Failures by reason</h3>\n<table>\n" + header_row({what, "reason", "e.g. users"});
+  for (const auto& g : groups) {
+    std::string examples;
+    for (const auto& u : g.examples) examples += (examples.empty() ? "" : ", ") + u;
+    s += "<tr>" + cell(std::to_string(g.count), true) + cell(g.reason) + cell(examples) + "</tr>\n";
+  }
+  return s + "</table>\n";
+}
+
 std::string spawn_section(const SpawnSummary& sp) {
   std::string s = "<h2>Servers</h2>\n";
   s += fmt::format("<p>{} started, <b>{} ready</b> ({:.1f} %), {} failed, {} timed out, {} unfinished.</p>\n", sp.servers, sp.ready,
@@ -195,16 +243,49 @@ std::string spawn_section(const SpawnSummary& sp) {
     s += no_data("No spawn-to-ready times to show in a histogram.");
   }
 
-  if (!sp.failures.empty()) {
-    s += "<h3>Failures by reason</h3>\n<table>\n" + header_row({"servers", "reason", "e.g. users"});
-    for (const auto& g : sp.failures) {
-      std::string examples;
-      for (const auto& u : g.examples) examples += (examples.empty() ? "" : ", ") + u;
-      s += "<tr>" + cell(std::to_string(g.count), true) + cell(g.reason) + cell(examples) + "</tr>\n";
-    }
-    s += "</table>\n";
-  }
+  s += failures_table(sp.failures, "servers");
   return s;
+}
+
+std::string journey_section(const JourneySummary& j) {
+  std::string s = "<h2>Students</h2>\n";
+  s += fmt::format("<p>{} students arrived over {} s ({}, auth {}): <b>{} completed</b>, {} failed ({:.1f} %); {} late starts",
+                   j.students, seconds(j.ramp_up_s), esc(j.arrival), esc(j.auth), j.completed, j.failed, j.failure_rate_pct,
+                   j.late_starts);
+  if (j.late_starts > 0) s += fmt::format(" (latest {} s)", seconds(j.max_late_s));
+  s += ".</p>\n<table>\n" + header_row({"step", "count", "failed", "min s", "p50 s", "p90 s", "p95 s", "p99 s", "max s", "avg s"});
+  for (const auto& step : j.steps) {
+    if (step.seconds.count == 0 && step.failed == 0) continue;
+    s += std::string(step.name == kTimeToFirstResult ? "<tr class=\"total\">" : "<tr>") + cell(step.name) +
+         cell(std::to_string(step.seconds.count), true) + cell(std::to_string(step.failed), true) + distribution_cells(step.seconds) +
+         cell(step.seconds.count ? seconds(step.seconds.mean) : "-", true) + "</tr>\n";
+  }
+  s += "</table>\n<p class=\"note\">count: students that completed the step (cell: every further cell); failed: journeys "
+       "that ended at that step.</p>\n";
+  std::vector<Series> active;
+  for (std::size_t k = 0; k < j.active_steps.size(); ++k) {
+    Series sr{j.active_steps[k], {}};
+    bool any = false;
+    for (const auto& p : j.active_over_time) {
+      sr.points.push_back({p.t_s, static_cast<double>(p.active[k])});
+      any = any || p.active[k] > 0;
+    }
+    if (any) active.push_back(std::move(sr));
+  }
+  s += active.empty() ? no_data("No student completed a step: nothing to plot over time.")
+                      : multi_line_chart("chart-steps", "Students in each step over time", "seconds since the students began arriving",
+                                         "students", active, 5);
+  if (j.time_to_first_result.total() > 0) {
+    std::vector<std::string> labels;
+    for (std::size_t i = 0; i < j.time_to_first_result.counts.size(); ++i) {
+      labels.push_back(report_detail::bucket_label(j.time_to_first_result, i));
+    }
+    s += bar_chart("chart-ttfr", "Time to first result", "seconds from arrival to the first cell's result", "students", labels,
+                   j.time_to_first_result.counts);
+  } else {
+    s += no_data("No student got a first result: no histogram.");
+  }
+  return s + failures_table(j.failures, "students");
 }
 
 std::string throttle_section(const Summary& s) {
@@ -328,6 +409,7 @@ std::string render_html(const Summary& s) {
   if (s.spawn) h += spawn_section(*s.spawn);
   h += throttle_section(s);
   if (s.activity) h += activity_section(*s.activity);
+  if (s.journey) h += journey_section(*s.journey);
   if (s.hub) h += hub_section(*s.hub);
   h += fmt::format("<p class=\"note\">{} version {}; the same numbers are in the JSON report.</p>\n", kReportSchema,
                    kReportSchemaVersion);

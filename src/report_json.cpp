@@ -33,13 +33,18 @@ json histogram(const Histogram& h) {
   return buckets;
 }
 
-json spawn(const SpawnSummary& sp) {
+json failure_groups(const std::vector<FailureGroup>& groups) {
   json failures = json::array();
-  for (const auto& f : sp.failures) {
+  for (const auto& f : groups) {
     json examples = json::array();
     for (const auto& u : f.examples) examples.push_back(text(u));
     failures.push_back({{"reason", text(f.reason)}, {"count", f.count}, {"example_users", examples}});
   }
+  return failures;
+}
+
+json spawn(const SpawnSummary& sp) {
+  const json failures = failure_groups(sp.failures);
   json ready = json::array();
   for (const auto& p : sp.ready_over_time) ready.push_back({{"t_s", p.t_s}, {"ready", p.ready}});
   return {{"servers", sp.servers},
@@ -58,6 +63,31 @@ json spawn(const SpawnSummary& sp) {
 json activity(const ActivitySummary& a) {
   return {{"users", a.users},           {"workers", a.workers},         {"post_s", distribution(a.post_s)},
           {"ping_s", distribution(a.ping_s)}, {"post_errors", a.post_errors}, {"ping_errors", a.ping_errors}};
+}
+
+json journey(const JourneySummary& j) {
+  json steps = json::array();
+  for (const auto& step : j.steps) {
+    steps.push_back({{"name", step.name}, {"seconds", distribution(step.seconds)}, {"failed", step.failed}});
+  }
+  json active = json::array();
+  for (const auto& p : j.active_over_time) active.push_back({{"t_s", p.t_s}, {"active", p.active}});
+  return {{"auth", j.auth},
+          {"arrival", j.arrival},
+          {"ramp_up_s", j.ramp_up_s},
+          {"cells", j.cells},
+          {"students", j.students},
+          {"completed", j.completed},
+          {"failed", j.failed},
+          {"failure_rate_pct", j.failure_rate_pct},
+          {"late_starts", j.late_starts},
+          {"max_late_s", j.max_late_s},
+          {"kernels_deleted", j.kernels_deleted},
+          {"steps", steps},
+          {"failures", failure_groups(j.failures)},
+          {"time_to_first_result_histogram", histogram(j.time_to_first_result)},
+          {"active_steps", j.active_steps},
+          {"active_over_time", active}};
 }
 
 json hub(const HubSummary& h) {
@@ -129,6 +159,7 @@ json to_json(const Summary& s) {
             {"throttled_s", s.throttle.throttled_s},
             {"smallest_window", s.throttle.smallest_window}}},
           {"activity", s.activity ? activity(*s.activity) : json(nullptr)},
+          {"journey", s.journey ? journey(*s.journey) : json(nullptr)},
           {"hub", s.hub ? hub(*s.hub) : json(nullptr)},
           {"thresholds", thresholds}};
 }

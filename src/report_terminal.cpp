@@ -116,6 +116,17 @@ void api(std::string& out, const Summary& s) {
   out += "(latency: seconds of the last attempt, answered requests only)\n";
 }
 
+void failures(std::string& out, const std::vector<FailureGroup>& groups, const char* what) {
+  if (groups.empty()) return;
+  out += fmt::format("Failures by reason ({}: reason, e.g. users)\n", what);
+  const std::size_t w = std::to_string(groups.front().count).size();  // most frequent first
+  for (const auto& g : groups) {
+    std::string examples;
+    for (const auto& u : g.examples) examples += (examples.empty() ? "" : ", ") + printable(u, 80);
+    out += fmt::format("  {:>{}}: {} (e.g. {})\n", g.count, w, printable(g.reason), examples);
+  }
+}
+
 void spawn(std::string& out, const SpawnSummary& sp) {
   out += fmt::format("\nServers: {} started, {} ready ({:.1f} %), {} failed, {} timed out, {} unfinished\n", sp.servers,
                      sp.ready, sp.ready_rate_pct, sp.failed, sp.timed_out, sp.unfinished);
@@ -137,15 +148,26 @@ void spawn(std::string& out, const SpawnSummary& sp) {
     out += h.render();
   }
 
-  if (!sp.failures.empty()) {
-    out += "Failures by reason (servers: reason, e.g. users)\n";
-    const std::size_t w = std::to_string(sp.failures.front().count).size();  // most frequent first
-    for (const auto& g : sp.failures) {
-      std::string examples;
-      for (const auto& u : g.examples) examples += (examples.empty() ? "" : ", ") + printable(u, 80);
-      out += fmt::format("  {:>{}}: {} (e.g. {})\n", g.count, w, printable(g.reason), examples);
-    }
+  failures(out, sp.failures, "servers");
+}
+
+void journey(std::string& out, const JourneySummary& j) {
+  out += fmt::format("\nStudents: {} arrived over {} s ({}, --auth {}), {} completed, {} failed ({:.1f} %)", j.students,
+                     seconds(j.ramp_up_s), j.arrival, j.auth, j.completed, j.failed, j.failure_rate_pct);
+  out += fmt::format("; late starts {}", j.late_starts);
+  if (j.late_starts > 0) out += fmt::format(" (latest {} s)", seconds(j.max_late_s));
+  out += "\n";
+  TextTable t({"Step", "count", "failed", "min", "p50", "p90", "p95", "p99", "max", "avg"}, {});
+  for (const auto& step : j.steps) {
+    if (step.seconds.count == 0 && step.failed == 0) continue;  // login without --auth form, cell with --cells 1
+    std::vector<std::string> r{step.name, std::to_string(step.seconds.count), std::to_string(step.failed)};
+    for (auto& c : distribution_cells(step.seconds)) r.push_back(std::move(c));
+    r.push_back(step.seconds.count ? seconds(step.seconds.mean) : "-");
+    t.row(std::move(r));
   }
+  out += t.render();
+  out += "(seconds; count: students that completed the step, cell: every further cell; failed: journeys that ended there)\n";
+  failures(out, j.failures, "students");
 }
 
 void throttling(std::string& out, const Summary& s) {
@@ -198,6 +220,7 @@ std::string render_terminal(const Summary& s) {
   if (s.spawn) spawn(out, *s.spawn);
   throttling(out, s);
   if (s.activity) activity(out, *s.activity);
+  if (s.journey) journey(out, *s.journey);
   if (s.hub) hub(out, *s.hub);
   thresholds(out, s);
   return out;

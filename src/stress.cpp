@@ -22,7 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int kCleanupWindow = 10;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -250,7 +249,8 @@ private:
   std::vector<HttpEngine::TimerId> timers_;          // timers pointing at this object
 };
 
-// Journals each batch before it is sent and what it created after; collects the created names.
+} // namespace
+
 CreateHooks journal_hooks(Journal* journal, std::vector<std::string>& created) {
   CreateHooks hooks;
   hooks.before_batch = [journal](const std::vector<std::string>& batch) {
@@ -269,6 +269,8 @@ CreateHooks journal_hooks(Journal* journal, std::vector<std::string>& created) {
   return hooks;
 }
 
+namespace {
+
 template <typename F>
 double timed(F&& f) {
   const auto t = Clock::now();
@@ -283,6 +285,8 @@ const char* to_string(Phase phase) {
   case Phase::idle: return "start";
   case Phase::find: return "find";
   case Phase::create: return "create";
+  case Phase::tokens: return "tokens";
+  case Phase::journey: return "journey";
   case Phase::spawn: return "spawn";
   case Phase::activity: return "activity";
   case Phase::delete_users: return "delete";

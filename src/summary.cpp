@@ -85,21 +85,29 @@ std::string replace_all(std::string text, const std::string& what, const std::st
   return text;
 }
 
-std::vector<FailureGroup> group_failures(const std::vector<SpawnRecord>& spawns) {
+// (user, reason) pairs grouped by reason, the user's own name in it replaced by "{user}".
+std::vector<FailureGroup> group_reasons(const std::vector<std::pair<std::string, std::string>>& failures) {
   std::vector<FailureGroup> groups;
-  for (const auto& s : spawns) {
-    if (s.state == SpawnState::ready) continue;
-    const std::string reason = s.reason.empty() ? std::string(to_string(s.state)) : replace_all(s.reason, s.user, "{user}");
+  for (const auto& [user, why] : failures) {
+    const std::string reason = replace_all(why, user, "{user}");
     auto it = std::find_if(groups.begin(), groups.end(), [&](const FailureGroup& g) { return g.reason == reason; });
     if (it == groups.end()) {
       groups.push_back({reason, 0, {}});
       it = std::prev(groups.end());
     }
     ++it->count;
-    if (it->examples.size() < 3) it->examples.push_back(s.user);
+    if (it->examples.size() < 3) it->examples.push_back(user);
   }
   std::stable_sort(groups.begin(), groups.end(), [](const FailureGroup& a, const FailureGroup& b) { return a.count > b.count; });
   return groups;
+}
+
+std::vector<FailureGroup> group_failures(const std::vector<SpawnRecord>& spawns) {
+  std::vector<std::pair<std::string, std::string>> failures;
+  for (const auto& s : spawns) {
+    if (s.state != SpawnState::ready) failures.emplace_back(s.user, s.reason.empty() ? std::string(to_string(s.state)) : s.reason);
+  }
+  return group_reasons(failures);
 }
 
 SpawnSummary summarize_spawns(const StressResult& stress) {
@@ -203,6 +211,7 @@ const char* to_string(ApiKind kind) {
   case ApiKind::stop_server: return "stop server";
   case ApiKind::delete_user: return "delete user";
   case ApiKind::activity: return "activity";
+  case ApiKind::create_token: return "create token";
   case ApiKind::metrics: return "metrics";
   case ApiKind::other: return "other";
   }
@@ -218,7 +227,8 @@ const char* method_of(ApiKind kind) {
   case ApiKind::metrics: return "GET";
   case ApiKind::create_users:
   case ApiKind::start_server:
-  case ApiKind::activity: return "POST";
+  case ApiKind::activity:
+  case ApiKind::create_token: return "POST";
   case ApiKind::stop_server:
   case ApiKind::delete_user: return "DELETE";
   case ApiKind::other: return "";
@@ -237,6 +247,7 @@ const char* route_of(ApiKind kind) {
   case ApiKind::stop_server: return "/users/{name}/server";
   case ApiKind::progress: return "/users/{name}/server/progress";
   case ApiKind::activity: return "/users/{name}/activity";
+  case ApiKind::create_token: return "/users/{name}/tokens";
   case ApiKind::metrics: return "/hub/metrics";
   case ApiKind::other: return "";
   }
@@ -254,6 +265,7 @@ ApiKind classify_request(std::string_view method_in, std::string_view route) {
   if (p.size() == 2) return get ? ApiKind::get_user : del ? ApiKind::delete_user : ApiKind::other;
   if (p.size() == 3 && p[2] == "server") return post ? ApiKind::start_server : del ? ApiKind::stop_server : ApiKind::other;
   if (p.size() == 3 && p[2] == "activity") return post ? ApiKind::activity : ApiKind::other;
+  if (p.size() == 3 && p[2] == "tokens") return post ? ApiKind::create_token : ApiKind::other;
   if (p.size() == 4 && p[2] == "server" && p[3] == "progress") return get ? ApiKind::progress : ApiKind::other;
   return ApiKind::other;
 }
@@ -345,8 +357,87 @@ Summary build_summary(const SummaryInputs& in) {
     s.activity = ActivitySummary{a.used.size(), a.workers, summarize(a.post_s), summarize(a.ping_s), a.post_errors, a.ping_errors};
   }
 
+  if (in.journey && in.journey_options) {
+    s.users = UsersCount{in.requested_users, static_cast<int>(in.journey->created.size())};
+    s.phases = in.journey->phases;
+    s.journey = summarize_journeys(*in.journey, *in.journey_options);
+  }
+
   if (in.hub_samples && !in.hub_samples->empty()) s.hub = summarize_hub(*in.hub_samples);
   return s;
+}
+
+JourneySummary summarize_journeys(const JourneyResult& result, const JourneyOptions& options) {
+  JourneySummary out;
+  out.auth = to_string(options.auth);
+  out.arrival = to_string(options.arrival);
+  out.ramp_up_s = options.ramp_up_s;
+  out.cells = options.cells;
+  out.students = result.students.size();
+  out.time_to_first_result = make_spawn_histogram();
+  const auto& metrics = journey_metrics();
+  std::vector<std::vector<double>> values(metrics.size());
+  out.steps.resize(metrics.size());
+  auto index_of = [&](std::string_view name) {
+    for (std::size_t i = 0; i < metrics.size(); ++i) {
+      if (name == metrics[i].name) return i;
+    }
+    return metrics.size();
+  };
+  double end_s = 0;
+  for (const auto& st : result.students) {
+    if (st.ok()) ++out.completed;
+    if (st.late_s > kLateStart) {
+      ++out.late_starts;
+      out.max_late_s = std::max(out.max_late_s, st.late_s);
+    }
+    if (st.kernel_deleted) ++out.kernels_deleted;
+    for (const auto& step : st.steps) {
+      if (const auto i = index_of(step.step); i < metrics.size()) values[i].push_back(step.seconds);
+      end_s = std::max(end_s, step.start_s + step.seconds);
+    }
+    if (st.time_to_first_result_s) {
+      values[index_of(kTimeToFirstResult)].push_back(*st.time_to_first_result_s);
+      out.time_to_first_result.add(*st.time_to_first_result_s);
+    }
+    if (const auto i = index_of(st.failed_step); !st.ok() && i < metrics.size()) ++out.steps[i].failed;
+  }
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    out.steps[i].name = metrics[i].name;
+    out.steps[i].seconds = summarize(values[i]);
+  }
+  out.failed = out.students - out.completed;
+  out.failure_rate_pct = out.students ? 100.0 * static_cast<double>(out.failed) / static_cast<double>(out.students) : 0.0;
+
+  std::vector<std::pair<std::string, std::string>> failures;
+  for (const auto& st : result.students) {
+    if (!st.ok()) failures.emplace_back(st.user, st.failed_step + ": " + st.reason);
+  }
+  out.failures = group_reasons(failures);
+
+  for (const auto& m : metrics) {
+    if (std::string_view(m.name) != kTimeToFirstResult) out.active_steps.emplace_back(m.name);
+  }
+  for (long t = 0; static_cast<double>(t) <= end_s; ++t) {
+    StepsActive point{static_cast<double>(t), std::vector<std::size_t>(out.active_steps.size(), 0)};
+    for (const auto& st : result.students) {
+      for (const auto& step : st.steps) {
+        if (step.start_s <= static_cast<double>(t) && static_cast<double>(t) < step.start_s + step.seconds) {
+          const auto i = std::find(out.active_steps.begin(), out.active_steps.end(), step.step) - out.active_steps.begin();
+          if (static_cast<std::size_t>(i) < out.active_steps.size()) ++point.active[static_cast<std::size_t>(i)];
+        }
+      }
+    }
+    out.active_over_time.push_back(std::move(point));
+  }
+  return out;
+}
+
+const StepStats* find_step(const JourneySummary& journey, std::string_view name) {
+  for (const auto& step : journey.steps) {
+    if (step.name == name) return &step;
+  }
+  return nullptr;
 }
 
 } // namespace hubstress

@@ -17,18 +17,35 @@ namespace {
 enum class Family { time, rate, count };
 
 struct MetricDef {
-  const char* name;
+  std::string name;
   Family family;
 };
 
-constexpr MetricDef kMetrics[] = {
-    {"spawn_min", Family::time}, {"spawn_p50", Family::time}, {"spawn_p90", Family::time},
-    {"spawn_p95", Family::time}, {"spawn_p99", Family::time}, {"spawn_max", Family::time},
-    {"spawn_avg", Family::time}, {"api_p50", Family::time},   {"api_p90", Family::time},
-    {"api_p95", Family::time},   {"api_p99", Family::time},   {"api_max", Family::time},
-    {"failure_rate", Family::rate}, {"ready_rate", Family::rate}, {"errors", Family::count},
-    {"throttled", Family::count},
-};
+constexpr const char* kStats[] = {"min", "p50", "p90", "p95", "p99", "max", "avg"};
+
+// Every metric, in documentation order. The journey's come from journey_metrics(): a new step
+// is a new set of metrics without an edit here.
+const std::vector<MetricDef>& metric_defs() {
+  static const std::vector<MetricDef> defs = [] {
+    std::vector<MetricDef> out;
+    for (const char* stat : kStats) out.push_back({std::string("spawn_") + stat, Family::time});
+    for (const char* stat : kStats) {
+      if (std::string_view(stat) != "min" && std::string_view(stat) != "avg") out.push_back({std::string("api_") + stat, Family::time});
+    }
+    for (const char* name : {"failure_rate", "ready_rate"}) out.push_back({name, Family::rate});
+    for (const char* name : {"errors", "throttled"}) out.push_back({name, Family::count});
+    for (const auto& m : journey_metrics()) {
+      for (const char* stat : kStats) {
+        const std::string name = std::string(m.name) + "_" + stat;  // spawn_* is already there
+        if (std::none_of(out.begin(), out.end(), [&](const MetricDef& d) { return d.name == name; })) out.push_back({name, Family::time});
+      }
+    }
+    out.push_back({"journey_failure_rate", Family::rate});
+    out.push_back({"late_starts", Family::count});
+    return out;
+  }();
+  return defs;
+}
 
 // std::string, not const char*: assigning a literal here trips a GCC 12 -Wrestrict false positive
 std::string unit_of(Family f) {
@@ -47,11 +64,13 @@ std::string_view trim(std::string_view s) {
 }
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {
-  std::string metrics;
-  for (const auto& m : threshold_metrics()) metrics += (metrics.empty() ? "" : ", ") + m;
+  std::string steps;
+  for (const auto& m : journey_metrics()) steps += (steps.empty() ? "" : ", ") + std::string(m.name);
   throw std::invalid_argument(fmt::format("bad threshold '{}': {} (format METRIC<NUMBER[UNIT] with <, <=, >, >=; "
-                                          "e.g. spawn_p95<90s, failure_rate<1%; metrics: {})",
-                                          text, why, metrics));
+                                          "e.g. spawn_p95<90s, failure_rate<1%; metrics: spawn_STAT, api_STAT, failure_rate, "
+                                          "ready_rate, errors, throttled; journey: STEP_STAT, journey_failure_rate, late_starts; "
+                                          "STAT: min, p50, p90, p95, p99, max, avg (api_: no min, avg); STEP: {})",
+                                          text, why, steps));
 }
 
 bool compare(double actual, ThresholdOp op, double limit) {
@@ -83,6 +102,24 @@ Measured from_distribution(const Distribution& d, std::string_view stat) {
 }
 
 Measured measure(std::string_view metric, const Summary& s) {
+  if (metric == "journey_failure_rate") {
+    if (!s.journey || s.journey->students == 0) return {};
+    return {s.journey->failure_rate_pct, true};
+  }
+  if (metric == "late_starts") {
+    if (!s.journey) return {};
+    return {static_cast<double>(s.journey->late_starts), true};
+  }
+  for (const auto& m : journey_metrics()) {
+    const std::string_view name(m.name);
+    if (metric.size() > name.size() + 1 && metric.substr(0, name.size()) == name && metric[name.size()] == '_') {
+      // spawn_*: the journey's spawn step in a journey, spawn-to-ready in a stress-test
+      if (!s.journey && name == "spawn") break;
+      if (!s.journey) return {};
+      const StepStats* step = find_step(*s.journey, name);
+      return step ? from_distribution(step->seconds, metric.substr(name.size() + 1)) : Measured{};
+    }
+  }
   if (metric.rfind("spawn_", 0) == 0) {
     if (!s.spawn) return {};
     return from_distribution(s.spawn->ready_s, metric.substr(6));
@@ -102,7 +139,7 @@ Measured measure(std::string_view metric, const Summary& s) {
 }
 
 const MetricDef* find_metric(std::string_view name) {
-  for (const auto& m : kMetrics) {
+  for (const auto& m : metric_defs()) {
     if (name == m.name) return &m;
   }
   return nullptr;
@@ -113,7 +150,7 @@ const MetricDef* find_metric(std::string_view name) {
 const std::vector<std::string>& threshold_metrics() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const auto& m : kMetrics) out.emplace_back(m.name);
+    for (const auto& m : metric_defs()) out.push_back(m.name);
     return out;
   }();
   return names;

@@ -81,6 +81,10 @@ std::vector<std::string> missing_scopes(const json& token_model, std::string_vie
     needed.insert(needed.end(), {"admin:users"});
   } else if (command == "activity-stress-test") {
     needed.insert(needed.end(), {"admin:users", "read:users", "users:activity"});
+  } else if (command == "journey") {
+    needed.insert(needed.end(), {"admin:users", "tokens"});  // each student's own token
+  } else if (command == "journey --auth form") {
+    needed.insert(needed.end(), {"admin:users"});
   }
   std::vector<std::string> missing;
   for (const auto& scope : needed) {
@@ -98,8 +102,9 @@ void check_token(Session& session, std::string_view command) {
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    const bool tokens = std::find(missing.begin(), missing.end(), "tokens") != missing.end();
     throw AuthError("the token lacks scopes that " + std::string(command) + " needs: " + list +
-                    " (grant admin:users and admin:servers)");
+                    (tokens ? " (grant admin:users, admin:servers and tokens)" : " (grant admin:users and admin:servers)"));
   }
 }
 

@@ -15,12 +15,13 @@ enum class ApiKind {
   stop_server,   // DELETE /users/{name}/server
   delete_user,   // DELETE /users/{name}
   activity,      // POST /users/{name}/activity
+  create_token,  // POST /users/{name}/tokens
   metrics,       // GET /hub/metrics
   other,         // anything else
 };
-inline constexpr std::size_t kApiKindCount = 11;
+inline constexpr std::size_t kApiKindCount = 12;
 // "version", "list users", "create users", "get user", "start server", "progress", "stop server",
-// "delete user", "activity", "metrics", "other".
+// "delete user", "activity", "create token", "metrics", "other".
 const char* to_string(ApiKind kind);
 
 // The method and route template of a kind (the comments above); "" for ApiKind::other.

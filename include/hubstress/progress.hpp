@@ -5,7 +5,7 @@
 
 namespace hubstress {
 
-enum class Phase { idle, find, create, spawn, activity, delete_users };
+enum class Phase { idle, find, create, tokens, spawn, activity, journey, delete_users };
 const char* to_string(Phase phase);
 
 struct Progress {
@@ -18,6 +18,11 @@ struct Progress {
   std::atomic<int> deleted{0};    // users deleted
   std::atomic<int> to_delete{0};  // users the delete phase works on
   std::atomic<int> activity{0};   // activity updates answered
+  // journey
+  std::atomic<int> arrived{0};    // students that arrived
+  std::atomic<int> results{0};    // students that got their first cell's result
+  std::atomic<int> done{0};       // students whose whole journey worked
+  std::atomic<int> dropped{0};    // students whose journey failed at a step
 };
 
 } // namespace hubstress

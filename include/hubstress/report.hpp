@@ -4,7 +4,7 @@
 //
 //   render_terminal(s)             end-of-run table for stdout
 //   to_json(s)                     machine-readable report; fields in docs/report-schema.md
-//   write_csv(s, stress, recs, d)  d/users.csv, d/requests.csv, d/api.csv for spreadsheets
+//   write_csv(s, stress, recs, d)  d/users.csv (stress-test), d/journeys.csv (journey), d/requests.csv, d/api.csv
 //   render_html(s)                 one self-contained HTML page with inline SVG charts
 #include "hubstress/summary.hpp"
 
@@ -35,7 +35,7 @@ nlohmann::json to_json(const Summary& summary);
 // Seconds that do not apply (a server never requested or never ready) are empty cells.
 // Throws std::runtime_error naming the path when a directory or file cannot be written.
 void write_csv(const Summary& summary, const StressResult* stress, const std::vector<RequestRecord>& records,
-               const std::string& dir);
+               const std::string& dir, const JourneyResult* journey = nullptr);
 
 // One HTML page with no external resources (no scripts, fonts, images or styles by URL): the tables
 // of render_terminal plus inline SVG charts, each <svg> with an id:

@@ -75,6 +75,13 @@ struct StressResult {
 
 StressResult stress_test(Session& session, const StressOptions& options);
 
+// Users stopped and deleted at once by a clean-up: a busy hub stops and deletes faster 10 at a
+// time than 50 (clean-up is not the load being measured).
+inline constexpr int kCleanupWindow = 10;
+// Hooks for create_users that journal each batch before it is sent and what it created after,
+// and collect the created names into `created`.
+CreateHooks journal_hooks(Journal* journal, std::vector<std::string>& created);
+
 struct ActivityOptions {
   int count = 100;
   int workers = 100;

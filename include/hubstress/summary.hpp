@@ -9,6 +9,7 @@
 //   std::cout << render_terminal(summary);                            // report.hpp
 #include "hubstress/api_kind.hpp"
 #include "hubstress/hub_metrics.hpp"
+#include "hubstress/journey.hpp"
 #include "hubstress/session.hpp"
 #include "hubstress/stats.hpp"
 #include "hubstress/stress.hpp"
@@ -89,6 +90,39 @@ struct SpawnSummary {
   std::vector<ReadyPoint> ready_over_time;  // one point per ready server, in time order
 };
 
+// One metric of journey_metrics() over every student.
+struct StepStats {
+  std::string name;        // "kernel", ..., "time_to_first_result"
+  Distribution seconds;    // of the students that completed the step ("cell": every further cell)
+  std::size_t failed = 0;  // students whose journey ended at this step
+};
+
+// Students in each step at one moment of the journeys phase.
+struct StepsActive {
+  double t_s = 0;                   // seconds since the journeys started
+  std::vector<std::size_t> active;  // per step of JourneySummary::active_steps
+};
+
+// The journey command.
+struct JourneySummary {
+  std::string auth;                  // "token" | "form"
+  std::string arrival;               // "poisson" | "uniform"
+  double ramp_up_s = 0;
+  int cells = 0;                     // cells per student
+  std::size_t students = 0;          // students that were to arrive
+  std::size_t completed = 0;         // of them: every step worked
+  std::size_t failed = 0;            // of them: ended at a failed step (or never ran: interrupted)
+  double failure_rate_pct = 0;       // failed / students, percent (0 without students)
+  std::size_t late_starts = 0;       // students started more than kLateStart after their scheduled arrival
+  double max_late_s = 0;             // the latest of those starts, seconds
+  std::size_t kernels_deleted = 0;   // kernels the students deleted at the end
+  std::vector<StepStats> steps;      // every journey_metrics() entry, in its order
+  std::vector<FailureGroup> failures;  // reason "step: why", most frequent first
+  Histogram time_to_first_result;    // spawn_histogram_bounds() buckets
+  std::vector<std::string> active_steps;   // the steps of active_over_time (time_to_first_result is not one)
+  std::vector<StepsActive> active_over_time;  // one point per second of the journeys
+};
+
 // How much the hub pushed back with 429.
 struct Throttling {
   std::size_t answers_429 = 0;  // requests whose final answer was 429 (start requests are never retried on 429)
@@ -156,6 +190,7 @@ struct Summary {
   std::optional<SpawnSummary> spawn;         // stress-test only
   Throttling throttle;                       // 429s, from the records and the spawn phase
   std::optional<ActivitySummary> activity;   // activity-stress-test only
+  std::optional<JourneySummary> journey;     // journey only
   std::optional<HubSummary> hub;             // when /hub/metrics was scraped at least once
   std::vector<ThresholdResult> thresholds;   // set by the caller: evaluate_all() (thresholds.hpp); empty when none given
 };
@@ -171,10 +206,15 @@ struct SummaryInputs {
   int requested_users = 0;                           // --count of a load command (0: not one)
   const StressResult* stress = nullptr;              // stress-test's result
   const ActivityResult* activity = nullptr;          // activity-stress-test's result
+  const JourneyResult* journey = nullptr;            // journey's result
+  const JourneyOptions* journey_options = nullptr;   // with it: what was asked
   const std::vector<HubSample>* hub_samples = nullptr;   // /hub/metrics scrapes, any order
 };
 
 Summary build_summary(const SummaryInputs& in);
+JourneySummary summarize_journeys(const JourneyResult& result, const JourneyOptions& options);
+// The step of that name (journey_metrics()), or null.
+const StepStats* find_step(const JourneySummary& journey, std::string_view name);
 
 // Whether a record counts as an error: an answer outside 2xx, or no answer at all.
 bool is_error(const RequestRecord& record);

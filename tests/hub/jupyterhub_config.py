@@ -37,7 +37,7 @@ c.JupyterHub.services = [{"name": "stress-tester", "api_token": os.environ["HST_
 c.JupyterHub.load_roles = [
     {
         "name": "stress-tester-role",
-        "scopes": ["admin:users", "admin:servers", "read:metrics", "read:hub"],
+        "scopes": ["admin:users", "admin:servers", "tokens", "read:metrics", "read:hub"],
         "services": ["stress-tester"],
     }
 ]

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <stdexcept>
 
 using namespace hubstress;
@@ -91,7 +93,11 @@ TEST(ThresholdParse, GoodInputs) {
   EXPECT_DOUBLE_EQ(t.limit, 99.5);
 
   for (const auto& m : threshold_metrics()) EXPECT_NO_THROW(parse_threshold(m + "<1")) << m;
-  EXPECT_EQ(threshold_metrics().size(), 16u);
+  // 16 of stress-test and activity-stress-test, 7 statistics of every journey metric (spawn_* is
+  // already there), journey_failure_rate and late_starts; no name twice
+  EXPECT_EQ(threshold_metrics().size(), 16u + 7u * (journey_metrics().size() - 1) + 2u);
+  std::set<std::string> unique(threshold_metrics().begin(), threshold_metrics().end());
+  EXPECT_EQ(unique.size(), threshold_metrics().size());
 }
 
 TEST(ThresholdParse, BadInputsThrowOneLineNamingTheMetrics) {
