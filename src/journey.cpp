@@ -536,9 +536,12 @@ JourneyResult journey(Session& session, const JourneyOptions& options) {
                            })});
   students.clear();
   result.interrupted = work.stop_requested();
+  int said = 0;  // a few lines, not one per student of a large class: the reports group them all
   for (const auto& s : result.students) {
-    if (!s.ok()) logger().warn("{}: {} failed: {}", s.user, s.failed_step, s.reason);
+    if (s.ok()) continue;
+    if (++said <= 10) logger().warn("{}: {} failed: {}", s.user, s.failed_step, s.reason);
   }
+  if (said > 10) logger().warn("... and {} more failed journeys (every one is in the reports)", said - 10);
   progress.phase = Phase::delete_users;
   teardown();
   return result;

@@ -112,13 +112,13 @@ Measured measure(std::string_view metric, const Summary& s) {
   }
   for (const auto& m : journey_metrics()) {
     const std::string_view name(m.name);
-    if (metric.size() > name.size() + 1 && metric.substr(0, name.size()) == name && metric[name.size()] == '_') {
-      // spawn_*: the journey's spawn step in a journey, spawn-to-ready in a stress-test
-      if (!s.journey && name == "spawn") break;
-      if (!s.journey) return {};
-      const StepStats* step = find_step(*s.journey, name);
-      return step ? from_distribution(step->seconds, metric.substr(name.size() + 1)) : Measured{};
-    }
+    if (metric.size() <= name.size() + 1 || metric.substr(0, name.size()) != name || metric[name.size()] != '_') continue;
+    const std::string_view stat = metric.substr(name.size() + 1);
+    if (std::find(std::begin(kStats), std::end(kStats), stat) == std::end(kStats)) continue;  // ready_rate is not a step's
+    // spawn_*: the journey's spawn step in a journey, spawn-to-ready in a stress-test
+    if (!s.journey) break;
+    const StepStats* step = find_step(*s.journey, name);
+    return step ? from_distribution(step->seconds, stat) : Measured{};
   }
   if (metric.rfind("spawn_", 0) == 0) {
     if (!s.spawn) return {};

@@ -205,6 +205,9 @@ private:
       self->connected(Result{Errc::connect_failed, url.host + ":" + url.port + ": " + ec.message()});
       co_return;
     }
+    // as browsers do: a small frame goes out at once, not after the previous one's ACK (Nagle's
+    // algorithm would add up to 40 ms to a cell's round trip)
+    beast::get_lowest_layer(ws).socket().set_option(asio::ip::tcp::no_delay(true), ec);
     if constexpr (tls) {
       if (!SSL_set_tlsext_host_name(ws.next_layer().native_handle(), url.host.c_str())) {
         self->connected(Result{Errc::tls_failed, "cannot set the TLS server name"});

@@ -1,0 +1,172 @@
+// `journey` against tests/support/fake_hub.py: what a real hub won't do on demand (4.x's login
+// XSRF, a proxy without the route for seconds, a kernel that never answers, a WebSocket dropped
+// mid-cell, a wrong output, a failed spawn, Ctrl-C). Each must end that student's journey at the
+// right step with the right reason, remove what the run made, and not hang.
+#include "hubstress/journey.hpp"
+#include "hubstress/session.hpp"
+
+#include "../support/fake_hub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+using hubstress::testing::FakeHub;
+namespace hs = hubstress;
+
+namespace {
+
+hs::SessionOptions session_options(const FakeHub& hub) {
+  hs::SessionOptions o;
+  o.endpoint = hub.url();
+  o.token = FakeHub::token();
+  return o;
+}
+
+hs::JourneyOptions options(int count, int cells = 1) {
+  hs::JourneyOptions o;
+  o.count = count;
+  o.cells = cells;
+  o.think_s = 0.1;
+  o.step_timeout_s = 10;
+  o.server_timeout_s = 10;
+  return o;
+}
+
+// Nothing of the run is left on the fake: users, servers, kernels.
+void expect_nothing_left(const FakeHub& hub, const hs::JourneyResult& r) {
+  const auto state = hub.state();
+  EXPECT_TRUE(r.deleted);
+  EXPECT_EQ(state["users"].size(), 0u) << state.dump();
+  EXPECT_EQ(state["servers"].size(), 0u) << state.dump();
+  EXPECT_EQ(state["kernels"], 0) << state.dump();
+}
+
+} // namespace
+
+TEST(JourneyFaults, AFormLoginThatInsistsOnXsrfAsJupyterHub4Does) {
+  FakeHub hub({"--xsrf", "--version", "4.1.0"});
+  hs::Session session(session_options(hub));
+  auto o = options(3);
+  o.auth = hs::JourneyAuth::form;
+  o.password = "any";
+  const auto r = hs::journey(session, o);
+  ASSERT_EQ(r.students.size(), 3u);
+  for (const auto& s : r.students) {
+    EXPECT_TRUE(s.ok()) << s.user << ": " << s.failed_step << ": " << s.reason;
+    EXPECT_TRUE(s.kernel_deleted) << s.user;
+  }
+  const auto state = hub.state();
+  EXPECT_EQ(state["logins"], 3);
+  EXPECT_EQ(state["xsrf_refused"], 0);  // login form, kernel start and kernel delete all carried it
+  expect_nothing_left(hub, r);
+}
+
+TEST(JourneyFaults, AProxyWithoutTheRouteForSecondsIsWaitedOutAndCountsInOpen) {
+  FakeHub hub({"--proxy-503", "1.5"});
+  hs::Session session(session_options(hub));
+  const auto r = hs::journey(session, options(2));
+  for (const auto& s : r.students) {
+    ASSERT_TRUE(s.ok()) << s.user << ": " << s.failed_step << ": " << s.reason;
+    const auto open = std::find_if(s.steps.begin(), s.steps.end(), [](const hs::StepTime& t) { return t.step == "open"; });
+    ASSERT_NE(open, s.steps.end());
+    EXPECT_GE(open->seconds, 1.4) << "the 503s before the route came must count in the open step";
+  }
+  expect_nothing_left(hub, r);
+}
+
+TEST(JourneyFaults, AProxyThatNeverRoutesEndsAtOpenWithinTheStepTimeout) {
+  FakeHub hub({"--proxy-503", "600"});
+  hs::Session session(session_options(hub));
+  auto o = options(2);
+  o.step_timeout_s = 1;
+  const auto r = hs::journey(session, o);
+  for (const auto& s : r.students) {
+    EXPECT_EQ(s.failed_step, "open");
+    EXPECT_NE(s.reason.find("no route through the proxy"), std::string::npos) << s.reason;
+    EXPECT_NE(s.reason.find("503"), std::string::npos) << s.reason;
+  }
+  expect_nothing_left(hub, r);
+}
+
+TEST(JourneyFaults, AKernelThatNeverAnswersEndsAtFirstResultByTheStepTimeout) {
+  FakeHub hub({"--kernel", "silent"});
+  hs::Session session(session_options(hub));
+  auto o = options(2);
+  o.step_timeout_s = 1;
+  const auto r = hs::journey(session, o);
+  for (const auto& s : r.students) {
+    EXPECT_EQ(s.failed_step, "first_result");
+    EXPECT_EQ(s.reason, "step timed out (1 s)");
+    EXPECT_TRUE(s.kernel_deleted) << "the student deletes its kernel after a failed step";
+  }
+  EXPECT_EQ(hub.state()["kernels_deleted"], 2);
+  expect_nothing_left(hub, r);
+}
+
+TEST(JourneyFaults, AWebSocketDroppedMidCellEndsTheJourneyWithTheReason) {
+  FakeHub hub({"--kernel", "drop"});
+  hs::Session session(session_options(hub));
+  const auto r = hs::journey(session, options(2));
+  for (const auto& s : r.students) {
+    EXPECT_EQ(s.failed_step, "first_result");
+    EXPECT_EQ(s.reason.rfind("WebSocket closed", 0), 0u) << s.reason;
+    EXPECT_TRUE(s.kernel_deleted);
+  }
+  expect_nothing_left(hub, r);
+}
+
+TEST(JourneyFaults, AWrongOutputIsAFailedStepWithTheOutputAsReason) {
+  FakeHub hub({"--kernel", "wrong"});
+  hs::Session session(session_options(hub));
+  const auto r = hs::journey(session, options(1));
+  ASSERT_EQ(r.students.size(), 1u);
+  EXPECT_EQ(r.students[0].failed_step, "first_result");
+  EXPECT_NE(r.students[0].reason.find("wrong output (expected '42'): '41 '"), std::string::npos) << r.students[0].reason;
+  expect_nothing_left(hub, r);
+}
+
+TEST(JourneyFaults, AFailedSpawnEndsThatStudentAtReadyWithTheSpawnersMessageAndNoOtherOne) {
+  FakeHub hub({"--fail-every", "2"});
+  hs::Session session(session_options(hub));
+  const auto r = hs::journey(session, options(4, 2));
+  ASSERT_EQ(r.students.size(), 4u);
+  int failed = 0;
+  for (const auto& s : r.students) {
+    const bool even = (s.user.back() - '0') % 2 == 0;
+    if (even) {
+      ++failed;
+      EXPECT_EQ(s.failed_step, "ready") << s.user;
+      EXPECT_EQ(s.reason, "spawn failed: fake spawner refused " + s.user);
+      EXPECT_FALSE(s.kernel_deleted) << "it never had one";
+    } else {
+      EXPECT_TRUE(s.ok()) << s.user << ": " << s.reason;
+    }
+  }
+  EXPECT_EQ(failed, 2);
+  EXPECT_EQ(r.failed(), 2);
+  expect_nothing_left(hub, r);
+}
+
+TEST(JourneyFaults, AnInterruptEndsEveryStudentAndStillRemovesTheUsers) {
+  FakeHub hub({"--spawn-delay", "30"});
+  hs::Session session(session_options(hub));
+  std::atomic<int> signals{0};
+  session.set_interrupt_flag(&signals);
+  auto o = options(4);
+  o.ramp_up_s = 20;
+  o.arrival = hs::Arrival::uniform;  // the first at 0 s (waiting for its server), the others later
+  std::thread ctrl_c([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    signals = 1;
+  });
+  const auto r = hs::journey(session, o);
+  ctrl_c.join();
+  EXPECT_TRUE(r.interrupted);
+  ASSERT_EQ(r.students.size(), 4u);
+  EXPECT_EQ(r.students[0].failed_step, "ready");
+  EXPECT_EQ(r.students[0].reason, "interrupted");
+  for (std::size_t i = 1; i < 4; ++i) EXPECT_EQ(r.students[i].failed_step, "arrival");
+  expect_nothing_left(hub, r);
+}

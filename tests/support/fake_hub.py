@@ -1,0 +1,362 @@
+#!/usr/bin/python3
+"""A loopback fake of a JupyterHub and its users' servers, for what a real hub can't do on demand.
+
+It speaks just enough of the hub's REST API (users, tokens, servers, the progress stream), the
+login form, the OAuth hop into /user/NAME/, a user's server (status, kernels) and the kernel
+WebSocket for `hub-stress-test journey`, in one Tornado process (Debian's python3-tornado, which
+JupyterHub already needs). Faults are switched on by options:
+
+  --version V          what GET /hub/api/ says (default 4.1.0)
+  --xsrf               the login form insists on _xsrf (cookie and field), as JupyterHub 4.x does
+  --spawn-delay S      seconds from the start request to the ready event (default 0.2)
+  --fail-every N       users whose number is a multiple of N: the spawn fails (progress "failed")
+  --proxy-503 S        /user/NAME/... answers 503 for S seconds after ready (no route yet)
+  --kernel silent      the kernel never answers an execute_request
+  --kernel drop        the kernel WebSocket's TCP connection is dropped mid-cell
+  --kernel wrong       the cell's output is "41"
+
+It prints "PORT <n>" on stdout once it listens on 127.0.0.1. GET /_state answers what a test
+checks afterwards: users left, servers running, kernels started/deleted, cells run.
+"""
+import argparse
+import asyncio
+import json
+import re
+import secrets
+import socket
+import sys
+import time
+import uuid
+
+from tornado import httpserver, web, websocket
+
+p = argparse.ArgumentParser()
+p.add_argument("--version", default="4.1.0")
+p.add_argument("--xsrf", action="store_true")
+p.add_argument("--spawn-delay", type=float, default=0.2)
+p.add_argument("--fail-every", type=int, default=0)
+p.add_argument("--proxy-503", type=float, default=0.0)
+p.add_argument("--kernel", choices=["ok", "silent", "drop", "wrong"], default="ok")
+p.add_argument("--token", default="admin-token")
+args = p.parse_args()
+
+users = {}  # name -> {"ready_at": t or None, "failed": bool, "started": t}
+tokens = {args.token: None}  # token -> user name (None: the admin)
+state = {"kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0}
+kernels = {}  # id -> user
+HUB_XSRF = "2|hubxsrf|" + secrets.token_hex(4)
+
+
+def number(name):
+    m = re.search(r"-(\d+)$", name)
+    return int(m.group(1)) if m else 0
+
+
+def user_model(name):
+    u = users[name]
+    servers = {}
+    if u.get("started") is not None and not u.get("failed"):
+        ready = u["ready_at"] is not None and time.monotonic() >= u["ready_at"]
+        servers[""] = {"ready": ready, "pending": None if ready else "spawn", "url": f"/user/{name}/"}
+    return {"name": name, "kind": "user", "admin": False, "servers": servers, "pending": None}
+
+
+class Base(web.RequestHandler):
+    def check_xsrf_cookie(self):
+        pass
+
+    def who(self):
+        auth = self.request.headers.get("Authorization", "")
+        if auth.startswith("token ") and auth[6:] in tokens:
+            return ("token", tokens[auth[6:]])
+        session = self.get_cookie("fake-hub-session")
+        if session and session in users:
+            return ("cookie", session)
+        return None
+
+    def admin(self):
+        w = self.who()
+        if not w or w[0] != "token" or w[1] is not None:
+            raise web.HTTPError(403)
+
+    def send_json(self, obj, status=200):
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(obj))
+
+
+class Version(Base):
+    def get(self):
+        self.send_json({"version": args.version})
+
+
+class Me(Base):
+    def get(self):
+        self.admin()
+        self.send_json({"kind": "service", "name": "fake", "scopes": ["admin:users", "admin:servers", "tokens", "list:users",
+                                                                       "read:servers", "servers", "delete:users", "read:users"]})
+
+
+class Users(Base):
+    def get(self):
+        self.admin()
+        items = [user_model(n) for n in sorted(users)]
+        if "pagination" in self.request.headers.get("Accept", ""):
+            self.send_json({"items": items, "_pagination": {"offset": 0, "limit": 200, "total": len(items), "next": None}})
+        else:
+            self.send_json(items)
+
+    def post(self):
+        self.admin()
+        names = json.loads(self.request.body or b"{}").get("usernames", [])
+        new = [n for n in names if n not in users]
+        for n in new:
+            users[n] = {"ready_at": None, "failed": False, "started": None}
+        self.send_json([user_model(n) for n in new], 201 if new else 409)
+
+
+class User(Base):
+    def get(self, name):
+        self.admin()
+        if name not in users:
+            raise web.HTTPError(404)
+        self.send_json(user_model(name))
+
+    def delete(self, name):
+        self.admin()
+        if name not in users:
+            raise web.HTTPError(404)
+        del users[name]
+        self.set_status(204)
+        self.finish()
+
+
+def may_act_for(handler, name):
+    w = handler.who()
+    return w is not None and (w[1] is None or w[1] == name)
+
+
+def start(name):
+    u = users[name]
+    u["started"] = time.monotonic()
+    u["failed"] = args.fail_every > 0 and number(name) % args.fail_every == 0
+    u["ready_at"] = None if u["failed"] else u["started"] + args.spawn_delay
+
+
+class Server(Base):
+    def post(self, name):
+        if not may_act_for(self, name) or name not in users:
+            raise web.HTTPError(403)
+        start(name)
+        self.set_status(202)
+        self.finish()
+
+    def delete(self, name):
+        self.admin()
+        if name in users:
+            users[name]["started"] = None
+            users[name]["ready_at"] = None
+        self.set_status(204)
+        self.finish()
+
+
+class Progress(Base):
+    async def get(self, name):
+        w = self.who()
+        if w is not None and w[0] == "cookie" and args.version.startswith("3.") and not self.request.headers.get("Referer"):
+            w = None
+        if w is None or (w[1] is not None and w[1] != name) or name not in users:
+            raise web.HTTPError(403)
+        self.set_header("Content-Type", "text/event-stream")
+        u = users[name]
+        self.write('data: {"progress": 10, "message": "starting"}\n\n')
+        await self.flush()
+        if u["failed"]:
+            await asyncio.sleep(args.spawn_delay)
+            self.write('data: {"progress": 100, "failed": true, "message": "fake spawner refused ' + name + '"}\n\n')
+            return self.finish()
+        while u["ready_at"] is None or time.monotonic() < u["ready_at"]:
+            await asyncio.sleep(0.05)
+        self.write(json.dumps({"progress": 100, "ready": True, "url": f"/user/{name}/"}).join(["data: ", "\n\n"]))
+        self.finish()
+
+
+class Tokens(Base):
+    def post(self, name):
+        self.admin()
+        if name not in users:
+            raise web.HTTPError(404)
+        token = "tok-" + secrets.token_hex(8)
+        tokens[token] = name
+        self.send_json({"token": token, "user": name}, 201)
+
+
+class Login(Base):
+    def get(self):
+        if args.xsrf:
+            self.set_cookie("_xsrf", HUB_XSRF, path="/hub/")
+        self.finish("<form method=post><input name=username><input name=password></form>")
+
+    def post(self):
+        if args.xsrf and (self.get_body_argument("_xsrf", "") != HUB_XSRF or self.get_cookie("_xsrf") != HUB_XSRF):
+            state["xsrf_refused"] += 1
+            raise web.HTTPError(403, "XSRF cookie does not match POST argument")
+        name = self.get_body_argument("username", "")
+        if name not in users:
+            return self.finish("<p>Invalid username or password</p>")
+        state["logins"] += 1
+        self.set_cookie("fake-hub-session", name, path="/hub/")
+        self.redirect(self.get_argument("next", "/hub/"), status=302)
+
+
+class Spawn(Base):
+    def get(self):
+        w = self.who()
+        if not w or w[0] != "cookie":
+            return self.redirect("/hub/login")
+        start(w[1])
+        self.redirect(f"/hub/spawn-pending/{w[1]}", status=302)
+
+
+def routed(name):
+    """The proxy has the user's route: the server is ready and --proxy-503 has passed."""
+    u = users.get(name)
+    if not u or u["ready_at"] is None:
+        return False
+    return time.monotonic() >= u["ready_at"] + args.proxy_503
+
+
+class UserServer(Base):
+    """/user/NAME/...: the user's server behind the proxy."""
+
+    def owner_ok(self, name):
+        auth = self.request.headers.get("Authorization", "")
+        if auth.startswith("token ") and tokens.get(auth[6:]) == name:
+            return True
+        return self.get_cookie(f"fake-user-{name}") == "ok"
+
+    def prepare(self):
+        name = self.path_args[0]
+        if not routed(name):
+            raise web.HTTPError(503, "no route")
+
+    def get(self, name, rest):
+        if rest == "oauth_callback":
+            self.set_cookie(f"fake-user-{name}", "ok", path=f"/user/{name}/")
+            return self.redirect(f"/user/{name}/tree", status=302)
+        if not self.owner_ok(name):
+            if rest.startswith("api/"):
+                raise web.HTTPError(403)
+            return self.redirect(f"/hub/api/oauth2/authorize?redirect_uri=/user/{name}/oauth_callback", status=302)
+        self.set_cookie("_xsrf", "2|server|" + name, path=f"/user/{name}/")
+        if rest == "api/status":
+            return self.send_json({"started": "2026-01-01T00:00:00Z", "kernels": len(kernels)})
+        self.finish("<html>tree</html>")
+
+    def post(self, name, rest):
+        if not self.owner_ok(name):
+            raise web.HTTPError(403)
+        if not self.request.headers.get("Authorization") and self.request.headers.get("X-XSRFToken") != self.get_cookie("_xsrf"):
+            state["xsrf_refused"] += 1
+            raise web.HTTPError(403, "'_xsrf' argument missing from POST")
+        if rest == "api/kernels":
+            kid = str(uuid.uuid4())
+            kernels[kid] = name
+            state["kernels_started"] += 1
+            return self.send_json({"id": kid, "name": "python3"}, 201)
+        raise web.HTTPError(404)
+
+    def delete(self, name, rest):
+        if not self.owner_ok(name):
+            raise web.HTTPError(403)
+        if not self.request.headers.get("Authorization") and self.request.headers.get("X-XSRFToken") != self.get_cookie("_xsrf"):
+            raise web.HTTPError(403)
+        m = re.match(r"api/kernels/([^/]+)$", rest)
+        if m and m.group(1) in kernels:
+            del kernels[m.group(1)]
+            state["kernels_deleted"] += 1
+            self.set_status(204)
+            return self.finish()
+        raise web.HTTPError(404)
+
+
+class Authorize(Base):
+    def get(self):
+        if not self.who():
+            return self.redirect("/hub/login")
+        self.redirect(self.get_argument("redirect_uri") + "?code=fake", status=302)
+
+
+class Channels(websocket.WebSocketHandler):
+    def check_origin(self, origin):
+        return True
+
+    def open(self, name, kid):
+        if kid not in kernels:
+            self.close(1008, "no such kernel")
+            return
+        state["ws_connections"] += 1
+        self.set_nodelay(True)
+
+    def reply(self, parent, channel, msg_type, content):
+        self.write_message(json.dumps({"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type}, "parent_header": parent["header"],
+                                       "metadata": {}, "content": content, "channel": channel}))
+
+    def on_message(self, message):
+        msg = json.loads(message)
+        if msg.get("header", {}).get("msg_type") != "execute_request":
+            return
+        state["cells"] += 1
+        if args.kernel == "silent":
+            return
+        self.reply(msg, "iopub", "status", {"execution_state": "busy"})
+        if args.kernel == "drop":
+            self.ws_connection.stream.close()  # the TCP connection, no close frame
+            return
+        code = msg["content"]["code"]
+        text = "41\n" if args.kernel == "wrong" else ("42\n" if code == "print(6 * 7)" else code + "\n")
+        self.reply(msg, "iopub", "stream", {"name": "stdout", "text": text})
+        self.reply(msg, "iopub", "status", {"execution_state": "idle"})
+        self.reply(msg, "shell", "execute_reply", {"status": "ok", "execution_count": state["cells"]})
+
+
+class State(web.RequestHandler):
+    def get(self):
+        self.finish(json.dumps(dict(state, users=sorted(users), kernels=len(kernels),
+                                    servers=sorted(n for n, u in users.items() if u.get("started") is not None))))
+
+
+app = web.Application([
+    (r"/hub/api/?", Version),
+    (r"/hub/api/user", Me),
+    (r"/hub/api/users", Users),
+    (r"/hub/api/users/([^/]+)", User),
+    (r"/hub/api/users/([^/]+)/server", Server),
+    (r"/hub/api/users/([^/]+)/server/progress", Progress),
+    (r"/hub/api/users/([^/]+)/tokens", Tokens),
+    (r"/hub/api/oauth2/authorize", Authorize),
+    (r"/hub/login", Login),
+    (r"/hub/spawn", Spawn),
+    (r"/user/([^/]+)/api/kernels/([^/]+)/channels", Channels),
+    (r"/user/([^/]+)/(.*)", UserServer),
+    (r"/_state", State),
+])
+
+
+async def main():
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    sock.setblocking(False)
+    server = httpserver.HTTPServer(app)
+    server.add_sockets([sock])
+    print("PORT", sock.getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
