@@ -1,0 +1,122 @@
+// `journey` end to end against a real JupyterHub 3.0 whose users get real jupyterhub-singleuser
+// servers (the classic notebook server) with real ipykernel kernels. What the students did is
+// checked from outside the tool: each cell writes a file into its student's home folder (only a
+// kernel running the code can do that), the hub's log shows the kernels started, and no
+// stress-test user is left on the hub.
+#include "local_hub.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+using hubstress::testing::LocalHub;
+using hubstress::testing::run_tool;
+
+namespace {
+
+// A cell that leaves a mark only a kernel can leave, then prints what --expect looks for.
+const std::string kCode = "import os; open('cell-ran-' + str(os.getpid()), 'a').write('x\\n'); print(6 * 7)";
+
+int cell_marks(const LocalHub& hub, const std::string& user) {
+  const auto home = std::filesystem::path(hub.state_dir()) / "home" / user;
+  int lines = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(home, ec)) {
+    if (entry.path().filename().string().rfind("cell-ran-", 0) != 0) continue;
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) lines += line == "x";
+  }
+  return lines;
+}
+
+int count_in_file(const std::string& path, const std::string& needle) {
+  std::ifstream in(path);
+  std::stringstream all;
+  all << in.rdbuf();
+  const std::string text = all.str();
+  int n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+} // namespace
+
+TEST(Journey, FiveStudentsWithTokensRampUpAndRunTwoCellsInRealKernels) {
+  LocalHub hub("singleuser");
+  const std::string json_path = hub.state_dir() + "/journey.json";
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "journey", "-c", "5", "--ramp-up", "5s", "--cells",
+                                "2", "--think", "1s", "--code", kCode, "--json", json_path, "-q"});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(std::regex_search(result.output, std::regex("Students: 5 of 5 completed"))) << result.output;
+  const auto report = read_json(json_path);
+  ASSERT_TRUE(report["journey"].is_object()) << report.dump();
+  EXPECT_EQ(report["journey"]["completed"], 5);
+  EXPECT_EQ(report["journey"]["kernels_deleted"], 5);
+  for (const auto& step : report["journey"]["steps"]) {
+    const std::string name = step["name"];
+    EXPECT_EQ(step["seconds"]["count"], name == "login" ? 0 : 5) << name;
+  }
+  for (int i = 1; i <= 5; ++i) {
+    const std::string user = "hub-stress-test-" + std::to_string(i);
+    EXPECT_EQ(cell_marks(hub, user), 2) << user << ": both cells ran in that student's own kernel";
+  }
+  EXPECT_EQ(count_in_file(hub.state_dir() + "/hub.log", "Kernel started:"), 5);
+  for (int i = 1; i <= 5; ++i) {
+    // each student acted as itself: the hub logs its start request under the student's own name
+    const std::string user = "hub-stress-test-" + std::to_string(i);
+    EXPECT_EQ(hub.requests_logged("POST /hub/api/users/" + user + "/server (" + user + "@"), 1) << user;
+  }
+  EXPECT_TRUE(hub.user_names().empty()) << "every stress-test user was removed";
+  EXPECT_TRUE(hub.active_server_users().empty());
+}
+
+TEST(Journey, ThreeStudentsLogInThroughTheHubsFormAndGoThroughTheProxyWithCookies) {
+  LocalHub hub("singleuser");
+  const std::string csv_dir = hub.state_dir() + "/csv";
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "journey", "-c", "3", "--auth", "form",
+                                "--password", "any-password", "--cells", "1", "--code", kCode, "--csv", csv_dir, "-q"});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output.find("any-password"), std::string::npos) << "the password is never shown";
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(cell_marks(hub, "hub-stress-test-" + std::to_string(i)), 1);
+  // the browser's way in: a login per student, the OAuth hop into each server, no token of its own
+  EXPECT_EQ(hub.requests_logged("POST /hub/login"), 3);
+  EXPECT_EQ(hub.requests_logged("/oauth_callback?code=[secret]&state=[secret] -> /user/"), 3);
+  EXPECT_EQ(hub.requests_logged("/tokens"), 0);
+  std::ifstream csv(csv_dir + "/journeys.csv");
+  std::string header, line;
+  std::getline(csv, header);
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    EXPECT_NE(line.find(",,true"), std::string::npos) << "no failed step, kernel deleted: " << line;
+  }
+  EXPECT_EQ(rows, 3);
+  EXPECT_TRUE(hub.user_names().empty());
+}
+
+TEST(Journey, AWrongExpectationFailsEveryStudentAtItsFirstCellAndThresholdsJudgeIt) {
+  LocalHub hub("singleuser");
+  const std::vector<std::string> base{"-e", hub.endpoint(), "-t", hub.token(), "journey", "-c", "2", "--cells", "1",
+                                      "--expect", "43", "-q"};
+  const auto result = run_tool(base);
+  EXPECT_EQ(result.exit_code, 128) << result.output;
+  EXPECT_NE(result.output.find("2: first_result: wrong output (expected '43'): '42 '"), std::string::npos) << result.output;
+  EXPECT_TRUE(hub.user_names().empty());
+  EXPECT_TRUE(hub.active_server_users().empty());
+
+  auto with_threshold = base;
+  with_threshold.insert(with_threshold.end(), {"--threshold", "journey_failure_rate<=100%", "--threshold", "kernel_p95<60s"});
+  const auto judged = run_tool(with_threshold);
+  EXPECT_EQ(judged.exit_code, 0) << "the thresholds, when given, judge the students' failures: " << judged.output;
+  with_threshold.back() = "kernel_p95<1ms";
+  EXPECT_EQ(run_tool(with_threshold).exit_code, 99);
+}
