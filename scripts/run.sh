@@ -3,16 +3,19 @@
 # With JUPYTERHUB_ENDPOINT and JUPYTERHUB_API_TOKEN set, it runs against that hub.
 # Without them, it starts a local real JupyterHub (Debian's package) whose users get real
 # jupyterhub-singleuser notebook servers, runs the stress test against it, and stops it.
-# Arguments are hub-stress-test's stress-test arguments (default: -c 50 -b 10).
+# Arguments are hub-stress-test's stress-test arguments (default: -c 50 -b 10), or a command name
+# first and its arguments: ./scripts/run.sh journey -c 5 --ramp-up 10s
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh"
 tool="$root/build/hub-stress-test"
-[ $# -gt 0 ] || set -- -c 50 -b 10
+command=stress-test
+case "${1:-}" in stress-test | activity-stress-test | journey) command="$1"; shift ;; esac
+[ $# -gt 0 ] || [ "$command" != stress-test ] || set -- -c 50 -b 10
 
 if [ -n "${JUPYTERHUB_ENDPOINT:-}" ]; then
-  exec "$tool" stress-test "$@"
+  exec "$tool" "$command" "$@"
 fi
 
 hubdir="$(mktemp -d /tmp/hub-stress-test-demo-XXXXXX)"
@@ -22,9 +25,9 @@ trap 'exit 130' INT TERM
 "$root/tests/hub/local-hub.sh" start "$hubdir" "${HUB_STRESS_TEST_SPAWNER:-singleuser}"
 # shellcheck disable=SC1091
 . "$hubdir/hub.env"
-echo "Running: hub-stress-test -e $HST_ENDPOINT -t *** stress-test $*" >&2
+echo "Running: hub-stress-test -e $HST_ENDPOINT -t *** $command $*" >&2
 set +e
-JUPYTERHUB_ENDPOINT="$HST_ENDPOINT" JUPYTERHUB_API_TOKEN="$HST_TOKEN" "$tool" stress-test "$@"
+JUPYTERHUB_ENDPOINT="$HST_ENDPOINT" JUPYTERHUB_API_TOKEN="$HST_TOKEN" "$tool" "$command" "$@"
 status=$?
 set -e
 exit $status
