@@ -10,9 +10,17 @@
 #include <exception>
 #include <iostream>
 
+#include <sys/resource.h>
+
 int main(int argc, char** argv) {
   using namespace hubstress;
   std::signal(SIGPIPE, SIG_IGN);  // a peer that closes mid-write is an error value, never a silent death
+  // thousands of users mean thousands of sockets (a journey student holds an HTTP connection and a
+  // WebSocket): lift the soft limit on open files (often 1024) to the hard one
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   const auto parsed = cli::parse(argc, argv);
   if (!parsed.config) return parsed.exit_code;
   const cli::Config& config = *parsed.config;

@@ -273,7 +273,7 @@ std::string journey_section(const JourneySummary& j) {
     if (any) active.push_back(std::move(sr));
   }
   s += active.empty() ? no_data("No student completed a step: nothing to plot over time.")
-                      : multi_line_chart("chart-steps", "Students in each step over time", "seconds since the students began arriving",
+                      : multi_line_chart("chart-steps", "Students in each step, per second", "seconds since the students began arriving",
                                          "students", active, 5);
   if (j.time_to_first_result.total() > 0) {
     std::vector<std::string> labels;

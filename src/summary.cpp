@@ -422,7 +422,8 @@ JourneySummary summarize_journeys(const JourneyResult& result, const JourneyOpti
     StepsActive point{static_cast<double>(t), std::vector<std::size_t>(out.active_steps.size(), 0)};
     for (const auto& st : result.students) {
       for (const auto& step : st.steps) {
-        if (step.start_s <= static_cast<double>(t) && static_cast<double>(t) < step.start_s + step.seconds) {
+        // in the step at some moment of [t, t + 1): a step of a few milliseconds still shows
+        if (step.start_s < static_cast<double>(t + 1) && static_cast<double>(t) <= step.start_s + step.seconds) {
           const auto i = std::find(out.active_steps.begin(), out.active_steps.end(), step.step) - out.active_steps.begin();
           if (static_cast<std::size_t>(i) < out.active_steps.size()) ++point.active[static_cast<std::size_t>(i)];
         }

@@ -97,9 +97,9 @@ struct StepStats {
   std::size_t failed = 0;  // students whose journey ended at this step
 };
 
-// Students in each step at one moment of the journeys phase.
+// Students in each step during one second of the journeys phase.
 struct StepsActive {
-  double t_s = 0;                   // seconds since the journeys started
+  double t_s = 0;                   // seconds since the journeys started: the second [t_s, t_s + 1)
   std::vector<std::size_t> active;  // per step of JourneySummary::active_steps
 };
 

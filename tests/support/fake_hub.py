@@ -176,7 +176,7 @@ class Progress(Base):
             self.write('data: {"progress": 100, "failed": true, "message": "fake spawner refused ' + name + '"}\n\n')
             return self.finish()
         while u["ready_at"] is None or time.monotonic() < u["ready_at"]:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(max(0.01, (u["ready_at"] or time.monotonic() + 0.05) - time.monotonic()))
         self.write(json.dumps({"progress": 100, "ready": True, "url": f"/user/{name}/"}).join(["data: ", "\n\n"]))
         self.finish()
 

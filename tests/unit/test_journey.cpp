@@ -117,7 +117,7 @@ TEST(JourneySummary, EveryStepOfTheRegistryWithItsCountsFailuresAndHeadline) {
   EXPECT_EQ(s.users->created, 4);
 }
 
-TEST(JourneySummary, StudentsActiveInEachStepSecondBySecond) {
+TEST(JourneySummary, StudentsInEachStepDuringEachSecond) {
   hs::JourneyOptions o;
   const auto j = *journey_summary(class_of_four(), o).journey;
   const auto ready = std::find(j.active_steps.begin(), j.active_steps.end(), "ready") - j.active_steps.begin();
@@ -128,6 +128,7 @@ TEST(JourneySummary, StudentsActiveInEachStepSecondBySecond) {
   EXPECT_EQ(j.active_over_time[1].active[static_cast<std::size_t>(ready)], 2u);   // u-1 [0, 2), u-2 [1, 5)
   EXPECT_EQ(j.active_over_time[3].active[static_cast<std::size_t>(ready)], 1u);   // u-2
   EXPECT_EQ(j.active_over_time[6].active[static_cast<std::size_t>(kernel)], 1u);  // u-2 [5.75, 8.75)
+  EXPECT_EQ(j.active_over_time[2].active[static_cast<std::size_t>(kernel)], 1u);  // u-1 [2.25, 3.25): within the second
   EXPECT_EQ(j.active_over_time[8].t_s, 8.0);
 }
 
