@@ -494,6 +494,17 @@ JourneyResult journey(Session& session, const JourneyOptions& options) {
       result.students[i].user = result.created[i];
       result.students[i].scheduled_s = offsets[i];
     }
+    if (session.dry_run()) {
+      // the students' own requests would reach the hub: in a dry run they are only described
+      logger().info("[dry-run] would play {} students arriving over {:g} s ({}, --auth {}): {}login, spawn, ready, "
+                    "open, kernel, {} cell{} of {}",
+                    result.created.size(), options.ramp_up_s, to_string(options.arrival), to_string(options.auth),
+                    options.auth == JourneyAuth::token ? "token, " : "", options.cells, options.cells == 1 ? "" : "s",
+                    options.code);
+      result.students.clear();
+      teardown();
+      return result;
+    }
     if (options.auth == JourneyAuth::token) {
       progress.phase = Phase::tokens;
       result.phases.push_back({"tokens", timed([&] { tokens = mint_tokens(session, result.created, options, result.students); })});

@@ -170,3 +170,17 @@ TEST(JourneyFaults, AnInterruptEndsEveryStudentAndStillRemovesTheUsers) {
   for (std::size_t i = 1; i < 4; ++i) EXPECT_EQ(r.students[i].failed_step, "arrival");
   expect_nothing_left(hub, r);
 }
+
+TEST(JourneyFaults, ADryRunPlaysNoStudentAndSendsNothing) {
+  FakeHub hub;
+  auto opts = session_options(hub);
+  opts.dry_run = true;
+  hs::Session session(opts);
+  const auto r = hs::journey(session, options(3));
+  EXPECT_EQ(r.created.size(), 3u) << "the names it would create";
+  EXPECT_TRUE(r.students.empty());
+  const auto state = hub.state();
+  EXPECT_EQ(state["users"].size(), 0u);
+  EXPECT_EQ(state["kernels_started"], 0);
+  EXPECT_EQ(state["requests"], 0) << "dry-run sent requests to the hub";
+}

@@ -42,7 +42,7 @@ args = p.parse_args()
 
 users = {}  # name -> {"ready_at": t or None, "failed": bool, "started": t}
 tokens = {args.token: None}  # token -> user name (None: the admin)
-state = {"kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0}
+state = {"requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0}
 kernels = {}  # id -> user
 HUB_XSRF = "2|hubxsrf|" + secrets.token_hex(4)
 
@@ -64,6 +64,9 @@ def user_model(name):
 class Base(web.RequestHandler):
     def check_xsrf_cookie(self):
         pass
+
+    def prepare(self):
+        state["requests"] += 1
 
     def who(self):
         auth = self.request.headers.get("Authorization", "")
@@ -236,6 +239,7 @@ class UserServer(Base):
         return self.get_cookie(f"fake-user-{name}") == "ok"
 
     def prepare(self):
+        super().prepare()
         name = self.path_args[0]
         if not routed(name):
             raise web.HTTPError(503, "no route")
