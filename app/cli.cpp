@@ -181,7 +181,8 @@ ParseResult parse(int argc, const char* const* argv) {
   app.add_option("--csv", c.csv_dir, "write users.csv, requests.csv and api.csv into DIR")->type_name("DIR");
   app.add_option("--html", c.html_path, "write a self-contained HTML report with charts")->type_name("FILE");
   app.add_option("--threshold", c.thresholds,
-                 "pass/fail criterion, repeatable: 'spawn_p95<90s', 'failure_rate<1%', 'api_p99<2s' (exit 99 when violated)")
+                 "pass/fail criterion, repeatable: 'spawn_p95<90s', 'failure_rate<1%', 'api_p95{kind:stop server}<1s', "
+                 "'time_to_first_result_p95<120s' (exit 99 when violated; README: --threshold)")
       ->type_name("EXPR")
       ->expected(1)
       ->take_all();  // one expression per --threshold, as often as wanted

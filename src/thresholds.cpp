@@ -101,7 +101,16 @@ Measured from_distribution(const Distribution& d, std::string_view stat) {
   return {v, true};
 }
 
-Measured measure(std::string_view metric, const Summary& s) {
+// The stats of one kind of call, or null when the run made none.
+const ApiStats* api_of(const Summary& s, const std::string& kind) {
+  if (kind.empty()) return &s.api_all;
+  for (const auto& a : s.api) {
+    if (a.kind == kind) return &a;
+  }
+  return nullptr;
+}
+
+Measured measure(std::string_view metric, const std::string& kind, const Summary& s) {
   if (metric == "journey_failure_rate") {
     if (!s.journey || s.journey->students == 0) return {};
     return {s.journey->failure_rate_pct, true};
@@ -124,12 +133,18 @@ Measured measure(std::string_view metric, const Summary& s) {
     if (!s.spawn) return {};
     return from_distribution(s.spawn->ready_s, metric.substr(6));
   }
-  if (metric.rfind("api_", 0) == 0) return from_distribution(s.api_all.latency_s, metric.substr(4));
+  if (metric.rfind("api_", 0) == 0) {
+    const ApiStats* api = api_of(s, kind);
+    return api ? from_distribution(api->latency_s, metric.substr(4)) : Measured{};
+  }
   if (metric == "failure_rate" || metric == "ready_rate") {
     if (!s.spawn || s.spawn->servers == 0) return {};
     return {metric == "ready_rate" ? s.spawn->ready_rate_pct : s.spawn->failure_rate_pct, true};
   }
-  if (metric == "errors") return {static_cast<double>(s.api_all.errors), true};
+  if (metric == "errors") {
+    const ApiStats* api = api_of(s, kind);
+    return {api ? static_cast<double>(api->errors) : 0.0, true};  // no call of that kind: no error either
+  }
   if (metric == "throttled") {
     // every 429 to a start request is also a final answer in the records; the max covers a Summary built without records
     return {static_cast<double>(std::max<std::size_t>(s.throttle.answers_429, static_cast<std::size_t>(std::max(s.throttle.start_429, 0)))),
@@ -170,6 +185,23 @@ Threshold parse_threshold(std::string_view input) {
   Threshold t;
   t.text = std::string(text);
   t.metric = std::string(name);
+  if (!rest.empty() && rest.front() == '{') {
+    const auto close = rest.find('}');
+    if (close == std::string_view::npos) bad(text, "a '{' without its '}'");
+    const std::string_view tag = trim(rest.substr(1, close - 1));
+    if (name.rfind("api_", 0) != 0 && name != "errors") bad(text, fmt::format("{} takes no {{kind:...}}; api_* and errors do", name));
+    if (tag.rfind("kind:", 0) != 0) bad(text, "expected {kind:NAME}, e.g. api_p95{kind:stop server}<1s");
+    t.kind = std::string(trim(tag.substr(5)));
+    std::string kinds;
+    bool known = false;
+    for (std::size_t k = 0; k < kApiKindCount; ++k) {
+      const std::string kind = to_string(static_cast<ApiKind>(k));
+      known = known || kind == t.kind;
+      kinds += (kinds.empty() ? "" : ", ") + kind;
+    }
+    if (!known) bad(text, fmt::format("unknown kind '{}' (kinds: {})", t.kind, kinds));
+    rest = trim(rest.substr(close + 1));
+  }
   // two-character operators first, so "<=" is not read as "<" followed by "=..."
   static constexpr std::pair<std::string_view, ThresholdOp> kOps[] = {
       {"<=", ThresholdOp::less_equal}, {">=", ThresholdOp::greater_equal}, {"<", ThresholdOp::less}, {">", ThresholdOp::greater}};
@@ -207,7 +239,7 @@ ThresholdResult evaluate(const Threshold& threshold, const Summary& summary) {
   r.limit = threshold.limit;
   const MetricDef* def = find_metric(threshold.metric);
   if (def) r.unit = unit_of(def->family);
-  const Measured m = def ? measure(threshold.metric, summary) : Measured{};
+  const Measured m = def ? measure(threshold.metric, threshold.kind, summary) : Measured{};
   r.actual = m.value;
   r.has_data = m.has_data;
   r.passed = m.has_data && compare(m.value, threshold.op, threshold.limit);

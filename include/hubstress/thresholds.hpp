@@ -16,6 +16,10 @@
 //   ready_rate    servers that became ready / servers started, percent
 //   errors        API requests answered outside 2xx, plus transport failures (count)
 //   throttled     API requests whose final answer was 429 (count)
+// api_* and errors take a kind of call in k6's tag style: "api_p95{kind:stop server}<1s",
+// "errors{kind:start server}<5" (kinds as the API table names them: version, list users, create
+// users, get user, start server, progress, stop server, delete user, activity, create token,
+// metrics, other).
 // A metric the run measured nothing for (spawn_* with no ready server; failure_rate and ready_rate
 // without a spawn phase; api_* with no answered request) fails its threshold: it cannot be met.
 //
@@ -37,6 +41,7 @@ enum class ThresholdOp { less, less_equal, greater, greater_equal };
 struct Threshold {
   std::string text;      // as given, trimmed: "spawn_p95<90s"
   std::string metric;    // "spawn_p95"
+  std::string kind;      // api_* and errors: only the calls of this kind ("stop server"); empty: every call
   ThresholdOp op = ThresholdOp::less;
   double limit = 0;      // in the metric's base unit: seconds, percent, or a count ("90s" -> 90, "500ms" -> 0.5)
 };

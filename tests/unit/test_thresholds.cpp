@@ -199,3 +199,36 @@ TEST(ThresholdEvaluate, AllAndFormat) {
   EXPECT_EQ(format_threshold_result(check("spawn_p95<90s", build_summary(SummaryInputs{}))), "FAIL spawn_p95<90s (no data)");
   EXPECT_EQ(kThresholdExitCode, 99);
 }
+
+TEST(ThresholdEvaluate, PerKindOfCallInK6TagStyle) {
+  std::vector<RequestRecord> records;
+  for (int i = 1; i <= 4; ++i) {
+    RequestRecord r;
+    r.kind = ApiKind::stop_server;
+    r.status = i == 4 ? 500 : 204;
+    r.latency_s = 0.1 * i;  // 0.1 .. 0.4
+    records.push_back(r);
+    r.kind = ApiKind::start_server;
+    r.status = 202;
+    r.latency_s = 10.0 * i;  // slow spawns: 10 .. 40
+    records.push_back(r);
+  }
+  SummaryInputs in;
+  in.records = &records;
+  const Summary s = build_summary(in);
+  const auto stop = check("api_p95{kind:stop server}<1s", s);
+  EXPECT_TRUE(stop.passed);
+  EXPECT_DOUBLE_EQ(stop.actual, 0.4);
+  EXPECT_EQ(stop.metric, "api_p95");
+  EXPECT_FALSE(check("api_p95<1s", s).passed) << "every call together: the slow spawns count";
+  EXPECT_DOUBLE_EQ(check("api_max{ kind: start server }<1s", s).actual, 40);
+  EXPECT_DOUBLE_EQ(check("errors{kind:stop server}<1", s).actual, 1);
+  EXPECT_DOUBLE_EQ(check("errors{kind:start server}<1", s).actual, 0);
+  EXPECT_FALSE(check("api_p95{kind:delete user}<1s", s).has_data) << "no call of that kind: no data";
+  EXPECT_EQ(parse_threshold("api_p95{kind:stop server}<1s").kind, "stop server");
+  EXPECT_EQ(parse_threshold("api_p95<1s").kind, "");
+  for (const char* bad : {"api_p95{kind:stop}<1s", "api_p95{stop server}<1s", "api_p95{kind:stop server<1s",
+                          "spawn_p95{kind:stop server}<1s"}) {
+    EXPECT_THROW(parse_threshold(bad), std::invalid_argument) << bad;
+  }
+}
