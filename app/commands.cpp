@@ -14,6 +14,8 @@
 #include "hubstress/url.hpp"
 #include "hubstress/users.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -27,7 +29,9 @@ namespace {
 
 constexpr int kFailed = 128;
 constexpr int kInterrupted = 130;
-constexpr int kJourneysFailed = -1;  // not an exit code: finish() turns it into one
+// Not an exit code: servers or students failed, and finish() turns it into one: 128 without
+// thresholds; with thresholds, they judge those failures (0, or 99 when one does not hold).
+constexpr int kLoadFailures = -1;
 
 SessionOptions session_options(const Config& c) {
   SessionOptions o;
@@ -69,18 +73,18 @@ int report_stress(const StressResult& r, const Session& session, int requested) 
   }
   for (const auto& [reason, n] : reasons) logger().warn("{} servers failed: {}", n, reason);
   log_requests(session, r.created.size());
-  if (r.failed() > 0) {
-    logger().error("stress-test failed: {} of {} servers did not become ready{}", r.failed(), r.spawns.size(),
-                   r.deleted ? "" : "; some users could not be deleted");
-    return kFailed;
-  }
   if (!r.deleted) {
-    logger().error("stress-test failed: the clean-up did not delete every user of this run");
+    logger().error("stress-test failed: the clean-up did not delete every user of this run{}",
+                   r.failed() > 0 ? fmt::format("; {} of {} servers did not become ready", r.failed(), r.spawns.size()) : "");
     return kFailed;
   }
   if (static_cast<int>(r.created.size()) < requested) {
     logger().error("stress-test failed: {} users requested, {} created", requested, r.created.size());
     return kFailed;
+  }
+  if (r.failed() > 0) {
+    logger().error("stress-test: {} of {} servers did not become ready", r.failed(), r.spawns.size());
+    return kLoadFailures;
   }
   return 0;
 }
@@ -149,8 +153,8 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
     else logger().error("Threshold {}", format_threshold_result(r));
   }
   if (code == 0 && !all_passed(summary.thresholds)) return kThresholdExitCode;
-  if (code == kJourneysFailed) {
-    // the students' failures are judged by the thresholds when there are some
+  if (code == kLoadFailures) {
+    // the servers' or students' failures are judged by the thresholds when there are some
     if (summary.thresholds.empty()) return kFailed;
     return all_passed(summary.thresholds) ? 0 : kThresholdExitCode;
   }
@@ -179,7 +183,7 @@ JourneyOptions journey_options(const Config& c, Journal* journal) {
   return o;
 }
 
-// Logs how the journeys went; the exit code before thresholds: kJourneysFailed when students
+// Logs how the journeys went; the exit code before thresholds: kLoadFailures when students
 // failed (thresholds, when given, judge those), kFailed when the run could not do what was asked.
 int report_journey(const JourneyResult& r, const Session& session, int requested) {
   for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
@@ -202,7 +206,7 @@ int report_journey(const JourneyResult& r, const Session& session, int requested
   }
   if (r.failed() > 0) {
     logger().error("journey: {} of {} students did not complete their journey", r.failed(), r.students.size());
-    return kJourneysFailed;
+    return kLoadFailures;
   }
   return 0;
 }
