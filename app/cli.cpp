@@ -178,7 +178,7 @@ ParseResult parse(int argc, const char* const* argv) {
   app.add_option("--prefix", c.prefix, "user name prefix: users are <prefix>-<N>")->capture_default_str();
 
   app.add_option("--json", c.json_path, "write the report as JSON (schema: docs/report-schema.md)")->type_name("FILE");
-  app.add_option("--csv", c.csv_dir, "write users.csv, requests.csv and api.csv into DIR")->type_name("DIR");
+  app.add_option("--csv", c.csv_dir, "write users.csv (stress-test), journeys.csv (journey), requests.csv and api.csv into DIR")->type_name("DIR");
   app.add_option("--html", c.html_path, "write a self-contained HTML report with charts")->type_name("FILE");
   app.add_option("--threshold", c.thresholds,
                  "pass/fail criterion, repeatable: 'spawn_p95<90s', 'failure_rate<1%', 'api_p95{kind:stop server}<1s', "

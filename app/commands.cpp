@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -29,8 +30,9 @@ namespace {
 
 constexpr int kFailed = 128;
 constexpr int kInterrupted = 130;
-// Not an exit code: servers or students failed, and finish() turns it into one: 128 without
-// thresholds; with thresholds, they judge those failures (0, or 99 when one does not hold).
+// Not an exit code: servers or students failed, and finish() turns it into one: 128, unless a
+// threshold on failures was given (failure_rate, ready_rate, journey_failure_rate): then the
+// thresholds judge them (0, or 99 when one does not hold).
 constexpr int kLoadFailures = -1;
 
 SessionOptions session_options(const Config& c) {
@@ -154,8 +156,12 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   }
   if (code == 0 && !all_passed(summary.thresholds)) return kThresholdExitCode;
   if (code == kLoadFailures) {
-    // the servers' or students' failures are judged by the thresholds when there are some
-    if (summary.thresholds.empty()) return kFailed;
+    // failed servers or students are judged by a threshold on how many may fail, when there is
+    // one (a threshold on times alone says nothing about failures, and would hide them)
+    const bool judged = std::any_of(summary.thresholds.begin(), summary.thresholds.end(), [](const ThresholdResult& t) {
+      return t.metric == "failure_rate" || t.metric == "ready_rate" || t.metric == "journey_failure_rate";
+    });
+    if (!judged) return kFailed;
     return all_passed(summary.thresholds) ? 0 : kThresholdExitCode;
   }
   return code;
@@ -324,6 +330,10 @@ int run_command(const Config& config) {
       return finish(config, session, watch, started_at, t0, Results{&r, nullptr, nullptr, nullptr}, code);
     }
     if (config.command == "journey") {
+      if (config.auth == "form" && config.password.empty()) {
+        logger().warn("--auth form without --password (or HUB_STRESS_TEST_PASSWORD): every student logs in with an empty password");
+      }
+      if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
       const JourneyOptions o = journey_options(config, j);
       const JourneyResult r = journey(session, o);
       display.reset();

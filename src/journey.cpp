@@ -101,6 +101,8 @@ std::string random_hex(std::mt19937_64& rng) { return fmt::format("{:016x}{:016x
 // "http://host/x" -> "ws://host/x", "https://..." -> "wss://..."
 std::string ws_url(const std::string& http) { return "ws" + http.substr(4); }
 
+constexpr std::size_t kMaxOutput = 64 * 1024;  // of one cell's output, kept to look for --expect
+
 std::string cut(std::string text, std::size_t n = 300) {
   if (text.size() > n) text = text.substr(0, n) + "...";
   std::replace(text.begin(), text.end(), '\n', ' ');
@@ -125,24 +127,22 @@ public:
   Student(Class& c, StudentRecord& record, const std::string& token, std::uint64_t seed)
       : c_(c), r_(record), client_(c.loop, client_options(c, token)), rng_(seed), session_id_(random_hex(rng_)) {}
 
+  // Never throws: whatever goes wrong ends this student's journey (with a reason), not the run.
   engine::Task<void> run() {
-    const auto arrival = c_.t0 + duration_cast<Clock::duration>(duration<double>(r_.scheduled_s));
-    mark_ = arrival;
-    const auto waited = co_await engine::sleep(arrival - Clock::now(), c_.work);
-    if (!waited) {
-      r_.failed_step = "arrival";
-      r_.reason = "interrupted before it arrived";
-      co_return;
-    }
-    r_.late_s = std::max(0.0, since(arrival, Clock::now()));
-    ++c_.progress.arrived;
     try {
-      if (co_await steps()) ++c_.progress.done;
+      co_await journey();
     } catch (const std::exception& e) {
       fail(step_, std::string("internal error: ") + e.what());
+    } catch (...) {
+      fail(step_, "internal error");
     }
-    if (!r_.ok()) ++c_.progress.dropped;
-    co_await teardown();
+    if (!r_.ok() && r_.failed_step != "arrival") ++c_.progress.dropped;
+    try {
+      co_await teardown();
+    } catch (const std::exception& e) {
+      logger().warn("{}: clean-up of its kernel failed: {}", r_.user, e.what());
+    } catch (...) {
+    }
   }
 
 private:
@@ -186,6 +186,20 @@ private:
     mark_ = to;
   }
 
+  engine::Task<void> journey() {
+    const auto arrival = c_.t0 + duration_cast<Clock::duration>(duration<double>(r_.scheduled_s));
+    mark_ = arrival;
+    const auto waited = co_await engine::sleep(arrival - Clock::now(), c_.work);
+    if (!waited) {
+      r_.failed_step = "arrival";
+      r_.reason = "interrupted before it arrived";
+      co_return;
+    }
+    r_.late_s = std::max(0.0, since(arrival, Clock::now()));
+    ++c_.progress.arrived;
+    if (co_await steps()) ++c_.progress.done;
+  }
+
   engine::Task<bool> steps() {
     const bool form = c_.options.auth == JourneyAuth::form;
     if (form && !co_await login()) co_return false;
@@ -227,6 +241,7 @@ private:
       co_return fail("login", answer.status == 200 ? "login refused (the hub showed the login form again)"
                                                    : "login refused: " + answer.describe());
     }
+    if (answer.location.find("/hub/login") != std::string::npos) co_return fail("login", "login refused (sent back to the login page)");
     done("login", from, answer.finished);
     co_return true;
   }
@@ -255,11 +270,19 @@ private:
       const auto answer = co_await client_.send(request, c_.work);
       if (spawn_sent_ == Clock::time_point{}) spawn_sent_ = answer.sent;
       if (!answer.answered()) co_return fail_on("spawn", answer.errc, "start request: " + answer.describe());
-      const bool started = form ? (answer.status == 302 || answer.status == 303) : (answer.status == 201 || answer.status == 202);
+      // a browser's spawn lands on its spawn-pending page (or its server when that was quick); a
+      // redirect anywhere else (the login page: the session cookie was not kept) is no spawn
+      const bool started = form ? (answer.status == 302 || answer.status == 303) &&
+                                      (answer.location.find("/hub/spawn-pending/") != std::string::npos ||
+                                       answer.location.find("/user/" + url_escape(r_.user)) != std::string::npos)
+                                : (answer.status == 201 || answer.status == 202);
       if (started) {
         ++c_.progress.requested;
         done("spawn", from, answer.finished);
         co_return true;
+      }
+      if (form && (answer.status == 302 || answer.status == 303)) {
+        co_return fail("spawn", "spawn refused: redirected to " + answer.location);
       }
       if (form && answer.status == 200) {
         co_return fail("spawn", "the hub shows a spawn options form: pass -p PROFILE (sent as the form's profile field)");
@@ -287,11 +310,19 @@ private:
       if (c_.options.auth == JourneyAuth::form) request.headers.push_back("Referer: " + client_.absolute("/hub/spawn-pending/" + url_escape(r_.user)));
       request.timeout = millis(remaining(deadline));
       auto stream = co_await client_.open_stream(request, c_.work);
-      if (!stream.head().answered()) co_return fail_on("ready", stream.head().errc, "progress: " + stream.head().describe());
-      if (!stream.ok()) co_return fail("ready", "progress stream: " + stream.head().describe());
-      for (;;) {
+      const Errc head = stream.head().errc;
+      if (head == Errc::cancelled || head == Errc::timeout) co_return fail_on("ready", head, "");
+      // a proxy or ingress under class-start load (5xx) or a broken connection: asked again below
+      const bool again = !stream.head().answered() || stream.head().status >= 500;
+      if (!again && !stream.ok()) co_return fail("ready", "progress stream: " + stream.head().describe());
+      std::string last = again ? "progress stream: " + stream.head().describe() : "";
+      for (; !again;) {
         auto next = co_await stream.next(millis(remaining(deadline)), c_.work);
         if (next.errc == Errc::closed) break;
+        if (next.errc == Errc::transport_failed) {
+          last = "progress stream: " + next.reason;
+          break;
+        }
         if (!next) co_return fail_on("ready", next.errc, "progress stream: " + next.reason);
         const auto verdict = progress_verdict(next.event.data);
         if (!verdict) continue;
@@ -301,8 +332,10 @@ private:
         r_.steps.back().start_s = since(c_.t0, spawn_sent_);
         co_return true;
       }
-      // the stream ended without a verdict: ask again after a pause, within the server timeout
-      if (remaining(deadline) <= 1.0) co_return fail("ready", fmt::format("step timed out ({:g} s)", c_.options.server_timeout_s));
+      // the stream ended without a verdict or broke: ask again after a pause, within the server timeout
+      if (remaining(deadline) <= 1.0) {
+        co_return fail("ready", fmt::format("step timed out ({:g} s){}", c_.options.server_timeout_s, last.empty() ? "" : "; last: " + last));
+      }
       const auto paused = co_await engine::sleep(std::chrono::seconds(1), c_.work);
       if (!paused) co_return fail("ready", "interrupted");
     }
@@ -329,6 +362,12 @@ private:
       }
       last = answer.answered() ? answer.describe() + (answer.location.empty() ? "" : " to " + answer.location)
                                : std::string(engine::to_string(answer.errc)) + ": " + answer.reason;
+      // no route yet: the proxy's 502-504, the hub's 404/424 or its redirect for a server it does not
+      // see yet; anything else (403, 500) is the server's answer, not a missing route
+      const long st = answer.status;
+      const bool no_route_yet = !answer.answered() || (st >= 300 && st < 400) || st == 404 || st == 424 || (st >= 502 && st <= 504) ||
+                                (form && st == 200);
+      if (!no_route_yet) co_return fail("open", "the server answered " + last);
       if (remaining(deadline) <= pause) break;
       const auto paused = co_await engine::sleep(duration_cast<Clock::duration>(duration<double>(pause)), c_.work);
       if (!paused) co_return fail("open", "interrupted");
@@ -369,14 +408,20 @@ private:
     std::string status;
     std::string error;
     bool idle = false;
+    Clock::time_point last{};  // when the later of execute_reply and idle arrived: the result
     while (status.empty() || !idle) {
+      // checked on every message: a cell that keeps printing still ends at its timeout
+      if (Clock::now() >= deadline) co_return fail_on(step, Errc::timeout, "");
       auto message = co_await ws_.receive(millis(remaining(deadline)), c_.work);
       if (!message) co_return fail_on(step, message.errc, "WebSocket closed: " + message.reason);
+      last = message.arrived;
       const json m = json::parse(message.text, nullptr, false);
       if (!m.is_object() || m.value(json::json_pointer("/parent_header/msg_id"), std::string()) != msg_id) continue;
       const std::string type = m.value(json::json_pointer("/header/msg_type"), std::string());
       const json& content = m.contains("content") ? m["content"] : json::object();
-      if (type == "stream") {
+      if (output.size() > kMaxOutput) {
+        // enough to find --expect in and to show: the rest is read and dropped
+      } else if (type == "stream") {
         output += content.value("text", "");
       } else if (type == "execute_result" || type == "display_data") {
         output += content.value(json::json_pointer("/data/text~1plain"), std::string());
@@ -393,7 +438,7 @@ private:
     if (!c_.options.expect.empty() && output.find(c_.options.expect) == std::string::npos) {
       co_return fail(step, "wrong output (expected '" + c_.options.expect + "'): '" + cut(output, 200) + "'");
     }
-    done(step, from, Clock::now());
+    done(step, from, last);
     co_return true;
   }
 
@@ -543,6 +588,7 @@ JourneyResult journey(Session& session, const JourneyOptions& options) {
                              engine::Ticker watch(loop, std::chrono::milliseconds(100), [&] {
                                if (session.interrupted() && !work.stop_requested()) work.request_stop();
                              });
+                             if (session.interrupted()) work.request_stop();  // a Ctrl-C before the first tick
                              loop.run();
                            })});
   students.clear();

@@ -119,4 +119,8 @@ TEST(Journey, AWrongExpectationFailsEveryStudentAtItsFirstCellAndThresholdsJudge
   EXPECT_EQ(judged.exit_code, 0) << "the thresholds, when given, judge the students' failures: " << judged.output;
   with_threshold.back() = "kernel_p95<1ms";
   EXPECT_EQ(run_tool(with_threshold).exit_code, 99);
+  // a threshold on times alone does not judge the failures: they still fail the run
+  auto times_only = base;
+  times_only.insert(times_only.end(), {"--threshold", "kernel_p95<60s"});
+  EXPECT_EQ(run_tool(times_only).exit_code, 128);
 }
