@@ -127,6 +127,39 @@ void validate(const Config& c) {
   }
 }
 
+// The command line as typed, for reports: the token, a password and URL credentials as ***.
+std::string shown_command_line(int argc, const char* const* argv, const Config& c) {
+  std::string out = "hub-stress-test";
+  bool secret_next = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (secret_next) {
+      arg = "***";
+      secret_next = false;
+    } else if (arg == "-t" || arg == "--token" || arg == "--password") {
+      secret_next = true;
+    } else if (arg.rfind("--token=", 0) == 0 || arg.rfind("--password=", 0) == 0) {
+      arg = arg.substr(0, arg.find('=') + 1) + "***";
+    } else if (arg.rfind("-t", 0) == 0 && arg.size() > 2 && arg[1] == 't') {
+      arg = "-t***";
+    } else if (arg.find("://") != std::string::npos) {
+      arg = redact_credentials(arg);
+    }
+    for (const std::string& secret : {c.token, c.password}) {
+      if (secret.size() < 4) continue;
+      for (auto at = arg.find(secret); at != std::string::npos; at = arg.find(secret, at)) arg.replace(at, secret.size(), "***");
+    }
+    const bool quote = arg.empty() || (arg.find_first_of(" \t'\"<>|&;$*?{}()") != std::string::npos && arg.find("***") == std::string::npos);
+    if (quote) {
+      std::string q = "'";
+      for (char ch : arg) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+      arg = q + "'";
+    }
+    out += " " + arg;
+  }
+  return out;
+}
+
 } // namespace
 
 std::string Config::describe() const {
@@ -260,6 +293,7 @@ ParseResult parse(int argc, const char* const* argv) {
     }
     if (log_opt->count() > 0) c.log_file = log_file.empty() ? default_log_path() : log_file;
     validate(c);
+    c.command_line = shown_command_line(argc, argv, c);
   } catch (const CLI::CallForHelp& e) {
     return {std::nullopt, app.exit(e)};
   } catch (const CLI::CallForAllHelp& e) {

@@ -61,7 +61,11 @@ void log_requests(const Session& session, std::size_t users) {
                 users ? static_cast<double>(records.size()) / static_cast<double>(users) : 0.0, session.retries());
 }
 
-int report_stress(const StressResult& r, const Session& session, int requested) {
+int report_stress(const StressResult& r, const Session& session, int requested, std::vector<std::string>& why) {
+  auto error = [&](std::string line) {
+    logger().error("{}", line);
+    why.push_back(std::move(line));
+  };
   for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
   logger().info("Servers ready: {} of {}; spawn to ready: {}", r.ready(), r.spawns.size(),
                 format_distribution(r.ready_times()));
@@ -76,16 +80,16 @@ int report_stress(const StressResult& r, const Session& session, int requested) 
   for (const auto& [reason, n] : reasons) logger().warn("{} servers failed: {}", n, reason);
   log_requests(session, r.created.size());
   if (!r.deleted) {
-    logger().error("stress-test failed: the clean-up did not delete every user of this run{}",
-                   r.failed() > 0 ? fmt::format("; {} of {} servers did not become ready", r.failed(), r.spawns.size()) : "");
+    error(fmt::format("stress-test failed: the clean-up did not delete every user of this run{}",
+                      r.failed() > 0 ? fmt::format("; {} of {} servers did not become ready", r.failed(), r.spawns.size()) : ""));
     return kFailed;
   }
   if (static_cast<int>(r.created.size()) < requested) {
-    logger().error("stress-test failed: {} users requested, {} created", requested, r.created.size());
+    error(fmt::format("stress-test failed: {} users requested, {} created", requested, r.created.size()));
     return kFailed;
   }
   if (r.failed() > 0) {
-    logger().error("stress-test: {} of {} servers did not become ready", r.failed(), r.spawns.size());
+    error(fmt::format("stress-test: {} of {} servers did not become ready", r.failed(), r.spawns.size()));
     return kLoadFailures;
   }
   return 0;
@@ -112,8 +116,55 @@ struct Results {
   const JourneyOptions* journey_options = nullptr;
 };
 
+// The exit code once the thresholds are known: kThresholdExitCode when the run did what was asked
+// but a threshold did not hold; failed servers or students (kLoadFailures) are judged by a
+// threshold on how many may fail when there is one (a threshold on times alone says nothing about
+// failures, and would hide them), else they fail the run.
+int final_code(int code, const Summary& summary) {
+  if (code == 0 && !all_passed(summary.thresholds)) return kThresholdExitCode;
+  if (code == kLoadFailures) {
+    const bool judged = std::any_of(summary.thresholds.begin(), summary.thresholds.end(), [](const ThresholdResult& t) {
+      return t.metric == "failure_rate" || t.metric == "ready_rate" || t.metric == "journey_failure_rate";
+    });
+    if (!judged) return kFailed;
+    return all_passed(summary.thresholds) ? 0 : kThresholdExitCode;
+  }
+  return code;
+}
+
+// The verdict, once the exit code is known: the answer first, then why.
+Verdict verdict_of(int code, const Summary& s, const std::vector<std::string>& why) {
+  Verdict v;
+  v.result = code == 0 ? "PASS" : code == kInterrupted ? "INTERRUPTED" : "FAIL";
+  if (code == kInterrupted) {
+    v.why.push_back(s.run.error.empty() ? "interrupted" : s.run.error);
+    v.why.push_back("the reports hold what was measured until then");
+  } else if (code != 0 && code != kThresholdExitCode) {
+    if (!s.run.error.empty()) v.why.push_back(s.run.error);
+    v.why.insert(v.why.end(), why.begin(), why.end());
+  }
+  for (const auto& t : s.thresholds) {
+    if (!t.passed) v.why.push_back("threshold " + format_threshold_result(t));
+  }
+  if (s.spawn && s.spawn->servers > 0) v.why.push_back(fmt::format("{} of {} servers ready", s.spawn->ready, s.spawn->servers));
+  if (s.journey && s.journey->students > 0) {
+    const StepStats* ttfr = find_step(*s.journey, kTimeToFirstResult);
+    v.why.push_back(fmt::format("{} of {} students completed their journey{}", s.journey->completed, s.journey->students,
+                                ttfr && ttfr->seconds.count ? fmt::format("; time to first result p95 {:.1f} s", ttfr->seconds.p95) : ""));
+  }
+  if (s.activity) {
+    v.why.push_back(fmt::format("{} activity updates and {} pings answered 2xx, {} did not", s.activity->post_s.count,
+                                s.activity->ping_s.count, s.activity->post_errors + s.activity->ping_errors));
+  }
+  const auto held = std::count_if(s.thresholds.begin(), s.thresholds.end(), [](const ThresholdResult& t) { return t.passed; });
+  if (held > 0) v.why.push_back(fmt::format("{} of {} thresholds held", held, s.thresholds.size()));
+  if (v.why.empty()) v.why.push_back(code == 0 ? "the run did what was asked" : "the run failed");
+  return v;
+}
+
 int finish(const Config& config, Session& session, HubWatch& watch, const std::string& started_at,
-           std::chrono::steady_clock::time_point t0, const Results& results, int code) {
+           std::chrono::steady_clock::time_point t0, const Results& results, int code, const RunInfo& run,
+           const std::vector<std::string>& why = {}) {
   const StressResult* stress = results.stress;
   const ActivityResult* activity = results.activity;
   const auto samples = watch.stop();
@@ -133,11 +184,17 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   in.journey = results.journey;
   in.journey_options = results.journey_options;
   in.hub_samples = &samples;
+  in.run = run;
   Summary summary = build_summary(in);
   std::vector<Threshold> thresholds;
   for (const auto& t : config.thresholds) thresholds.push_back(parse_threshold(t));
   summary.thresholds = evaluate_all(thresholds, summary);
-  std::cout << render_terminal(summary) << std::flush;
+  code = final_code(code, summary);
+  summary.verdict = verdict_of(code, summary, why);
+  // a run that failed before its first phase (unreachable hub, refused token) has measured nothing:
+  // its one ERROR line says it all on the terminal (files asked for are still written)
+  const bool failed_before_starting = run.status == "failed" && summary.phases.empty();
+  if (!failed_before_starting) std::cout << render_terminal(summary) << std::flush;
   if (!config.json_path.empty()) {
     write_text(config.json_path, to_json(summary).dump(2) + "\n");
     logger().info("JSON report: {}", config.json_path);
@@ -154,17 +211,15 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
     if (r.passed) logger().info("Threshold {}", format_threshold_result(r));
     else logger().error("Threshold {}", format_threshold_result(r));
   }
-  if (code == 0 && !all_passed(summary.thresholds)) return kThresholdExitCode;
-  if (code == kLoadFailures) {
-    // failed servers or students are judged by a threshold on how many may fail, when there is
-    // one (a threshold on times alone says nothing about failures, and would hide them)
-    const bool judged = std::any_of(summary.thresholds.begin(), summary.thresholds.end(), [](const ThresholdResult& t) {
-      return t.metric == "failure_rate" || t.metric == "ready_rate" || t.metric == "journey_failure_rate";
-    });
-    if (!judged) return kFailed;
-    return all_passed(summary.thresholds) ? 0 : kThresholdExitCode;
-  }
   return code;
+}
+
+RunInfo run_info(const Config& c, const std::string& run_id) {
+  RunInfo r;
+  r.command_line = c.command_line;
+  r.run_id = run_id;
+  if (c.command == "stress-test" || c.command == "journey") r.batch_size = c.batch_size;
+  return r;
 }
 
 JourneyOptions journey_options(const Config& c, Journal* journal) {
@@ -191,7 +246,11 @@ JourneyOptions journey_options(const Config& c, Journal* journal) {
 
 // Logs how the journeys went; the exit code before thresholds: kLoadFailures when students
 // failed (thresholds, when given, judge those), kFailed when the run could not do what was asked.
-int report_journey(const JourneyResult& r, const Session& session, int requested) {
+int report_journey(const JourneyResult& r, const Session& session, int requested, std::vector<std::string>& why) {
+  auto error = [&](std::string line) {
+    logger().error("{}", line);
+    why.push_back(std::move(line));
+  };
   for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
   std::vector<double> ttfr;
   for (const auto& s : r.students) {
@@ -203,15 +262,15 @@ int report_journey(const JourneyResult& r, const Session& session, int requested
   log_requests(session, r.created.size());
   if (r.interrupted) return kInterrupted;
   if (!r.deleted) {
-    logger().error("journey failed: the clean-up did not delete every user of this run");
+    error("journey failed: the clean-up did not delete every user of this run");
     return kFailed;
   }
   if (static_cast<int>(r.created.size()) < requested) {
-    logger().error("journey failed: {} users requested, {} created", requested, r.created.size());
+    error(fmt::format("journey failed: {} users requested, {} created", requested, r.created.size()));
     return kFailed;
   }
   if (r.failed() > 0) {
-    logger().error("journey: {} of {} students did not complete their journey", r.failed(), r.students.size());
+    error(fmt::format("journey: {} of {} students did not complete their journey", r.failed(), r.students.size()));
     return kLoadFailures;
   }
   return 0;
@@ -276,44 +335,70 @@ int run_command(const Config& config) {
     }
     refuse_purge_during_a_run(config, session, journal);
     HubWatch watch(on_loop_of(session, session_options(config)), 5.0, &interrupted);
+    RunInfo run = run_info(config, journal ? journal->id() : "");
+    run.run_id.clear();  // purge makes no run of its own
     int code = 0;
     try {
       code = journal ? purge_run(config, session, *journal) : (purge_users(session, config.prefix, config.batch_size), 0);
-    } catch (const Interrupted&) {
+    } catch (const Interrupted& e) {
       logger().error("Interrupted; finish with: {}", cleanup_command(config, journal ? &*journal : nullptr));
+      run.status = "interrupted";
+      run.error = e.what();
       code = kInterrupted;
+    } catch (const std::invalid_argument&) {
+      throw;  // bad input: one line, exit 1
+    } catch (const std::exception& e) {
+      logger().error("{}", e.what());
+      run.status = "failed";
+      run.error = e.what();
+      code = kFailed;
     }
-    return finish(config, session, watch, started_at, t0, Results{}, code);
+    return finish(config, session, watch, started_at, t0, Results{}, code, run);
   }
   if (config.command == "stress-test" && config.batch_size > 100) {
     logger().warn("-b {}: each name of a create request is a synchronous database write on the hub; 100 or less "
                   "keeps the hub answering", config.batch_size);
   }
-  logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
-  check_token(session, config.command == "journey" && config.auth == "form" ? "journey --auth form" : config.command);
+  HubWatch watch(on_loop_of(session, session_options(config)), 5.0, &interrupted);
+  // what the run measures is built here as it goes, so that a failed or interrupted run still
+  // writes every report with what it measured until then
+  StressResult stress;
+  ActivityResult activity;
+  JourneyResult journeyed;
+  const JourneyOptions journey_opts = journey_options(config, nullptr);
+  Results results;
+  if (config.command == "stress-test") results.stress = &stress;
+  if (config.command == "activity-stress-test") results.activity = &activity;
+  if (config.command == "journey") results.journey = &journeyed, results.journey_options = &journey_opts;
+  RunInfo run = run_info(config, "");
+  std::vector<std::string> why;
   std::optional<Journal> journal;
-  if (!config.dry_run) {
-    journal = Journal::start(Journal::default_dir(), config.command, session.endpoint(), config.prefix);
-    logger().info("Run {} (journal {})", journal->id(), journal->path());
-  }
-  Journal* j = journal ? &*journal : nullptr;
+  std::optional<ProgressDisplay> display;
   // the run is over for `purge`'s sake however this function ends (the second signal's _exit leaves
   // "running" with a dead pid, which counts as over too)
   struct FinishJournal {
-    Journal* j;
+    std::optional<Journal>& j;
     ~FinishJournal() {
       try {
-        if (j != nullptr) j->finish();
+        if (j) j->finish();
       } catch (const std::exception&) {
       }
     }
-  } finish_journal{j};
-  const std::string leftovers = "remove what is left with: " + cleanup_command(config, j);
-  set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
-  HubWatch watch(on_loop_of(session, session_options(config)), 5.0, &interrupted);
-  std::optional<ProgressDisplay> display;
-  if (!config.quiet) display.emplace(session.progress(), *session.loop());
+  } finish_journal{journal};
+  std::string leftovers = "remove what is left with: " + cleanup_command(config, nullptr);
+  int code = 0;
   try {
+    logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
+    check_token(session, config.command == "journey" && config.auth == "form" ? "journey --auth form" : config.command);
+    if (!config.dry_run) {
+      journal = Journal::start(Journal::default_dir(), config.command, session.endpoint(), config.prefix);
+      logger().info("Run {} (journal {})", journal->id(), journal->path());
+      run.run_id = journal->id();
+    }
+    Journal* j = journal ? &*journal : nullptr;
+    leftovers = "remove what is left with: " + cleanup_command(config, j);
+    set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
+    if (!config.quiet) display.emplace(session.progress(), *session.loop());
     if (config.command == "stress-test") {
       StressOptions o;
       o.count = config.count;
@@ -323,50 +408,60 @@ int run_command(const Config& config) {
       o.prefix = config.prefix;
       o.server_deadline_s = config.server_deadline_s;
       o.journal = j;
-      const StressResult r = stress_test(session, o);
+      stress_test(session, o, stress);
       display.reset();
-      int code = report_stress(r, session, config.count);
-      if (!r.deleted) logger().error("Some users of this run remain; {}", leftovers);
-      return finish(config, session, watch, started_at, t0, Results{&r, nullptr, nullptr, nullptr}, code);
-    }
-    if (config.command == "journey") {
+      code = report_stress(stress, session, config.count, why);
+      if (!stress.deleted) logger().error("Some users of this run remain; {}", leftovers);
+    } else if (config.command == "journey") {
       if (config.auth == "form" && config.password.empty()) {
         logger().warn("--auth form without --password (or HUB_STRESS_TEST_PASSWORD): every student logs in with an empty password");
       }
       if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
-      const JourneyOptions o = journey_options(config, j);
-      const JourneyResult r = journey(session, o);
+      JourneyOptions o = journey_opts;
+      o.journal = j;
+      journey(session, o, journeyed);
       display.reset();
-      const int code = report_journey(r, session, config.count);
-      if (!r.deleted) logger().error("Some users of this run remain; {}", leftovers);
-      return finish(config, session, watch, started_at, t0, Results{nullptr, nullptr, &r, &o}, code);
+      code = report_journey(journeyed, session, config.count, why);
+      if (journeyed.interrupted) {
+        run.status = "interrupted";
+        run.error = "interrupted while the students were on their way";
+      }
+      if (!journeyed.deleted) logger().error("Some users of this run remain; {}", leftovers);
+    } else {
+      ActivityOptions o;
+      o.count = config.count;
+      o.workers = config.workers;
+      o.keep = config.keep;
+      o.prefix = config.prefix;
+      o.journal = j;
+      activity_stress_test(session, o, activity);
+      display.reset();
+      log_requests(session, activity.used.size());
+      if (!activity.deleted) {
+        const std::string line = "activity-stress-test: some users could not be deleted; " + leftovers;
+        logger().error("{}", line);
+        why.push_back(line);
+        code = kFailed;
+      }
     }
-    ActivityOptions o;
-    o.count = config.count;
-    o.workers = config.workers;
-    o.keep = config.keep;
-    o.prefix = config.prefix;
-    o.journal = j;
-    const ActivityResult r = activity_stress_test(session, o);
-    display.reset();
-    log_requests(session, r.used.size());
-    int code = 0;
-    if (!r.deleted) {
-      logger().error("activity-stress-test: some users could not be deleted; {}", leftovers);
-      code = kFailed;
-    }
-    return finish(config, session, watch, started_at, t0, Results{nullptr, &r, nullptr, nullptr}, code);
   } catch (const Interrupted& e) {
     display.reset();
     logger().error("{}", e.what());
-    if (j != nullptr && !j->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
-    return kInterrupted;
+    if (journal && !journal->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
+    run.status = "interrupted";
+    run.error = e.what();
+    code = kInterrupted;
+  } catch (const std::invalid_argument&) {
+    throw;  // bad input: one line, exit 1
   } catch (const std::exception& e) {
     display.reset();
     logger().error("{}", e.what());
-    if (j != nullptr && !j->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
-    return kFailed;
+    if (journal && !journal->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
+    run.status = "failed";
+    run.error = e.what();
+    code = kFailed;
   }
+  return finish(config, session, watch, started_at, t0, results, code, run, why);
 }
 
 } // namespace hubstress::cli

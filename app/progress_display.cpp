@@ -49,13 +49,7 @@ std::string ProgressDisplay::line(double seconds) {
     rate_t0_ = seconds;
     rate_done0_ = done;
   }
-  std::string text =
-      phase == Phase::journey
-          ? fmt::format("[journey] arrived {}/{} | spawned {} | first result {} | done {} | failed {}", p.arrived.load(),
-                        p.created.load(), p.requested.load(), p.results.load(), p.done.load(), p.dropped.load())
-          : fmt::format("[{}] created {}/{} | started {} | ready {} | failed {} | deleted {}", to_string(phase), p.created.load(),
-                        p.total.load(), p.requested.load(), p.ready.load(), p.failed.load(), p.deleted.load());
-  if (phase == Phase::activity) text += fmt::format(" | activity {}", p.activity.load());
+  std::string text = progress_line(p, phase, seconds);
   const double elapsed = seconds - rate_t0_;
   const double rate = elapsed > 0.5 ? (done - rate_done0_) / elapsed : 0.0;
   if (rate > 0 && of > done) {

@@ -8,7 +8,7 @@ packages=(
   libboost-dev libssl-dev
   libgtest-dev libgmock-dev libcpp-httplib-dev
   jupyterhub python3-ipykernel
-  chromium
+  chromium tmux
 )
 missing=()
 for p in "${packages[@]}"; do

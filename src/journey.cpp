@@ -507,8 +507,14 @@ std::string hub_root(const Session& session) {
 } // namespace
 
 JourneyResult journey(Session& session, const JourneyOptions& options) {
-  ScopeTimer timer("journey");
   JourneyResult result;
+  journey(session, options, result);
+  return result;
+}
+
+void journey(Session& session, const JourneyOptions& options, JourneyResult& result) {
+  ScopeTimer timer("journey");
+  result = JourneyResult{};
   Progress& progress = session.progress();
   progress.total = options.count;
   std::vector<std::string> existing;
@@ -548,7 +554,7 @@ JourneyResult journey(Session& session, const JourneyOptions& options) {
                     options.code);
       result.students.clear();
       teardown();
-      return result;
+      return;
     }
     if (options.auth == JourneyAuth::token) {
       progress.phase = Phase::tokens;
@@ -601,7 +607,6 @@ JourneyResult journey(Session& session, const JourneyOptions& options) {
   if (said > 10) logger().warn("... and {} more failed journeys (every one is in the reports)", said - 10);
   progress.phase = Phase::delete_users;
   teardown();
-  return result;
 }
 
 } // namespace hubstress

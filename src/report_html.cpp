@@ -355,6 +355,9 @@ tr.good td:first-child{color:#176b1d;font-weight:bold}tr.bad td:first-child,.bad
 svg.chart{display:block;margin:1em 0;background:#fff}svg .grid{stroke:#eee}svg .axis{stroke:#444}
 svg .tick{font-size:10px;fill:#444}svg .axis-label{font-size:11px;fill:#222}svg .chart-title{font-size:13px;font-weight:bold;fill:#222}
 svg .data{fill:none;stroke:#1f5fa8;stroke-width:2}svg .dot{fill:#1f5fa8}svg .bar{fill:#1f5fa8}
+.verdict{border-left:.4em solid #888;padding:.4em .8em;margin:.8em 0;background:#f6f6f6}.verdict b{font-size:1.3em}
+.verdict ul{margin:.3em 0 0 0}.verdict.pass{border-color:#176b1d;background:#eef7ee}.verdict.pass b{color:#176b1d}
+.verdict.fail{border-color:#a11;background:#fbeeee}.verdict.fail b{color:#a11}.verdict.stopped{border-color:#b57800;background:#fbf5e8}
 )";
 
 } // namespace
@@ -380,16 +383,27 @@ std::string render_html(const Summary& s) {
   std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<title>" + esc("hub-stress-test " + s.command + " " + s.started_at) + "</title>\n";
   h += std::string("<style>\n") + kStyle + "</style>\n</head>\n<body>\n";
-  h += "<h1>" + esc("hub-stress-test " + s.command) + "</h1>\n<table>\n";
+  h += "<h1>" + esc("hub-stress-test " + s.command) + "</h1>\n";
+  if (!s.verdict.result.empty()) {
+    const char* tone = s.verdict.result == "PASS" ? "pass" : s.verdict.result == "FAIL" ? "fail" : "stopped";
+    h += fmt::format("<div class=\"verdict {}\" id=\"verdict\"><b>{}</b><ul>\n", tone, esc(s.verdict.result));
+    for (const auto& w : s.verdict.why) h += "<li>" + esc(w) + "</li>\n";
+    h += "</ul></div>\n";
+  }
+  h += "<table>\n";
   h += "<tr>" + cell("hub") + cell(s.endpoint) + "</tr>\n";
   h += "<tr>" + cell("JupyterHub version") + cell(s.hub_version) + "</tr>\n";
   h += "<tr>" + cell("started") + cell(s.started_at) + "</tr>\n";
   h += "<tr>" + cell("duration") + cell(seconds(s.duration_s) + " s") + "</tr>\n";
   if (s.users) {
-    h += "<tr>" + cell("users") +
-         cell(std::to_string(s.users->requested) + " requested, " + std::to_string(s.users->created) + " created by this run") +
-         "</tr>\n";
+    std::string users = std::to_string(s.users->requested) + " requested, " + std::to_string(s.users->created) + " created by this run";
+    if (s.users->started) users += fmt::format(", {} servers started, {} ready", *s.users->started, s.users->ready.value_or(0));
+    h += "<tr>" + cell("users") + cell(users) + "</tr>\n";
   }
+  h += "<tr>" + cell("status") + cell(s.run.status + (s.run.error.empty() ? "" : ": " + s.run.error)) + "</tr>\n";
+  if (!s.run.command_line.empty()) h += "<tr>" + cell("command") + "<td><code>" + esc(s.run.command_line) + "</code></td></tr>\n";
+  if (!s.run.run_id.empty()) h += "<tr>" + cell("run") + cell(s.run.run_id) + "</tr>\n";
+  h += "<tr>" + cell("tool") + cell("hub-stress-test " + s.run.tool_version) + "</tr>\n";
   h += "</table>\n";
   h += thresholds_section(s);
 

@@ -141,14 +141,31 @@ json to_json(const Summary& s) {
                           {"has_data", t.has_data},
                           {"passed", t.passed}});
   }
+  json why = json::array();
+  for (const auto& w : s.verdict.why) why.push_back(text(w));
+  json users = nullptr;
+  if (s.users) {
+    users = {{"requested", s.users->requested},
+             {"created", s.users->created},
+             {"started", s.users->started ? json(*s.users->started) : json(nullptr)},
+             {"ready", s.users->ready ? json(*s.users->ready) : json(nullptr)}};
+  }
   return {{"schema", kReportSchema},
           {"schema_version", kReportSchemaVersion},
+          {"verdict", {{"result", text(s.verdict.result)}, {"why", why}}},
+          {"status", text(s.run.status)},
+          {"error", text(s.run.error)},
+          {"run",
+           {{"command_line", text(s.run.command_line)},
+            {"run_id", text(s.run.run_id)},
+            {"tool_version", text(s.run.tool_version)},
+            {"batch_size", s.run.batch_size}}},
           {"command", text(s.command)},
           {"endpoint", text(s.endpoint)},
           {"hub_version", text(s.hub_version)},
           {"started_at", text(s.started_at)},
           {"duration_s", s.duration_s},
-          {"users", s.users ? json{{"requested", s.users->requested}, {"created", s.users->created}} : json(nullptr)},
+          {"users", users},
           {"phases", phases},
           {"api", {{"kinds", kinds}, {"all", api_stats(s.api_all)}}},
           {"latency_over_time", latency},

@@ -88,6 +88,12 @@ std::vector<std::string> api_row(const ApiStats& a) {
   return r;
 }
 
+void verdict(std::string& out, const Summary& s) {
+  if (s.verdict.result.empty()) return;
+  out += "Verdict: " + printable(s.verdict.result) + "\n";
+  for (const auto& w : s.verdict.why) out += "  - " + printable(w) + "\n";
+}
+
 void header(std::string& out, const Summary& s) {
   out += fmt::format("hub-stress-test {}", printable(s.command));
   if (!s.hub_version.empty() || !s.endpoint.empty()) {
@@ -96,7 +102,14 @@ void header(std::string& out, const Summary& s) {
   }
   out += "\n";
   out += fmt::format("Started {}, took {} s\n", s.started_at.empty() ? "(unknown)" : printable(s.started_at), seconds(s.duration_s));
-  if (s.users) out += fmt::format("Users: {} requested, {} created by this run\n", s.users->requested, s.users->created);
+  if (s.users) {
+    out += fmt::format("Users: {} requested, {} created by this run", s.users->requested, s.users->created);
+    if (s.users->started) out += fmt::format(", {} servers started, {} ready", *s.users->started, s.users->ready.value_or(0));
+    out += "\n";
+  }
+  if (!s.run.command_line.empty()) out += "Command: " + printable(s.run.command_line, 400) + "\n";
+  out += fmt::format("Run {}status {}{} (hub-stress-test {})\n", s.run.run_id.empty() ? "" : printable(s.run.run_id) + ", ",
+                     printable(s.run.status), s.run.error.empty() ? "" : ": " + printable(s.run.error), printable(s.run.tool_version));
 }
 
 void phases(std::string& out, const Summary& s) {
@@ -214,6 +227,7 @@ void thresholds(std::string& out, const Summary& s) {
 
 std::string render_terminal(const Summary& s) {
   std::string out;
+  verdict(out, s);
   header(out, s);
   phases(out, s);
   api(out, s);

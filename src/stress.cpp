@@ -294,6 +294,30 @@ const char* to_string(Phase phase) {
   return "?";
 }
 
+std::string progress_line(const Progress& p, Phase phase, double elapsed_s) {
+  const long whole = static_cast<long>(std::max(0.0, elapsed_s));
+  const std::string head = fmt::format("[{} {}:{:02d}]", to_string(phase), whole / 60, whole % 60);
+  const int created = p.created.load(), total = p.total.load();
+  switch (phase) {
+  case Phase::idle:
+  case Phase::find: return head;
+  case Phase::create:
+  case Phase::tokens: return fmt::format("{} created {}/{}", head, created, total);
+  case Phase::spawn: {
+    const int ready = p.ready.load(), failed = p.failed.load();
+    const int pending = std::max(0, p.requested.load() - ready - failed);
+    return fmt::format("{} ready {}/{} | pending {} | failed {}", head, ready, created, pending, failed);
+  }
+  case Phase::activity: return fmt::format("{} users {} | activity updates {}", head, total, p.activity.load());
+  case Phase::journey:
+    return fmt::format("{} arrived {}/{} | spawned {} | first result {} | done {} | failed {}", head, p.arrived.load(), created,
+                       p.requested.load(), p.results.load(), p.done.load(), p.dropped.load());
+  case Phase::delete_users:
+    return fmt::format("{} stopped {} | deleted {}/{}", head, p.stopped.load(), p.deleted.load(), p.to_delete.load());
+  }
+  return head;
+}
+
 const char* to_string(SpawnState state) {
   switch (state) {
   case SpawnState::not_started: return "not started";
@@ -338,8 +362,14 @@ Distribution StressResult::ready_times() const {
 }
 
 StressResult stress_test(Session& session, const StressOptions& options) {
-  ScopeTimer timer("stress_test");
   StressResult result;
+  stress_test(session, options, result);
+  return result;
+}
+
+void stress_test(Session& session, const StressOptions& options, StressResult& result) {
+  ScopeTimer timer("stress_test");
+  result = StressResult{};
   session.progress().total = options.count;
   std::vector<std::string> existing;
   // strict: numbering after a list that failed would collide with users kept by earlier runs
@@ -383,7 +413,6 @@ StressResult stress_test(Session& session, const StressOptions& options) {
                       : result.deleted ? "interrupted; every user of this run was removed"
                                        : "interrupted; some users of this run could not be removed");
   }
-  return result;
 }
 
 std::string iso8601_utc_now() {
@@ -459,8 +488,14 @@ private:
 } // namespace
 
 ActivityResult activity_stress_test(Session& session, const ActivityOptions& options) {
-  ScopeTimer timer("activity_stress_test");
   ActivityResult result;
+  activity_stress_test(session, options, result);
+  return result;
+}
+
+void activity_stress_test(Session& session, const ActivityOptions& options, ActivityResult& result) {
+  ScopeTimer timer("activity_stress_test");
+  result = ActivityResult{};
   session.progress().total = options.count;
   auto existing = list_stress_test_users(session, options.prefix);
   std::sort(existing.begin(), existing.end(), [&](const auto& a, const auto& b) {
@@ -493,7 +528,7 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
   if (result.ping_errors + result.post_errors > 0) {
     logger().warn("Errors: {} activity updates and {} pings did not answer 2xx", result.post_errors, result.ping_errors);
   }
-  if (result.created.empty()) return result;
+  if (result.created.empty()) return;
   session.set_cleaning_up(true);
   if (options.keep) {
     if (options.journal != nullptr) options.journal->mark(result.created, UserMark::kept);
@@ -502,7 +537,6 @@ ActivityResult activity_stress_test(Session& session, const ActivityOptions& opt
     if (result.deleted && options.journal != nullptr) options.journal->mark(result.created, UserMark::deleted);
   }
   if (session.interrupted()) throw Interrupted("interrupted");
-  return result;
 }
 
 } // namespace hubstress

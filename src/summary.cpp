@@ -317,6 +317,7 @@ Histogram merge(const Histogram& a, const Histogram& b) {
 
 Summary build_summary(const SummaryInputs& in) {
   Summary s;
+  s.run = in.run;
   s.command = in.command;
   s.endpoint = clean_endpoint(in.endpoint);
   s.hub_version = in.hub_version;
@@ -342,11 +343,14 @@ Summary build_summary(const SummaryInputs& in) {
 
   if (in.stress || in.activity) {
     const auto created = in.stress ? in.stress->created.size() : in.activity->created.size();
-    s.users = UsersCount{in.requested_users, static_cast<int>(created)};
+    s.users = UsersCount{in.requested_users, static_cast<int>(created), std::nullopt, std::nullopt};
   }
   if (in.stress) {
     s.phases = in.stress->phases;
     s.spawn = summarize_spawns(*in.stress);
+    s.users->started = static_cast<int>(std::count_if(in.stress->spawns.begin(), in.stress->spawns.end(),
+                                                       [](const SpawnRecord& r) { return r.state != SpawnState::not_started; }));
+    s.users->ready = static_cast<int>(s.spawn->ready);
     s.throttle.start_429 = in.stress->spawn_stats.throttled;
     s.throttle.throttled_s = in.stress->spawn_stats.throttled_s;
     s.throttle.smallest_window = in.stress->spawn_stats.smallest_window;
@@ -358,9 +362,11 @@ Summary build_summary(const SummaryInputs& in) {
   }
 
   if (in.journey && in.journey_options) {
-    s.users = UsersCount{in.requested_users, static_cast<int>(in.journey->created.size())};
+    s.users = UsersCount{in.requested_users, static_cast<int>(in.journey->created.size()), std::nullopt, std::nullopt};
     s.phases = in.journey->phases;
     s.journey = summarize_journeys(*in.journey, *in.journey_options);
+    s.users->started = static_cast<int>(find_step(*s.journey, "spawn")->seconds.count);
+    s.users->ready = static_cast<int>(find_step(*s.journey, "ready")->seconds.count);
   }
 
   if (in.hub_samples && !in.hub_samples->empty()) s.hub = summarize_hub(*in.hub_samples);

@@ -350,6 +350,7 @@ void wait_for_servers_to_stop(std::set<std::string> waiting, std::set<std::strin
       auto found = active.find(*it);
       if (found == active.end() || !has_active_server(found->second)) {
         stopped[*it] = true;
+        ++session.progress().stopped;
         restop.erase(*it);
         it = waiting.erase(it);
         continue;
@@ -367,6 +368,7 @@ void wait_for_servers_to_stop(std::set<std::string> waiting, std::set<std::strin
       const long status = answers[i].status;
       if (status == 204 || status == 404) {
         stopped[again[i]] = true;
+        ++session.progress().stopped;
         waiting.erase(again[i]);
         restop.erase(again[i]);
       } else if (status == 202) {
@@ -412,6 +414,7 @@ Fates delete_users_once(const std::vector<std::string>& usernames, Session& sess
       const Response& r = answers[i];
       if (r.status == 204 || r.status == 404) {
         stopped[name] = true;
+        ++session.progress().stopped;
       } else if (r.status == 202) {
         waiting.insert(name);
       } else if (r.status == 400) {  // a spawn is pending: stop it once it has settled

@@ -97,5 +97,8 @@ std::string execute_request(const std::string& msg_id, const std::string& sessio
                             const std::string& code);
 
 JourneyResult journey(Session& session, const JourneyOptions& options);
+// The same, building the result in `result` as the run goes: when it throws (setting up the
+// students failed or was interrupted), `result` holds what was done until then.
+void journey(Session& session, const JourneyOptions& options, JourneyResult& result);
 
 } // namespace hubstress

@@ -2,6 +2,7 @@
 // Live counters of a run, written by the phases (one thread) and read by a progress display
 // (another thread): every field is atomic. Counts are users.
 #include <atomic>
+#include <string>
 
 namespace hubstress {
 
@@ -15,6 +16,7 @@ struct Progress {
   std::atomic<int> requested{0};  // servers whose start was requested
   std::atomic<int> ready{0};      // servers ready
   std::atomic<int> failed{0};     // servers failed or timed out
+  std::atomic<int> stopped{0};    // servers stopped by the clean-up
   std::atomic<int> deleted{0};    // users deleted
   std::atomic<int> to_delete{0};  // users the delete phase works on
   std::atomic<int> activity{0};   // activity updates answered
@@ -24,5 +26,9 @@ struct Progress {
   std::atomic<int> done{0};       // students whose whole journey worked
   std::atomic<int> dropped{0};    // students whose journey failed at a step
 };
+
+// The live line for these counters in `phase`, `elapsed_s` into the run: the phase and elapsed
+// time, then only the counters that apply to it ("[spawn 1:05] ready 30/100 | pending 10 | failed 2").
+std::string progress_line(const Progress& progress, Phase phase, double elapsed_s);
 
 } // namespace hubstress

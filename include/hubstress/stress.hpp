@@ -74,6 +74,9 @@ struct StressResult {
 };
 
 StressResult stress_test(Session& session, const StressOptions& options);
+// The same, building the result in `result` as the run goes: when it throws (a failed or
+// interrupted run), `result` holds what was measured until then, for the reports.
+void stress_test(Session& session, const StressOptions& options, StressResult& result);
 
 // Users stopped and deleted at once by a clean-up: a busy hub stops and deletes faster 10 at a
 // time than 50 (clean-up is not the load being measured).
@@ -103,6 +106,8 @@ struct ActivityResult {
 };
 
 ActivityResult activity_stress_test(Session& session, const ActivityOptions& options);
+// The same, building the result in `result` as the run goes (see stress_test).
+void activity_stress_test(Session& session, const ActivityOptions& options, ActivityResult& result);
 
 // "2026-11-26T18:20:00.123456Z"
 std::string iso8601_utc_now();

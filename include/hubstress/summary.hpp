@@ -174,10 +174,32 @@ struct ThresholdResult {
 struct UsersCount {
   int requested = 0;  // users the command line asked for (--count)
   int created = 0;    // users this run created (activity-stress-test also reuses existing ones)
+  std::optional<int> started;  // servers whose start was requested (stress-test, journey)
+  std::optional<int> ready;    // of them: ready
+};
+
+inline constexpr const char* kToolVersion = "0.1.0";
+
+// What was run, and how it ended.
+struct RunInfo {
+  std::string status = "complete";  // "complete", "failed" (could not finish) or "interrupted" (Ctrl-C, SIGTERM)
+  std::string error;                // why it failed or was interrupted; empty when complete
+  std::string command_line;         // as typed, with the token, a password and URL credentials as ***
+  std::string run_id;               // the run's journal id; empty for a dry run and purge
+  std::string tool_version = kToolVersion;
+  int batch_size = 0;               // -b of stress-test and journey; 0 otherwise
+};
+
+// The answer first: did the hub hold, and why (or why not).
+struct Verdict {
+  std::string result;            // "PASS", "FAIL" or "INTERRUPTED"; empty until set
+  std::vector<std::string> why;  // one line each
 };
 
 struct Summary {
-  std::string command;                       // "stress-test", "activity-stress-test", "purge"
+  Verdict verdict;                           // set by the caller once the exit code is known
+  RunInfo run;                               // what was run, and how it ended
+  std::string command;                       // "stress-test", "activity-stress-test", "journey", "purge"
   std::string endpoint;                      // the hub API URL, without credentials, query or fragment
   std::string hub_version;                   // as GET {api}/ said, e.g. "3.0.0"
   std::string started_at;                    // ISO-8601 UTC time the run started
@@ -208,6 +230,7 @@ struct SummaryInputs {
   const ActivityResult* activity = nullptr;          // activity-stress-test's result
   const JourneyResult* journey = nullptr;            // journey's result
   const JourneyOptions* journey_options = nullptr;   // with it: what was asked
+  RunInfo run;                                       // copied into the Summary
   const std::vector<HubSample>* hub_samples = nullptr;   // /hub/metrics scrapes, any order
 };
 

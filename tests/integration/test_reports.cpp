@@ -5,12 +5,15 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <csignal>
+#include <thread>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
 
+using hubstress::testing::BackgroundTool;
 using hubstress::testing::LocalHub;
 using hubstress::testing::run_tool;
 
@@ -64,6 +67,24 @@ TEST(Reports, AllThreeOutputsAgreeAndTheHtmlChartsAreDrawnInChromium) {
   EXPECT_GE(report["hub"]["samples"].size(), 2u);  // start and end at least: the token reads metrics
   ASSERT_EQ(report["thresholds"].size(), 2u);
   EXPECT_EQ(report["thresholds"][0]["passed"], true);
+  // what was run and how it ended, the verdict first (issue 11)
+  EXPECT_EQ(report["verdict"]["result"], "PASS");
+  EXPECT_EQ(report["status"], "complete");
+  EXPECT_EQ(report["hub_version"], "3.0.0");
+  EXPECT_EQ(report["run"]["tool_version"], "0.1.0");
+  EXPECT_EQ(report["run"]["batch_size"], 3);
+  EXPECT_FALSE(report["run"]["run_id"].get<std::string>().empty());
+  const std::string command_line = report["run"]["command_line"];
+  EXPECT_NE(command_line.find("stress-test -c 6 -b 3"), std::string::npos) << command_line;
+  EXPECT_NE(command_line.find("-t *** "), std::string::npos) << command_line;
+  EXPECT_EQ(command_line.find(hub.token()), std::string::npos) << "the token is never in a report";
+  EXPECT_EQ(report["users"]["requested"], 6);
+  EXPECT_EQ(report["users"]["created"], 6);
+  EXPECT_EQ(report["users"]["started"], 6);
+  EXPECT_EQ(report["users"]["ready"], 6);
+  const auto verdict = result.output.find("Verdict: PASS\n  - 6 of 6 servers ready\n");
+  ASSERT_NE(verdict, std::string::npos) << result.output;
+  EXPECT_LT(verdict, result.output.find("hub-stress-test stress-test: JupyterHub")) << "the terminal summary opens with the verdict";
 
   const std::string users = slurp(dir + "/csv/users.csv");
   EXPECT_EQ(lines_in(users), 7) << users;  // header + 6 users
@@ -94,4 +115,58 @@ TEST(Reports, AViolatedThresholdExitsNinetyNineAfterAnOtherwiseGoodRun) {
   EXPECT_EQ(result.exit_code, 99) << result.output;
   EXPECT_NE(result.output.find("FAIL api_max<1ms"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("PASS errors<1"), std::string::npos) << result.output;
+}
+
+TEST(Reports, AnInterruptedRunWritesEveryReportMarkedInterruptedWithTheSpawnsSoFar) {
+  LocalHub hub;
+  const std::string dir = hub.state_dir();
+  BackgroundTool tool({"-e", hub.endpoint(), "-t", hub.token(), "stress-test", "-c", "40", "-b", "4", "--json", dir + "/i.json",
+                       "--html", dir + "/i.html", "--csv", dir + "/csv"},
+                      dir);
+  for (int i = 0; i < 600 && hub.active_server_users().size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  tool.signal(SIGINT);
+  EXPECT_EQ(tool.wait(), 130) << tool.output();
+  const auto report = nlohmann::json::parse(slurp(dir + "/i.json"));
+  EXPECT_EQ(report["status"], "interrupted");
+  EXPECT_EQ(report["verdict"]["result"], "INTERRUPTED");
+  EXPECT_EQ(report["users"]["requested"], 40);
+  EXPECT_EQ(report["users"]["created"], 40);
+  EXPECT_GE(report["users"]["started"].get<int>(), 2) << "the spawns measured before the signal";
+  EXPECT_LT(report["users"]["started"].get<int>(), 40);
+  EXPECT_EQ(report["spawn"]["servers"], 40);
+  const std::string html = slurp(dir + "/i.html");
+  EXPECT_NE(html.find("id=\"verdict\""), std::string::npos);
+  EXPECT_NE(html.find("</html>"), std::string::npos);
+  EXPECT_GE(lines_in(slurp(dir + "/csv/users.csv")), 41);
+  EXPECT_TRUE(hub.active_server_users().empty());
+}
+
+TEST(Reports, ARunThatFailedWritesItsReportsMarkedFailedWithTheReason) {
+  // nothing listens on port 9: the run cannot even ask the hub its version
+  const std::string dir = ::testing::TempDir();
+  const auto result = run_tool({"-e", "http://127.0.0.1:9/hub/api", "-t", "not-a-real-token", "stress-test", "-c", "3", "--json",
+                                dir + "/f.json", "--html", dir + "/f.html"});
+  EXPECT_EQ(result.exit_code, 128) << result.output;
+  const auto report = nlohmann::json::parse(slurp(dir + "/f.json"));
+  EXPECT_EQ(report["status"], "failed");
+  EXPECT_EQ(report["verdict"]["result"], "FAIL");
+  EXPECT_NE(report["error"].get<std::string>().find("cannot reach the hub"), std::string::npos) << report.dump();
+  EXPECT_EQ(report["verdict"]["why"][0], report["error"]);
+  EXPECT_EQ(report["users"]["created"], 0);
+  EXPECT_EQ(slurp(dir + "/f.json").find("not-a-real-token"), std::string::npos);
+  EXPECT_NE(slurp(dir + "/f.html").find("</html>"), std::string::npos);
+}
+
+TEST(Reports, AThresholdPerKindOfCallPassesAndFailsOnARealRun) {
+  LocalHub hub;
+  auto run = [&](const std::string& threshold) {
+    return run_tool({"-e", hub.endpoint(), "-t", hub.token(), "stress-test", "-c", "3", "--threshold", threshold});
+  };
+  const auto passed = run("api_p95{kind:delete user}<30s");
+  EXPECT_EQ(passed.exit_code, 0) << passed.output;
+  EXPECT_NE(passed.output.find("PASS api_p95{kind:delete user}<30s"), std::string::npos) << passed.output;
+  const auto failed = run("api_max{kind:start server}<1ms");
+  EXPECT_EQ(failed.exit_code, 99) << failed.output;
+  EXPECT_NE(failed.output.find("FAIL api_max{kind:start server}<1ms"), std::string::npos) << failed.output;
+  EXPECT_EQ(run("api_p95{kind:start}<1s").exit_code, 1) << "an unknown kind is bad input";
 }
