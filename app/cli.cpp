@@ -219,6 +219,11 @@ ParseResult parse(int argc, const char* const* argv) {
       ->type_name("EXPR")
       ->expected(1)
       ->take_all();  // one expression per --threshold, as often as wanted
+  std::string hub_metrics_interval = "2s";
+  app.add_option("--hub-metrics-interval", hub_metrics_interval,
+                 "how often to read the hub's own metrics (GET /hub/metrics: CPU, memory, servers)")
+      ->type_name("DURATION")
+      ->capture_default_str();
   app.fallthrough();  // global options may also stand after the command name
 
   auto* stress = app.add_subcommand("stress-test", "create users, start their servers, wait until ready, delete them");
@@ -279,6 +284,8 @@ ParseResult parse(int argc, const char* const* argv) {
       c.count = 100;  // the Python script's default for its two commands
     }
     try {
+      c.hub_metrics_interval_s = parse_duration(hub_metrics_interval, "--hub-metrics-interval");
+      if (c.hub_metrics_interval_s < 0.1) throw std::invalid_argument("--hub-metrics-interval must be at least 100ms");
       if (c.command == "journey") {
         c.ramp_up_s = parse_duration(ramp_up, "--ramp-up");
         c.think_s = parse_duration(think, "--think");

@@ -43,6 +43,7 @@ struct Config {
   std::string csv_dir;            // --csv DIR
   std::string html_path;          // --html FILE
   std::vector<std::string> thresholds;  // --threshold EXPR, as given (checked at parse time)
+  double hub_metrics_interval_s = 2.0;  // --hub-metrics-interval
   std::string command_line;       // the arguments as typed, token, password and URL credentials as ***
 
   // The arguments as one log line, the token shown as ***.

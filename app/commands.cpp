@@ -334,7 +334,7 @@ int run_command(const Config& config) {
       validate_prefix(journal->prefix());
     }
     refuse_purge_during_a_run(config, session, journal);
-    HubWatch watch(on_loop_of(session, session_options(config)), 5.0, &interrupted);
+    HubWatch watch(on_loop_of(session, session_options(config)), config.hub_metrics_interval_s, &interrupted);
     RunInfo run = run_info(config, journal ? journal->id() : "");
     run.run_id.clear();  // purge makes no run of its own
     int code = 0;
@@ -359,7 +359,7 @@ int run_command(const Config& config) {
     logger().warn("-b {}: each name of a create request is a synchronous database write on the hub; 100 or less "
                   "keeps the hub answering", config.batch_size);
   }
-  HubWatch watch(on_loop_of(session, session_options(config)), 5.0, &interrupted);
+  HubWatch watch(on_loop_of(session, session_options(config)), config.hub_metrics_interval_s, &interrupted);
   // what the run measures is built here as it goes, so that a failed or interrupted run still
   // writes every report with what it measured until then
   StressResult stress;
