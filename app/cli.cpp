@@ -71,6 +71,15 @@ std::optional<std::string> unwritable_folder(const std::string& path) {
 }
 
 void validate(const Config& c) {
+  if (c.command == "compare") {
+    for (const auto& f : c.compare_files) {
+      if (!std::filesystem::is_regular_file(f)) throw CLI::ValidationError("compare: " + f + ": no such file");
+    }
+    if (!c.html_path.empty()) {
+      if (auto why = unwritable_file(c.html_path)) throw CLI::ValidationError("--html " + c.html_path + ": " + *why);
+    }
+    return;  // no hub is involved
+  }
   if (c.endpoint.empty()) {
     throw CLI::ValidationError("no hub endpoint: pass -e/--endpoint or set JUPYTERHUB_ENDPOINT");
   }
@@ -230,6 +239,8 @@ ParseResult parse(int argc, const char* const* argv) {
   auto* activity = app.add_subcommand("activity-stress-test", "create users and flood the hub with activity updates");
   auto* journey = app.add_subcommand(
       "journey", "students arrive, log in, start a server, open it through the proxy, run cells in a kernel; then clean up");
+  auto* compare = app.add_subcommand("compare", "two runs side by side from their --json reports (with --html FILE, as a page too)");
+  compare->add_option("reports", c.compare_files, "A.json B.json: the run before, the run after")->expected(2)->required();
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
   purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)")
       ->type_name("ID");
@@ -326,7 +337,7 @@ ParseResult parse(int argc, const char* const* argv) {
     // "A subcommand is required" when the command was mistyped: name the word that was not understood
     for (const auto& extra : app.remaining()) {
       if (message.find("subcommand") != std::string::npos && !extra.empty() && extra.front() != '-') {
-        message = "unknown command '" + extra + "' (stress-test, activity-stress-test, journey or purge)";
+        message = "unknown command '" + extra + "' (stress-test, activity-stress-test, journey, purge or compare)";
         break;
       }
     }

@@ -36,6 +36,7 @@ struct Config {
   std::string code = "print(6 * 7)";
   std::string expect = "42";
   double step_timeout_s = 60;
+  std::vector<std::string> compare_files;  // compare A.json B.json
   std::string run_id;             // purge --run ID: only what that run made
   bool force = false;             // purge --force: even while a run on this machine is still going
   // reports (every command; may stand after the command name)

@@ -3,6 +3,7 @@
 #include "progress_display.hpp"
 #include "signals.hpp"
 
+#include "hubstress/compare.hpp"
 #include "hubstress/errors.hpp"
 #include "hubstress/hub_watch.hpp"
 #include "hubstress/journal.hpp"
@@ -315,7 +316,31 @@ int purge_run(const Config& config, Session& session, Journal& journal) {
 
 } // namespace
 
+// compare A.json B.json: no hub involved. A file that is not a report is bad input (exit 1).
+int run_compare(const Config& config) {
+  std::vector<nlohmann::json> reports;
+  for (const auto& path : config.compare_files) {
+    std::ifstream in(path);
+    const auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (doc.is_discarded()) throw std::invalid_argument("compare: " + path + " is not JSON (a --json report is)");
+    reports.push_back(doc);
+  }
+  Comparison c;
+  try {
+    c = compare_reports(reports[0], reports[1]);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("compare " + config.compare_files[0] + " " + config.compare_files[1] + ": " + e.what());
+  }
+  std::cout << render_compare_terminal(c) << std::flush;
+  if (!config.html_path.empty()) {
+    write_text(config.html_path, render_compare_html(c));
+    logger().info("HTML comparison: {}", config.html_path);
+  }
+  return 0;
+}
+
 int run_command(const Config& config) {
+  if (config.command == "compare") return run_compare(config);
   const std::atomic<int>& interrupted = install_signal_handlers();
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started_at = iso8601_utc_now();

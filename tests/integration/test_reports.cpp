@@ -170,3 +170,21 @@ TEST(Reports, AThresholdPerKindOfCallPassesAndFailsOnARealRun) {
   EXPECT_NE(failed.output.find("FAIL api_max{kind:start server}<1ms"), std::string::npos) << failed.output;
   EXPECT_EQ(run("api_p95{kind:start}<1s").exit_code, 1) << "an unknown kind is bad input";
 }
+
+TEST(Reports, CompareTwoRealRunsSideBySide) {
+  LocalHub hub;
+  const std::string dir = hub.state_dir();
+  for (const char* count : {"2", "4"}) {
+    const auto run = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "stress-test", "-c", count, "-q", "--json",
+                               dir + "/run-" + count + ".json"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+  }
+  const auto result = run_tool({"compare", dir + "/run-2.json", dir + "/run-4.json", "--html", dir + "/compare.html"});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(std::regex_search(result.output, std::regex("users +requested +2 +4 +\\+100\\.0 %"))) << result.output;
+  EXPECT_TRUE(std::regex_search(result.output, std::regex("spawn to ready +p95 \\(s\\) +[0-9.]+ +[0-9.]+"))) << result.output;
+  EXPECT_NE(slurp(dir + "/compare.html").find("<table id=\"compare\">"), std::string::npos);
+  const auto refused = run_tool({"compare", dir + "/run-2.json", dir + "/compare.html"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("is not JSON"), std::string::npos) << refused.output;
+}
