@@ -519,7 +519,7 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
   progress.total = options.count;
   std::vector<std::string> existing;
   progress.phase = Phase::find;
-  result.phases.push_back({"find", timed([&] { existing = list_stress_test_users(session, options.prefix); })});
+  result.phases.push_back(run_phase(session, "find", [&] { existing = list_stress_test_users(session, options.prefix); }));
   const CreateHooks hooks = journal_hooks(options.journal, result.created);
   auto teardown = [&] {
     session.set_cleaning_up(true);  // a first signal lets the tear-down finish
@@ -530,15 +530,15 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
     }
     if (session.interrupted()) logger().warn("Interrupted: removing the {} users of this run", result.created.size());
     const int window = std::min(options.batch_size, kCleanupWindow);
-    result.phases.push_back({"delete", timed([&] { result.deleted = delete_users(result.created, session, window); })});
+    result.phases.push_back(run_phase(session, "delete", [&] { result.deleted = delete_users(result.created, session, window); }));
     if (result.deleted && options.journal != nullptr) options.journal->mark(result.created, UserMark::deleted);
   };
   std::vector<std::string> tokens;
   try {
     progress.phase = Phase::create;
-    result.phases.push_back({"create", timed([&] {
+    result.phases.push_back(run_phase(session, "create", [&] {
                                create_users(options.count, options.batch_size, session, existing, options.prefix, &hooks);
-                             })});
+                             }));
     result.students.resize(result.created.size());
     const auto offsets = arrival_offsets(static_cast<int>(result.created.size()), options.ramp_up_s, options.arrival, options.seed);
     for (std::size_t i = 0; i < result.created.size(); ++i) {
@@ -558,7 +558,7 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
     }
     if (options.auth == JourneyAuth::token) {
       progress.phase = Phase::tokens;
-      result.phases.push_back({"tokens", timed([&] { tokens = mint_tokens(session, result.created, options, result.students); })});
+      result.phases.push_back(run_phase(session, "tokens", [&] { tokens = mint_tokens(session, result.created, options, result.students); }));
     } else {
       tokens.assign(result.created.size(), std::string());
     }
@@ -583,7 +583,7 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
   std::vector<std::unique_ptr<Student>> students;
   logger().info("{} students arrive over {:g} s ({}), --auth {}", result.students.size(), options.ramp_up_s,
                 to_string(options.arrival), to_string(options.auth));
-  result.phases.push_back({"journeys", timed([&] {
+  result.phases.push_back(run_phase(session, "journeys", [&] {
                              for (std::size_t i = 0; i < result.students.size(); ++i) {
                                if (!result.students[i].failed_step.empty()) continue;  // no token
                                students.push_back(std::make_unique<Student>(cls, result.students[i], tokens[i],
@@ -596,7 +596,7 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
                              });
                              if (session.interrupted()) work.request_stop();  // a Ctrl-C before the first tick
                              loop.run();
-                           })});
+                           }));
   students.clear();
   result.interrupted = work.stop_requested();
   int said = 0;  // a few lines, not one per student of a large class: the reports group them all

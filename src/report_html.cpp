@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 
 namespace hubstress {
 
@@ -78,48 +79,6 @@ std::string x_label(const std::string& label) {
                      num(kHeight - 8), esc(label));
 }
 
-// A line chart over numeric x; `step` draws a staircase (a count that jumps at each point).
-// `min_y_max` keeps a count axis from showing fractions (0, 0.2, ... 1 servers).
-std::string line_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
-                       std::vector<Point> points, bool step, double min_y_max = 0) {
-  points = thin(std::move(points));
-  double x_max = 0, y_max = 0;
-  for (const auto& p : points) {
-    x_max = std::max(x_max, p.x);
-    y_max = std::max(y_max, p.y);
-  }
-  x_max = nice_ceiling(x_max);
-  y_max = std::max(nice_ceiling(y_max), min_y_max);
-  auto px = [&](double x) { return kLeft + std::clamp(x / x_max, 0.0, 1.0) * kPlotW; };
-  auto py = [&](double y) { return kTop + kPlotH - std::clamp(y / y_max, 0.0, 1.0) * kPlotH; };
-
-  std::string s = frame_open(id, title, yl, y_max);
-  for (std::size_t i = 0; i <= kTicks; ++i) {
-    const double v = x_max * static_cast<double>(i) / kTicks;
-    s += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", num(px(v)),
-                     num(kTop + kPlotH + 16), tick(v));
-  }
-  s += "\n" + x_label(xl);
-  std::string coords;
-  auto add = [&](double x, double y) { coords += (coords.empty() ? "" : " ") + num(px(x)) + "," + num(py(y)); };
-  double last_y = 0;
-  if (step) add(0, 0);
-  for (const auto& p : points) {
-    if (step) add(p.x, last_y);
-    add(p.x, p.y);
-    last_y = p.y;
-  }
-  s += fmt::format("<polyline class=\"data\" points=\"{}\"/>\n", coords);
-  if (!step && points.size() <= 120) {
-    for (const auto& p : points) {
-      s += fmt::format("<circle class=\"dot\" cx=\"{}\" cy=\"{}\" r=\"2.5\"><title>{}: {}</title></circle>", num(px(p.x)), num(py(p.y)),
-                       tick(p.x), tick(p.y));
-    }
-    s += "\n";
-  }
-  return s + "</svg>\n";
-}
-
 // Bars over named categories.
 std::string bar_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
                       const std::vector<std::string>& labels, const std::vector<std::size_t>& counts) {
@@ -140,41 +99,211 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
   return s + x_label(xl) + "</svg>\n";
 }
 
-// Several series over one x axis, each its own colour, with a legend.
-struct Series {
+// ---- the dashboard: every chart over time shares one axis, seconds since the run started ----
+
+struct TimeSeries {
   std::string name;
-  std::vector<Point> points;
+  std::vector<Point> points;  // in time order
+  double gap_s = 1e300;       // no line between two points further apart than this (seconds without data)
+  bool step = false;          // a count that jumps at each point
+  std::string colour;         // empty: the palette's next
 };
-std::string multi_line_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
-                             const std::vector<Series>& series, double min_y_max = 0) {
-  static constexpr const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
-  double x_max = 0, y_max = 0;
+TimeSeries series(std::string name, double gap_s = 1e300, bool step = false, std::string colour = {}) {
+  return TimeSeries{std::move(name), {}, gap_s, step, std::move(colour)};
+}
+
+std::string no_data(const std::string& what);
+
+struct TimeAxis {
+  double x_max = 1;                     // seconds: the run's duration, rounded up to a whole tick
+  double tick = 1;                      // seconds between two ticks
+  std::vector<PhaseTime> phases;        // drawn as bands
+};
+
+TimeAxis time_axis(const Summary& s) {
+  TimeAxis a;
+  const double end = std::max(s.duration_s, 1.0);
+  const double raw = end / 10;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    a.tick = m * magnitude;
+    if (a.tick >= raw) break;
+  }
+  a.x_max = std::ceil(end / a.tick - 1e-9) * a.tick;
+  double next = 0;  // a phase without its start (an older report) follows the one before it
+  for (auto p : s.phases) {
+    if (p.start_s < 0) p.start_s = next;
+    next = p.start_s + p.seconds;
+    a.phases.push_back(p);
+  }
+  return a;
+}
+
+constexpr double kTW = 1000, kTH = 260, kTL = 64, kTR = 16, kTT = 36, kTB = 44;
+constexpr double kTPW = kTW - kTL - kTR, kTPH = kTH - kTT - kTB;
+constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                    "#bcbd22", "#17becf", "#393b79", "#637939"};
+
+std::string value_text(double v) { return std::fabs(v) >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v); }
+
+// A chart over the run's time axis: the phases as bands, a legend, a tooltip on every point.
+std::string time_chart(const std::string& id, const std::string& title, const std::string& y_label, const std::string& unit,
+                       const TimeAxis& axis, const std::vector<TimeSeries>& series, double min_y_max = 0,
+                       std::optional<double> reference = std::nullopt, const std::string& reference_label = "") {
+  double y_max = 0;
+  std::size_t points = 0;
   for (const auto& sr : series) {
-    for (const auto& p : sr.points) x_max = std::max(x_max, p.x), y_max = std::max(y_max, p.y);
+    for (const auto& p : sr.points) y_max = std::max(y_max, p.y);
+    points += sr.points.size();
   }
-  x_max = nice_ceiling(x_max);
+  if (reference) y_max = std::max(y_max, *reference * 1.1);
   y_max = std::max(nice_ceiling(y_max), min_y_max);
-  auto px = [&](double x) { return kLeft + std::clamp(x / x_max, 0.0, 1.0) * kPlotW; };
-  auto py = [&](double y) { return kTop + kPlotH - std::clamp(y / y_max, 0.0, 1.0) * kPlotH; };
-  std::string s = frame_open(id, title, yl, y_max);
-  for (std::size_t i = 0; i <= kTicks; ++i) {
-    const double v = x_max * static_cast<double>(i) / kTicks;
-    s += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", num(px(v)),
-                     num(kTop + kPlotH + 16), tick(v));
+  auto px = [&](double x) { return kTL + std::clamp(x / axis.x_max, 0.0, 1.0) * kTPW; };
+  auto py = [&](double y) { return kTT + kTPH - std::clamp(y / y_max, 0.0, 1.0) * kTPH; };
+  std::string s = fmt::format("<svg id=\"{}\" class=\"chart timechart\" data-x-max=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" "
+                              "aria-label=\"{}\">\n<title>{}</title>\n",
+                              id, tick(axis.x_max), kTW, kTH, esc(title), esc(title));
+  for (std::size_t i = 0; i < axis.phases.size(); ++i) {
+    const auto& ph = axis.phases[i];
+    const double x0 = px(ph.start_s), x1 = px(ph.start_s + ph.seconds);
+    s += fmt::format("<rect class=\"band{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}: {} s from {} s</title></rect>"
+                     "<text class=\"band-label\" x=\"{}\" y=\"{}\">{}</text>\n",
+                     i % 2, num(x0), num(kTT), num(std::max(x1 - x0, 0.5)), num(kTPH), esc(ph.name), seconds(ph.seconds),
+                     seconds(ph.start_s), num(x0 + 3), num(kTT + 11), x1 - x0 > 30 ? esc(ph.name) : "");
   }
-  s += "\n" + x_label(xl);
+  s += fmt::format("<text class=\"chart-title\" x=\"{}\" y=\"18\">{}</text>\n", num(kTL), esc(title));
+  for (std::size_t i = 0; i <= kTicks; ++i) {
+    const double v = y_max * static_cast<double>(i) / kTicks;
+    const double y = py(v);
+    s += fmt::format("<line class=\"grid\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\" "
+                     "text-anchor=\"end\">{}</text>\n",
+                     num(kTL), num(y), num(kTL + kTPW), num(y), num(kTL - 6), num(y + 4), tick(v));
+  }
+  for (double t = 0; t <= axis.x_max + 1e-9; t += axis.tick) {
+    s += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", num(px(t)), num(kTT + kTPH + 16), tick(t));
+  }
+  s += fmt::format("\n<line class=\"axis\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/><line class=\"axis\" x1=\"{0}\" y1=\"{2}\" "
+                   "x2=\"{3}\" y2=\"{2}\"/>\n",
+                   num(kTL), num(kTT), num(kTT + kTPH), num(kTL + kTPW));
+  s += fmt::format("<text class=\"axis-label\" transform=\"translate(14 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n"
+                   "<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">seconds since the run started</text>\n",
+                   num(kTT + kTPH / 2), esc(y_label), num(kTL + kTPW / 2), num(kTH - 6));
+  if (reference) {
+    s += fmt::format("<line class=\"reference\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\" "
+                     "text-anchor=\"end\">{}</text>\n",
+                     num(kTL), num(py(*reference)), num(kTL + kTPW), num(py(*reference)), num(kTL + kTPW - 4), num(py(*reference) - 4),
+                     esc(reference_label));
+  }
   for (std::size_t k = 0; k < series.size(); ++k) {
-    const char* colour = kColours[k % std::size(kColours)];
+    const auto& sr = series[k];
+    const std::string colour = sr.colour.empty() ? kPalette[k % std::size(kPalette)] : sr.colour;
     std::string coords;
-    for (const auto& p : thin(series[k].points)) coords += (coords.empty() ? "" : " ") + num(px(p.x)) + "," + num(py(p.y));
-    s += fmt::format("<polyline class=\"data\" style=\"stroke:{}\" points=\"{}\"><title>{}</title></polyline>\n", colour, coords,
-                     esc(series[k].name));
-    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" style=\"fill:{}\"/>"
-                     "<text class=\"tick\" x=\"{}\" y=\"{}\">{}</text>\n",
-                     num(kLeft + kPlotW - 120), num(kTop + 4 + 14 * static_cast<double>(k)), colour, num(kLeft + kPlotW - 106),
-                     num(kTop + 13 + 14 * static_cast<double>(k)), esc(series[k].name));
+    auto flush = [&] {
+      if (!coords.empty()) s += fmt::format("<polyline class=\"data\" style=\"stroke:{}\" points=\"{}\"/>\n", colour, coords);
+      coords.clear();
+    };
+    double last_x = -1e300, last_y = 0;
+    for (const auto& p : thin(sr.points)) {
+      if (p.x - last_x > sr.gap_s) flush();  // seconds without data: no line across them
+      if (sr.step && !coords.empty()) coords += " " + num(px(p.x)) + "," + num(py(last_y));
+      coords += (coords.empty() ? "" : " ") + num(px(p.x)) + "," + num(py(p.y));
+      last_x = p.x;
+      last_y = p.y;
+    }
+    flush();
+    if (points <= 600) {
+      for (const auto& p : sr.points) {
+        s += fmt::format("<circle class=\"dot\" style=\"fill:{}\" cx=\"{}\" cy=\"{}\" r=\"2.2\"><title>{} at {} s: {}{}</title></circle>",
+                         colour, num(px(p.x)), num(py(p.y)), esc(sr.name), value_text(p.x), value_text(p.y),
+                         unit.empty() ? "" : " " + esc(unit));
+      }
+      s += "\n";
+    }
+    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" style=\"fill:{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\">{}</text>\n",
+                     num(kTL + kTPW - 150), num(kTT + 4 + 14 * static_cast<double>(k)), colour, num(kTL + kTPW - 136),
+                     num(kTT + 13 + 14 * static_cast<double>(k)), esc(sr.name));
   }
   return s + "</svg>\n";
+}
+
+// Requests and errors per second, and p95 latency per second, by kind of call; servers or students;
+// the hub's CPU and memory: all on the run's time axis.
+std::string dashboard(const Summary& s) {
+  const TimeAxis axis = time_axis(s);
+  std::string h = "<h2>Over time</h2>\n<p class=\"note\">Every chart below runs on one time axis, seconds since the run "
+                  "started; the bands are the run's phases. Hover a point for its value.</p>\n";
+  std::vector<TimeSeries> rate, latency;
+  TimeSeries errors = series("errors (all kinds)", 1.5, false, "#c00");
+  for (const auto& b : s.latency_over_time) {
+    if (b.errors > 0) errors.points.push_back({static_cast<double>(b.t_s), static_cast<double>(b.errors)});
+  }
+  for (const auto& k : s.kinds_over_time) {
+    TimeSeries r = series(k.kind, 1.5), l = series(k.kind, 1.5);
+    for (const auto& b : k.seconds) {
+      r.points.push_back({static_cast<double>(b.t_s), static_cast<double>(b.count)});
+      if (b.count > b.errors || b.p95_s > 0) l.points.push_back({static_cast<double>(b.t_s), b.p95_s});
+    }
+    rate.push_back(std::move(r));
+    if (!l.points.empty()) latency.push_back(std::move(l));
+  }
+  if (!errors.points.empty()) rate.push_back(std::move(errors));
+  h += rate.empty() ? no_data("No API requests recorded.")
+                    : time_chart("chart-rate", "Requests started per second, by kind of call (and errors)", "requests per second", "req/s",
+                                 axis, rate, 5);
+  h += latency.empty() ? no_data("No answered API requests to show latency for.")
+                       : time_chart("chart-latency", "Latency p95 per second, by kind of call", "p95 latency, s", "s", axis, latency);
+  if (s.spawn) {
+    std::vector<TimeSeries> servers;
+    double spawn_start = 0;  // without phases (a report built from records alone): from the start
+    for (const auto& p : axis.phases) {
+      if (p.name == "spawn") spawn_start = p.start_s;
+    }
+    TimeSeries ready = series("ready (this run)", 1e300, true);
+    if (spawn_start >= 0) {
+      for (const auto& p : s.spawn->ready_over_time) ready.points.push_back({spawn_start + p.t_s, static_cast<double>(p.ready)});
+    }
+    if (!ready.points.empty()) servers.push_back(std::move(ready));
+    if (s.hub) {
+      TimeSeries running = series("running (the hub's count)");
+      for (const auto& p : s.hub->series) {
+        if (p.running_servers) running.points.push_back({p.t_s, *p.running_servers});
+      }
+      if (!running.points.empty()) servers.push_back(std::move(running));
+    }
+    h += servers.empty() ? no_data("No server became ready: nothing to plot over time.")
+                         : time_chart("chart-ready", "Servers", "servers", "servers", axis, servers, 5);
+  }
+  if (s.journey) {
+    double start = 0;
+    for (const auto& p : axis.phases) {
+      if (p.name == "journeys") start = p.start_s;
+    }
+    std::vector<TimeSeries> steps;
+    for (std::size_t k = 0; k < s.journey->active_steps.size() && start >= 0; ++k) {
+      TimeSeries sr = series(s.journey->active_steps[k]);
+      bool any = false;
+      for (const auto& p : s.journey->active_over_time) {
+        sr.points.push_back({start + p.t_s, static_cast<double>(p.active[k])});
+        any = any || p.active[k] > 0;
+      }
+      if (any) steps.push_back(std::move(sr));
+    }
+    h += steps.empty() ? no_data("No student completed a step: nothing to plot over time.")
+                       : time_chart("chart-steps", "Students in each step, per second", "students", "students", axis, steps, 5);
+  }
+  if (s.hub) {
+    TimeSeries cpu = series("hub CPU"), mem = series("hub resident memory");
+    for (const auto& p : s.hub->series) {
+      if (p.cpu_pct) cpu.points.push_back({p.t_s, *p.cpu_pct});
+      if (p.memory_bytes) mem.points.push_back({p.t_s, *p.memory_bytes / 1e6});
+    }
+    h += cpu.points.empty() ? no_data("Hub CPU: needs two scrapes with process_cpu_seconds_total.")
+                            : time_chart("chart-hub-cpu", "Hub CPU (its event loop runs on one core)", "% of one core", "%", axis,
+                                         {cpu}, 0, 100.0, "one full core");
+    h += mem.points.empty() ? no_data("Hub memory: no process_resident_memory_bytes in the scrapes.")
+                            : time_chart("chart-hub-mem", "Hub resident memory", "MB", "MB", axis, {mem});
+  }
+  return h;
 }
 
 std::string no_data(const std::string& what) { return "<p class=\"note\">" + esc(what) + "</p>\n"; }
@@ -229,11 +358,6 @@ std::string spawn_section(const SpawnSummary& sp) {
   s += "<tr>" + cell("seconds") + cell(std::to_string(sp.ready_s.count), true) + distribution_cells(sp.ready_s) +
        cell(sp.ready_s.count ? seconds(sp.ready_s.mean) : "-", true) + "</tr>\n</table>\n";
 
-  std::vector<Point> ready;
-  for (const auto& p : sp.ready_over_time) ready.push_back({p.t_s, static_cast<double>(p.ready)});
-  s += ready.empty() ? no_data("No server became ready: nothing to plot over time.")
-                     : line_chart("chart-ready", "Servers ready over time", "seconds since the spawn phase started",
-                                  "servers ready", ready, true, 5);
   if (sp.histogram.total() > 0) {
     std::vector<std::string> labels;
     for (std::size_t i = 0; i < sp.histogram.counts.size(); ++i) labels.push_back(report_detail::bucket_label(sp.histogram, i));
@@ -262,19 +386,6 @@ std::string journey_section(const JourneySummary& j) {
   }
   s += "</table>\n<p class=\"note\">count: students that completed the step (cell: every further cell); failed: journeys "
        "that ended at that step.</p>\n";
-  std::vector<Series> active;
-  for (std::size_t k = 0; k < j.active_steps.size(); ++k) {
-    Series sr{j.active_steps[k], {}};
-    bool any = false;
-    for (const auto& p : j.active_over_time) {
-      sr.points.push_back({p.t_s, static_cast<double>(p.active[k])});
-      any = any || p.active[k] > 0;
-    }
-    if (any) active.push_back(std::move(sr));
-  }
-  s += active.empty() ? no_data("No student completed a step: nothing to plot over time.")
-                      : multi_line_chart("chart-steps", "Students in each step, per second", "seconds since the students began arriving",
-                                         "students", active, 5);
   if (j.time_to_first_result.total() > 0) {
     std::vector<std::string> labels;
     for (std::size_t i = 0; i < j.time_to_first_result.counts.size(); ++i) {
@@ -322,16 +433,6 @@ std::string hub_section(const HubSummary& h) {
   if (h.spawn_mean_s) row("hub-side mean spawn, s", seconds(*h.spawn_mean_s));
   s += "</table>\n";
   if (h.restarts > 0) s += "<p class=\"bad\">The hub restarted during the run (process_start_time_seconds changed).</p>\n";
-
-  std::vector<Point> cpu, mem;
-  for (const auto& p : h.series) {
-    if (p.cpu_pct) cpu.push_back({p.t_s, *p.cpu_pct});
-    if (p.memory_bytes) mem.push_back({p.t_s, *p.memory_bytes / 1e6});
-  }
-  s += cpu.empty() ? no_data("Hub CPU: needs two scrapes with process_cpu_seconds_total.")
-                   : line_chart("chart-hub-cpu", "Hub CPU", "seconds since the run started", "% of one core", cpu, false);
-  s += mem.empty() ? no_data("Hub memory: no process_resident_memory_bytes in the scrapes.")
-                   : line_chart("chart-hub-mem", "Hub resident memory", "seconds since the run started", "MB", mem, false);
   return s;
 }
 
@@ -346,13 +447,15 @@ std::string thresholds_section(const Summary& s) {
   return out + "</table>\n";
 }
 
-constexpr const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
+constexpr const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}h3{font-size:1em}
 table{border-collapse:collapse;margin:.5em 0}th,td{padding:.2em .6em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:bold}
 tr.good td:first-child{color:#176b1d;font-weight:bold}tr.bad td:first-child,.bad{color:#a11;font-weight:bold}
 .note{color:#666;font-size:.9em}
-svg.chart{display:block;margin:1em 0;background:#fff}svg .grid{stroke:#eee}svg .axis{stroke:#444}
+svg.chart{display:block;margin:1em 0;background:#fff;max-width:640px}svg.timechart{width:100%;max-width:none;height:auto}
+svg .band0{fill:#eef2f8}svg .band1{fill:#f8f9fb}svg .band-label{font-size:10px;fill:#667}
+svg .reference{stroke:#a11;stroke-dasharray:6 4;stroke-width:1.5}svg .grid{stroke:#eee}svg .axis{stroke:#444}
 svg .tick{font-size:10px;fill:#444}svg .axis-label{font-size:11px;fill:#222}svg .chart-title{font-size:13px;font-weight:bold;fill:#222}
 svg .data{fill:none;stroke:#1f5fa8;stroke-width:2}svg .dot{fill:#1f5fa8}svg .bar{fill:#1f5fa8}
 .verdict{border-left:.4em solid #888;padding:.4em .8em;margin:.8em 0;background:#f6f6f6}.verdict b{font-size:1.3em}
@@ -406,6 +509,7 @@ std::string render_html(const Summary& s) {
   h += "<tr>" + cell("tool") + cell("hub-stress-test " + s.run.tool_version) + "</tr>\n";
   h += "</table>\n";
   h += thresholds_section(s);
+  h += dashboard(s);
 
   if (!s.phases.empty()) {
     h += "<h2>Phases</h2>\n<table>\n" + header_row({"phase", "seconds"});
@@ -414,11 +518,6 @@ std::string render_html(const Summary& s) {
   }
 
   h += "<h2>API calls</h2>\n" + api_table(s);
-  std::vector<Point> p95;
-  for (const auto& b : s.latency_over_time) p95.push_back({static_cast<double>(b.t_s), b.p95_s});
-  h += p95.empty() ? no_data("No API requests recorded.")
-                   : line_chart("chart-latency", "API latency p95 per second", "seconds since the run started",
-                                "p95 latency, s", p95, false);
 
   if (s.spawn) h += spawn_section(*s.spawn);
   h += throttle_section(s);

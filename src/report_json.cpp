@@ -124,12 +124,20 @@ json hub(const HubSummary& h) {
 
 json to_json(const Summary& s) {
   json phases = json::array();
-  for (const auto& p : s.phases) phases.push_back({{"name", text(p.name)}, {"seconds", p.seconds}});
+  for (const auto& p : s.phases) {
+    phases.push_back({{"name", text(p.name)}, {"seconds", p.seconds}, {"start_s", p.start_s >= 0 ? json(p.start_s) : json(nullptr)}});
+  }
   json kinds = json::array();
   for (const auto& a : s.api) kinds.push_back(api_stats(a));
   json latency = json::array();
   for (const auto& b : s.latency_over_time) {
     latency.push_back({{"t_s", b.t_s}, {"count", b.count}, {"errors", b.errors}, {"p95_s", b.p95_s}});
+  }
+  json per_kind = json::array();
+  for (const auto& k : s.kinds_over_time) {
+    json seconds = json::array();
+    for (const auto& b : k.seconds) seconds.push_back({{"t_s", b.t_s}, {"count", b.count}, {"errors", b.errors}, {"p95_s", b.p95_s}});
+    per_kind.push_back({{"kind", text(k.kind)}, {"seconds", seconds}});
   }
   json thresholds = json::array();
   for (const auto& t : s.thresholds) {
@@ -169,6 +177,7 @@ json to_json(const Summary& s) {
           {"phases", phases},
           {"api", {{"kinds", kinds}, {"all", api_stats(s.api_all)}}},
           {"latency_over_time", latency},
+          {"kinds_over_time", per_kind},
           {"spawn", s.spawn ? spawn(*s.spawn) : json(nullptr)},
           {"throttle",
            {{"answers_429", s.throttle.answers_429},

@@ -373,7 +373,7 @@ void stress_test(Session& session, const StressOptions& options, StressResult& r
   session.progress().total = options.count;
   std::vector<std::string> existing;
   // strict: numbering after a list that failed would collide with users kept by earlier runs
-  result.phases.push_back({"find", timed([&] { existing = list_stress_test_users(session, options.prefix); })});
+  result.phases.push_back(run_phase(session, "find", [&] { existing = list_stress_test_users(session, options.prefix); }));
   const CreateHooks hooks = journal_hooks(options.journal, result.created);
   auto teardown = [&](const std::vector<std::string>& users) {
     session.set_cleaning_up(true);  // a first signal lets the tear-down finish
@@ -385,13 +385,13 @@ void stress_test(Session& session, const StressOptions& options, StressResult& r
     if (session.interrupted()) logger().warn("Interrupted: removing the {} users of this run", users.size());
     // clean-up is not the load being measured: a busy hub stops and deletes faster 10 at a time than 50
     const int window = std::min(options.batch_size, kCleanupWindow);
-    result.phases.push_back({"delete", timed([&] { result.deleted = delete_users(users, session, window); })});
+    result.phases.push_back(run_phase(session, "delete", [&] { result.deleted = delete_users(users, session, window); }));
     if (result.deleted && options.journal != nullptr) options.journal->mark(users, UserMark::deleted);
   };
   try {
-    result.phases.push_back({"create", timed([&] {
+    result.phases.push_back(run_phase(session, "create", [&] {
                                create_users(options.count, options.batch_size, session, existing, options.prefix, &hooks);
-                             })});
+                             }));
   } catch (const std::exception& e) {
     // the batches before the failed one exist (result.created); create_users cleaned up the failed one
     logger().error("Creating users failed ({}); {} users of this run exist", e.what(), result.created.size());
@@ -399,10 +399,10 @@ void stress_test(Session& session, const StressOptions& options, StressResult& r
     throw;
   }
   try {
-    result.phases.push_back({"spawn", timed([&] {
+    result.phases.push_back(run_phase(session, "spawn", [&] {
                                result.spawns = start_servers(session, result.created, options.batch_size, options.profile,
                                                              options.server_deadline_s, result.spawn_stats);
-                             })});
+                             }));
   } catch (const std::exception&) {
     teardown(result.created);
     throw;

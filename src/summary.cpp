@@ -337,6 +337,13 @@ Summary build_summary(const SummaryInputs& in) {
     }
     s.api_all = all.finish("all");
     s.latency_over_time = latency_over_time(*in.records);
+    for (std::size_t k = 0; k < kApiKindCount; ++k) {
+      std::vector<RequestRecord> of_kind;
+      for (const auto& r : *in.records) {
+        if (static_cast<std::size_t>(r.kind) == k) of_kind.push_back(r);
+      }
+      if (!of_kind.empty()) s.kinds_over_time.push_back({to_string(static_cast<ApiKind>(k)), latency_over_time(of_kind)});
+    }
   } else {
     s.api_all.kind = "all";
   }

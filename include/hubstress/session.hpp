@@ -93,6 +93,8 @@ public:
   const Progress& progress() const { return progress_; }
 
   const std::vector<RequestRecord>& records() const { return records_; }
+  // Seconds since the session was made: the time axis of its records (RequestRecord::start_s).
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
   int retries() const { return retries_; }   // retries sent, over all requests
 
 private:

@@ -58,9 +58,18 @@ struct StressOptions {
 };
 
 struct PhaseTime {
-  std::string name;   // find, create, spawn, delete
+  std::string name;     // find, create, spawn, delete (journey: find, create, tokens, journeys, delete)
   double seconds = 0;
+  double start_s = -1;  // when it began, seconds from the session's start (the run's time axis); -1: unknown
 };
+
+// Runs `phase` and says how long it took and when it began on the session's time axis.
+template <typename F>
+PhaseTime run_phase(const Session& session, std::string name, F&& phase) {
+  const double start = session.elapsed();
+  phase();
+  return {std::move(name), session.elapsed() - start, start};
+}
 
 struct StressResult {
   std::vector<PhaseTime> phases;

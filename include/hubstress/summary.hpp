@@ -75,6 +75,12 @@ struct LatencyBucket {
   double p95_s = 0;        // p95 latency of the answered ones, seconds (0 when none was answered)
 };
 
+// One kind of API call, second by second (only the seconds in which such calls started).
+struct KindSeries {
+  std::string kind;                    // to_string(ApiKind)
+  std::vector<LatencyBucket> seconds;  // in time order
+};
+
 // The spawn phase of a stress-test.
 struct SpawnSummary {
   std::size_t servers = 0;                  // servers the run tried to start (one per user)
@@ -209,6 +215,7 @@ struct Summary {
   std::vector<ApiStats> api;                 // one per kind of API call that was made, in ApiKind order
   ApiStats api_all;                          // every request together (kind "all")
   std::vector<LatencyBucket> latency_over_time;  // per second of the run that started requests, in time order
+  std::vector<KindSeries> kinds_over_time;        // the same per kind of call, in ApiKind order
   std::optional<SpawnSummary> spawn;         // stress-test only
   Throttling throttle;                       // 429s, from the records and the spawn phase
   std::optional<ActivitySummary> activity;   // activity-stress-test only
