@@ -287,6 +287,10 @@ ParseResult parse(int argc, const char* const* argv) {
       ->default_str("300");
   activity->add_option("--workers", c.workers, "concurrent activity senders (capped at --count)")
       ->capture_default_str();
+  std::string activity_duration;
+  activity->add_option("--duration", activity_duration,
+                       "keep sending for this long, each sender round its users again at the same pace (default: one update per user)")
+      ->type_name("DURATION");
 
   try {
     app.parse(argc, argv);
@@ -303,6 +307,9 @@ ParseResult parse(int argc, const char* const* argv) {
         c.step_timeout_s = parse_duration(step_timeout, "--step-timeout");
         if (!server_timeout.empty()) c.server_deadline_s = parse_duration(server_timeout, "--server-timeout");
         if (c.password.empty()) c.password = env_or_empty("HUB_STRESS_TEST_PASSWORD");
+      } else if (c.command == "activity-stress-test" && !activity_duration.empty()) {
+        c.duration_s = parse_duration(activity_duration, "--duration");
+        if (c.duration_s > 86400) throw std::invalid_argument("--duration is at most 24h");
       } else if (!stress_server_timeout.empty()) {
         c.server_deadline_s = parse_duration(stress_server_timeout, "--server-timeout");
       }

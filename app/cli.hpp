@@ -24,6 +24,7 @@ struct Config {
   bool keep = false;
   std::string profile;
   int workers = 100;
+  double duration_s = 0;          // activity-stress-test --duration
   double server_deadline_s = 300.0;
   double stop_deadline_s = 60.0;
   // journey

@@ -201,7 +201,7 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
     logger().info("JSON report: {}", config.json_path);
   }
   if (!config.csv_dir.empty()) {
-    write_csv(summary, stress, records, config.csv_dir, results.journey);
+    write_csv(summary, stress, records, config.csv_dir, results.journey, activity);
     logger().info("CSV files in {}", config.csv_dir);
   }
   if (!config.html_path.empty()) {
@@ -456,6 +456,7 @@ int run_command(const Config& config) {
       ActivityOptions o;
       o.count = config.count;
       o.workers = config.workers;
+      o.duration_s = config.duration_s;
       o.keep = config.keep;
       o.prefix = config.prefix;
       o.journal = j;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -66,6 +67,18 @@ std::string api_csv(const Summary& summary) {
   return out;
 }
 
+// activity-stress-test: one row per user that got updates.
+std::string activity_users_csv(const ActivityResult& a) {
+  std::string out = line({"user", "updates", "failed_updates", "created_by_this_run"});
+  for (const auto& user : a.used) {
+    const auto it = a.per_user.find(user);
+    const auto counts = it == a.per_user.end() ? std::pair<int, int>{0, 0} : it->second;
+    const bool created = std::find(a.created.begin(), a.created.end(), user) != a.created.end();
+    out += line({user, std::to_string(counts.first), std::to_string(counts.second), created ? "true" : "false"});
+  }
+  return out;
+}
+
 // One row per student, a column per journey metric (seconds; a step done several times, cell: its
 // mean; empty when the student did not complete it).
 std::string journeys_csv(const JourneyResult& journey) {
@@ -110,7 +123,7 @@ std::string csv_field(std::string_view text) {
 }
 
 void write_csv(const Summary& summary, const StressResult* stress, const std::vector<RequestRecord>& records,
-               const std::string& dir, const JourneyResult* journey) {
+               const std::string& dir, const JourneyResult* journey, const ActivityResult* activity) {
   const fs::path base(dir.empty() ? "." : dir);
   std::error_code ec;
   fs::create_directories(base, ec);
@@ -119,6 +132,7 @@ void write_csv(const Summary& summary, const StressResult* stress, const std::ve
   }
   if (stress) write_file(base / "users.csv", users_csv(*stress));
   if (journey) write_file(base / "journeys.csv", journeys_csv(*journey));
+  if (activity) write_file(base / "users.csv", activity_users_csv(*activity));
   write_file(base / "requests.csv", requests_csv(records));
   write_file(base / "api.csv", api_csv(summary));
 }

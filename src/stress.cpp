@@ -426,9 +426,9 @@ namespace {
 // activity-stress-test: WORKERS senders, each through its users one by one, plus one pinger.
 class ActivityRun {
 public:
-  ActivityRun(Session& session, const std::vector<std::string>& users, int workers, double ping_interval_s,
+  ActivityRun(Session& session, const std::vector<std::string>& users, int workers, double ping_interval_s, double duration_s,
               ActivityResult& result)
-      : session_(session), ping_interval_s_(ping_interval_s), result_(result) {
+      : session_(session), ping_interval_s_(ping_interval_s), duration_s_(duration_s), result_(result) {
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(std::max(workers, 1)), users.size());
     lists_.resize(n);
     for (std::size_t i = 0; i < users.size(); ++i) lists_[i % n].push_back(users[i]);
@@ -438,6 +438,7 @@ public:
   }
 
   void run() {
+    start_s_ = session_.elapsed();
     running_ = lists_.size();
     for (std::size_t w = 0; w < lists_.size(); ++w) send(w);
     ping();
@@ -446,18 +447,24 @@ public:
 
 private:
   void send(std::size_t w) {
+    // with a duration, each sender goes round its users again until the time is up
+    if (next_[w] == lists_[w].size() && duration_s_ > 0 && session_.elapsed() - start_s_ < duration_s_) next_[w] = 0;
     if (next_[w] == lists_[w].size() || session_.interrupted()) {
       --running_;
       return;
     }
-    const std::string& user = lists_[w][next_[w]++];
+    const std::string user = lists_[w][next_[w]++];
     const std::string t = iso8601_utc_now();
     const json body{{"last_activity", t}, {"servers", {{"", {{"last_activity", t}}}}}};
     session_.submit(session_.request(ApiKind::activity, "/users/" + url_escape(user) + "/activity", body.dump()),
-                    [this, w](Response r) {
+                    [this, w, user](Response r) {
                       ++session_.progress().activity;
-                      if (r.ok()) result_.post_s.push_back(r.elapsed_s);
-                      else {
+                      auto& counts = result_.per_user[user];
+                      if (r.ok()) {
+                        result_.post_s.push_back(r.elapsed_s);
+                        ++counts.first;
+                      } else {
+                        ++counts.second;
                         ++result_.post_errors;
                         logger().warn("Activity update failed: {}", r.describe());
                       }
@@ -477,6 +484,8 @@ private:
 
   Session& session_;
   double ping_interval_s_;
+  double duration_s_;
+  double start_s_ = 0;
   ActivityResult& result_;
   std::vector<std::vector<std::string>> lists_;
   std::vector<std::size_t> next_;
@@ -521,7 +530,7 @@ void activity_stress_test(Session& session, const ActivityOptions& options, Acti
   if (!result.used.empty()) {
     ScopeTimer activity("send_activity");
     session.progress().phase = Phase::activity;
-    ActivityRun(session, result.used, options.workers, options.ping_interval_s, result).run();
+    ActivityRun(session, result.used, options.workers, options.ping_interval_s, options.duration_s, result).run();
   }
   logger().info("Hub ping time: {}", format_distribution(summarize(result.ping_s)));
   logger().info("Time to POST activity update: {}", format_distribution(summarize(result.post_s)));
@@ -533,7 +542,21 @@ void activity_stress_test(Session& session, const ActivityOptions& options, Acti
   if (options.keep) {
     if (options.journal != nullptr) options.journal->mark(result.created, UserMark::kept);
   } else {
-    result.deleted = delete_users(result.created, session);
+    // the users this run created never had a server: deleted directly, no stop request first; one
+    // that got a server meanwhile (someone started it) is stopped and deleted the long way
+    session.progress().phase = Phase::delete_users;
+    session.progress().to_delete += static_cast<int>(result.created.size());
+    std::map<std::string, bool> all;
+    for (const auto& name : result.created) all[name] = true;
+    result.deleted = delete_users_after_stopping_servers(all, session);
+    if (!result.deleted) {
+      const std::vector<std::string> after = list_stress_test_users(session, options.prefix);
+      std::vector<std::string> left;
+      for (const auto& name : result.created) {
+        if (std::find(after.begin(), after.end(), name) != after.end()) left.push_back(name);
+      }
+      result.deleted = left.empty() || delete_users(left, session);
+    }
     if (result.deleted && options.journal != nullptr) options.journal->mark(result.created, UserMark::deleted);
   }
   if (session.interrupted()) throw Interrupted("interrupted");

@@ -30,12 +30,13 @@ nlohmann::json to_json(const Summary& summary);
 
 // Creates `dir` (and parents) when missing and writes, overwriting:
 //   users.csv     user,state,requested_at_s,ready_after_s,throttled,reason   (only when `stress` is not null)
+//                 activity-stress-test: user,updates,failed_updates,created_by_this_run  (when `activity` is not null)
 //   requests.csv  start_s,method,route,status,outcome,latency_s,total_s,retries   (one row per record)
 //   api.csv       kind,count,errors,retries,min_s,p50_s,p90_s,p95_s,p99_s,max_s   (summary.api, then "all")
 // Seconds that do not apply (a server never requested or never ready) are empty cells.
 // Throws std::runtime_error naming the path when a directory or file cannot be written.
 void write_csv(const Summary& summary, const StressResult* stress, const std::vector<RequestRecord>& records,
-               const std::string& dir, const JourneyResult* journey = nullptr);
+               const std::string& dir, const JourneyResult* journey = nullptr, const ActivityResult* activity = nullptr);
 
 // One HTML page with no external resources (no scripts, fonts, images or styles by URL): the tables
 // of render_terminal plus inline SVG charts, each <svg> with an id:

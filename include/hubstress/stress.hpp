@@ -5,6 +5,7 @@
 #include "hubstress/stats.hpp"
 #include "hubstress/users.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,6 +101,7 @@ struct ActivityOptions {
   bool keep = false;
   std::string prefix{kDefaultPrefix};
   double ping_interval_s = 0.1;   // pause between two pings of the hub
+  double duration_s = 0;          // > 0: updates go on for this long, each sender round its users again
   Journal* journal = nullptr;     // records created/deleted users when set
 };
 
@@ -109,6 +111,7 @@ struct ActivityResult {
   std::vector<double> post_s;         // seconds per 2xx activity update
   std::vector<double> ping_s;         // seconds per 2xx GET /users/{first user}
   int post_errors = 0;                // activity updates that did not answer 2xx
+  std::map<std::string, std::pair<int, int>> per_user;  // user -> (2xx updates, failed updates)
   int ping_errors = 0;                // pings that did not answer 2xx
   int workers = 0;                    // senders actually used (capped at count)
   bool deleted = true;

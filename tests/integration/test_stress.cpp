@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -129,5 +130,29 @@ TEST(ActivityStressTest, CliPrintsBothTimingsAndCapsWorkers) {
   EXPECT_TRUE(std::regex_search(result.output, std::regex("Hub ping time: n=[1-9]"))) << result.output;
   EXPECT_NE(result.output.find("Time to POST activity update: n=4 "), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("Activity: 4 users, 4 workers"), std::string::npos) << result.output;
+  EXPECT_TRUE(hub.user_names().empty());
+}
+
+TEST(ActivityStressTest, ADurationKeepsEachUserUpdatedAndTheCleanUpSendsNoStopRequest) {
+  LocalHub hub;
+  const std::string csv = hub.state_dir() + "/csv";
+  const auto result = run_tool(tool_args(hub, {"activity-stress-test", "-c", "4", "--workers", "2", "--duration", "4s",
+                                               "--csv", csv, "-q"}));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::ifstream in(csv + "/users.csv");
+  std::string header, row;
+  std::getline(in, header);
+  EXPECT_EQ(header, "user,updates,failed_updates,created_by_this_run");
+  int rows = 0;
+  while (std::getline(in, row)) {
+    ++rows;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(row, m, std::regex(R"((hub-stress-test-\d+),(\d+),0,true)"))) << row;
+    // a sender of two users, 0-1 s apart, for 4 s: each of its users comes round more than once
+    EXPECT_GE(std::stoi(m[2].str()), 2) << row;
+  }
+  EXPECT_EQ(rows, 4);
+  EXPECT_EQ(hub.requests_logged("DELETE /hub/api/users/hub-stress-test-"), 4);
+  EXPECT_EQ(hub.requests_logged("/server "), 0) << "no stop request for users that never had a server";
   EXPECT_TRUE(hub.user_names().empty());
 }
