@@ -432,6 +432,14 @@ std::string hub_section(const HubSummary& h) {
   if (h.request_mean_s) row("hub-side mean request, s", seconds(*h.request_mean_s));
   if (h.spawn_mean_s) row("hub-side mean spawn, s", seconds(*h.spawn_mean_s));
   s += "</table>\n";
+  if (!h.phase_peaks.empty()) {
+    s += "<table>\n" + header_row({"phase", "peak CPU, % of one core", "peak memory"});
+    for (const auto& p : h.phase_peaks) {
+      s += "<tr>" + cell(p.phase) + cell(p.cpu_pct ? fmt::format("{:.1f}", *p.cpu_pct) : "-", true) +
+           cell(p.memory_bytes ? report_detail::megabytes(*p.memory_bytes) : "-", true) + "</tr>\n";
+    }
+    s += "</table>\n";
+  }
   if (h.restarts > 0) s += "<p class=\"bad\">The hub restarted during the run (process_start_time_seconds changed).</p>\n";
   return s;
 }

@@ -111,13 +111,18 @@ json hub(const HubSummary& h) {
                       {"memory_bytes", optional_number(p.memory_bytes)},
                       {"running_servers", optional_number(p.running_servers)}});
   }
+  json peaks = json::array();
+  for (const auto& p : h.phase_peaks) {
+    peaks.push_back({{"phase", text(p.phase)}, {"peak_cpu_pct", optional_number(p.cpu_pct)}, {"peak_memory_bytes", optional_number(p.memory_bytes)}});
+  }
   return {{"samples", samples},
           {"series", series},
           {"restarts", h.restarts},
           {"peak_cpu_pct", optional_number(h.peak_cpu_pct)},
           {"peak_memory_bytes", optional_number(h.peak_memory_bytes)},
           {"request_mean_s", optional_number(h.request_mean_s)},
-          {"spawn_mean_s", optional_number(h.spawn_mean_s)}};
+          {"spawn_mean_s", optional_number(h.spawn_mean_s)},
+          {"phase_peaks", peaks}};
 }
 
 } // namespace

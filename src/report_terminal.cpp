@@ -214,6 +214,11 @@ void hub(std::string& out, const HubSummary& h) {
   if (h.request_mean_s) out += fmt::format(", hub-side mean request {} s", seconds(*h.request_mean_s));
   if (h.spawn_mean_s) out += fmt::format(", hub-side mean spawn {} s", seconds(*h.spawn_mean_s));
   out += "\n";
+  std::string per_phase;
+  for (const auto& p : h.phase_peaks) {
+    if (p.cpu_pct) per_phase += fmt::format("{}{} {:.1f} %", per_phase.empty() ? "" : ", ", printable(p.phase), *p.cpu_pct);
+  }
+  if (!per_phase.empty()) out += "Hub peak CPU by phase: " + per_phase + "\n";
   if (h.restarts > 0) out += "WARNING: the hub restarted during the run (process_start_time_seconds changed)\n";
 }
 

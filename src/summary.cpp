@@ -376,7 +376,20 @@ Summary build_summary(const SummaryInputs& in) {
     s.users->ready = static_cast<int>(find_step(*s.journey, "ready")->seconds.count);
   }
 
-  if (in.hub_samples && !in.hub_samples->empty()) s.hub = summarize_hub(*in.hub_samples);
+  if (in.hub_samples && !in.hub_samples->empty()) {
+    s.hub = summarize_hub(*in.hub_samples);
+    // a scrape's CPU figure covers the time since the one before: it belongs to the phase it ends in
+    for (const auto& phase : s.phases) {
+      if (phase.start_s < 0) continue;
+      HubSummary::PhasePeak peak{phase.name, std::nullopt, std::nullopt};
+      for (const auto& p : s.hub->series) {
+        if (p.t_s < phase.start_s || p.t_s > phase.start_s + phase.seconds) continue;
+        if (p.cpu_pct) peak.cpu_pct = std::max(peak.cpu_pct.value_or(0.0), *p.cpu_pct);
+        if (p.memory_bytes) peak.memory_bytes = std::max(peak.memory_bytes.value_or(0.0), *p.memory_bytes);
+      }
+      s.hub->phase_peaks.push_back(peak);
+    }
+  }
   return s;
 }
 

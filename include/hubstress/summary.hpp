@@ -163,6 +163,14 @@ struct HubSummary {
   std::optional<double> peak_memory_bytes;   // highest resident memory, bytes
   std::optional<double> request_mean_s;      // hub-side mean request duration between first and last scrape, seconds (none across a restart)
   std::optional<double> spawn_mean_s;        // hub-side mean spawn duration between first and last scrape, seconds (none across a restart)
+  // The peaks within each phase of the run (the load's apart from the clean-up's); a phase no
+  // scrape fell in has none.
+  struct PhasePeak {
+    std::string phase;
+    std::optional<double> cpu_pct;
+    std::optional<double> memory_bytes;
+  };
+  std::vector<PhasePeak> phase_peaks;
 };
 
 // The verdict on one threshold (thresholds.hpp); part of the Summary so every report shows it.

@@ -552,3 +552,28 @@ TEST(ReportHtml, EveryChartOverTimeSharesTheRunsTimeAxisWithThePhasesAsBands) {
   EXPECT_NE(html.find("<title>start server at 4 s: 0.4 s</title>"), std::string::npos) << "readable tooltips";
   EXPECT_NE(html.find("class=\"reference\""), std::string::npos) << "the hub CPU chart marks one full core";
 }
+
+TEST(ReportHub, PeaksPerPhaseKeepTheLoadApartFromTheCleanUp) {
+  StressResult stress;
+  stress.phases = {{"spawn", 6.0, 0.0}, {"delete", 4.0, 6.0}};
+  std::vector<HubSample> samples;
+  const double cpu_total[] = {0, 0.2, 0.6, 0.8, 2.6, 3.0};  // per 2 s: 10 %, 20 %, 10 %, 90 %, 20 %
+  for (int i = 0; i < 6; ++i) {
+    HubSample h;
+    h.t_s = 2.0 * i;
+    h.cpu_seconds_total = cpu_total[i];
+    h.resident_memory_bytes = 80e6 + 1e6 * i;
+    samples.push_back(h);
+  }
+  SummaryInputs in;
+  in.stress = &stress;
+  in.hub_samples = &samples;
+  const Summary s = build_summary(in);
+  ASSERT_TRUE(s.hub);
+  ASSERT_EQ(s.hub->phase_peaks.size(), 2u);
+  EXPECT_EQ(s.hub->phase_peaks[0].phase, "spawn");
+  EXPECT_NEAR(*s.hub->phase_peaks[0].cpu_pct, 20.0, 1e-9);   // scrapes at 2, 4, 6 s
+  EXPECT_NEAR(*s.hub->phase_peaks[1].cpu_pct, 90.0, 1e-9);   // at 6, 8, 10 s: the clean-up's peak
+  EXPECT_NEAR(*s.hub->phase_peaks[1].memory_bytes, 85e6, 1);
+  EXPECT_NE(render_terminal(s).find("Hub peak CPU by phase: spawn 20.0 %, delete 90.0 %"), std::string::npos) << render_terminal(s);
+}
