@@ -158,6 +158,12 @@ std::vector<PromSample> parse_prometheus(std::string_view text, std::size_t* ski
   return out;
 }
 
+namespace {
+bool ends_with(const std::string& text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+} // namespace
+
 HubSample extract_hub_sample(const std::vector<PromSample>& samples, double t_s) {
   HubSample h;
   h.t_s = t_s;
@@ -173,6 +179,10 @@ HubSample extract_hub_sample(const std::vector<PromSample>& samples, double t_s)
     else if (n == "jupyterhub_request_duration_seconds_count") add_to(h.request_count, s.value);
     else if (n == "jupyterhub_server_spawn_duration_seconds_sum") add_to(h.spawn_duration_sum_s, s.value);
     else if (n == "jupyterhub_server_spawn_duration_seconds_count") add_to(h.spawn_count, s.value);
+    else if (n == "jupyterhub_proxy_add_duration_seconds_sum") add_to(h.proxy_add_sum_s, s.value);
+    else if (n == "jupyterhub_proxy_add_duration_seconds_count") add_to(h.proxy_add_count, s.value);
+    else if (ends_with(n, "event_loop_interval_seconds_sum")) add_to(h.event_loop_sum_s, s.value);
+    else if (ends_with(n, "event_loop_interval_seconds_count")) add_to(h.event_loop_count, s.value);
   }
   return h;
 }

@@ -302,6 +302,14 @@ std::string dashboard(const Summary& s) {
                                          {cpu}, 0, 100.0, "one full core");
     h += mem.points.empty() ? no_data("Hub memory: no process_resident_memory_bytes in the scrapes.")
                             : time_chart("chart-hub-mem", "Hub resident memory", "MB", "MB", axis, {mem});
+    TimeSeries loop = series("event-loop interval");
+    for (const auto& p : s.hub->series) {
+      if (p.event_loop_interval_s) loop.points.push_back({p.t_s, *p.event_loop_interval_s});
+    }
+    // exported from JupyterHub 5: a saturated hub's loop comes round late
+    if (!loop.points.empty()) {
+      h += time_chart("chart-hub-loop", "Hub event-loop interval (JupyterHub 5+: high means saturated)", "seconds", "s", axis, {loop});
+    }
   }
   return h;
 }
@@ -431,6 +439,8 @@ std::string hub_section(const HubSummary& h) {
   if (h.peak_memory_bytes) row("peak resident memory", report_detail::megabytes(*h.peak_memory_bytes));
   if (h.request_mean_s) row("hub-side mean request, s", seconds(*h.request_mean_s));
   if (h.spawn_mean_s) row("hub-side mean spawn, s", seconds(*h.spawn_mean_s));
+  if (h.proxy_add_mean_s) row("hub-side mean proxy route add, s", seconds(*h.proxy_add_mean_s));
+  if (h.event_loop_mean_s) row("hub's mean event-loop interval, s", seconds(*h.event_loop_mean_s));
   s += "</table>\n";
   if (!h.phase_peaks.empty()) {
     s += "<table>\n" + header_row({"phase", "peak CPU, % of one core", "peak memory"});

@@ -102,14 +102,19 @@ json hub(const HubSummary& h) {
                        {"request_duration_sum_s", optional_number(s.request_duration_sum_s)},
                        {"request_count", optional_number(s.request_count)},
                        {"spawn_duration_sum_s", optional_number(s.spawn_duration_sum_s)},
-                       {"spawn_count", optional_number(s.spawn_count)}});
+                       {"spawn_count", optional_number(s.spawn_count)},
+                       {"proxy_add_sum_s", optional_number(s.proxy_add_sum_s)},
+                       {"proxy_add_count", optional_number(s.proxy_add_count)},
+                       {"event_loop_sum_s", optional_number(s.event_loop_sum_s)},
+                       {"event_loop_count", optional_number(s.event_loop_count)}});
   }
   json series = json::array();
   for (const auto& p : h.series) {
     series.push_back({{"t_s", p.t_s},
                       {"cpu_pct", optional_number(p.cpu_pct)},
                       {"memory_bytes", optional_number(p.memory_bytes)},
-                      {"running_servers", optional_number(p.running_servers)}});
+                      {"running_servers", optional_number(p.running_servers)},
+                      {"event_loop_interval_s", optional_number(p.event_loop_interval_s)}});
   }
   json peaks = json::array();
   for (const auto& p : h.phase_peaks) {
@@ -122,6 +127,8 @@ json hub(const HubSummary& h) {
           {"peak_memory_bytes", optional_number(h.peak_memory_bytes)},
           {"request_mean_s", optional_number(h.request_mean_s)},
           {"spawn_mean_s", optional_number(h.spawn_mean_s)},
+          {"proxy_add_mean_s", optional_number(h.proxy_add_mean_s)},
+          {"event_loop_mean_s", optional_number(h.event_loop_mean_s)},
           {"phase_peaks", peaks}};
 }
 

@@ -213,6 +213,8 @@ void hub(std::string& out, const HubSummary& h) {
   if (h.peak_memory_bytes) out += ", peak memory " + report_detail::megabytes(*h.peak_memory_bytes);
   if (h.request_mean_s) out += fmt::format(", hub-side mean request {} s", seconds(*h.request_mean_s));
   if (h.spawn_mean_s) out += fmt::format(", hub-side mean spawn {} s", seconds(*h.spawn_mean_s));
+  if (h.proxy_add_mean_s) out += fmt::format(", mean proxy route add {} s", seconds(*h.proxy_add_mean_s));
+  if (h.event_loop_mean_s) out += fmt::format(", mean event-loop interval {} s", seconds(*h.event_loop_mean_s));
   out += "\n";
   std::string per_phase;
   for (const auto& p : h.phase_peaks) {

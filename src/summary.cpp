@@ -174,7 +174,7 @@ HubSummary summarize_hub(std::vector<HubSample> samples) {
   HubSummary out;
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const HubSample& s = samples[i];
-    HubPoint p{s.t_s, std::nullopt, s.resident_memory_bytes, s.running_servers};
+    HubPoint p{s.t_s, std::nullopt, s.resident_memory_bytes, s.running_servers, std::nullopt};
     if (i > 0) {
       const HubSample& prev = samples[i - 1];
       const bool restarted = prev.start_time_s && s.start_time_s && *prev.start_time_s != *s.start_time_s;
@@ -183,6 +183,7 @@ HubSummary summarize_hub(std::vector<HubSample> samples) {
       if (!restarted && dt > 0 && prev.cpu_seconds_total && s.cpu_seconds_total && *s.cpu_seconds_total >= *prev.cpu_seconds_total) {
         p.cpu_pct = (*s.cpu_seconds_total - *prev.cpu_seconds_total) / dt * 100.0;
       }
+      if (!restarted) p.event_loop_interval_s = delta_mean(prev.event_loop_sum_s, prev.event_loop_count, s.event_loop_sum_s, s.event_loop_count);
     }
     if (p.cpu_pct) out.peak_cpu_pct = std::max(out.peak_cpu_pct.value_or(*p.cpu_pct), *p.cpu_pct);
     if (p.memory_bytes) out.peak_memory_bytes = std::max(out.peak_memory_bytes.value_or(*p.memory_bytes), *p.memory_bytes);
@@ -193,6 +194,8 @@ HubSummary summarize_hub(std::vector<HubSample> samples) {
     const HubSample& b = samples.back();
     out.request_mean_s = delta_mean(a.request_duration_sum_s, a.request_count, b.request_duration_sum_s, b.request_count);
     out.spawn_mean_s = delta_mean(a.spawn_duration_sum_s, a.spawn_count, b.spawn_duration_sum_s, b.spawn_count);
+    out.proxy_add_mean_s = delta_mean(a.proxy_add_sum_s, a.proxy_add_count, b.proxy_add_sum_s, b.proxy_add_count);
+    out.event_loop_mean_s = delta_mean(a.event_loop_sum_s, a.event_loop_count, b.event_loop_sum_s, b.event_loop_count);
   }
   out.samples = std::move(samples);
   return out;

@@ -40,6 +40,10 @@ struct HubSample {
   std::optional<double> request_count;           // jupyterhub_request_duration_seconds_count over all label sets: requests served
   std::optional<double> spawn_duration_sum_s;    // jupyterhub_server_spawn_duration_seconds_sum over all statuses, seconds
   std::optional<double> spawn_count;             // jupyterhub_server_spawn_duration_seconds_count over all statuses: spawns finished
+  std::optional<double> proxy_add_sum_s;         // jupyterhub_proxy_add_duration_seconds_sum: adding routes to the proxy, seconds
+  std::optional<double> proxy_add_count;         // jupyterhub_proxy_add_duration_seconds_count: routes added
+  std::optional<double> event_loop_sum_s;        // JupyterHub 5+: *event_loop_interval_seconds_sum (the name may carry a prefix)
+  std::optional<double> event_loop_count;        // *event_loop_interval_seconds_count
 };
 
 // Picks the series above out of one scrape taken `t_s` seconds into the run. Samples whose value is

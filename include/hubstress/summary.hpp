@@ -153,6 +153,7 @@ struct HubPoint {
   std::optional<double> cpu_pct;          // hub CPU since the previous scrape, percent of one core (none for the first or across a restart)
   std::optional<double> memory_bytes;     // resident memory of the hub process, bytes
   std::optional<double> running_servers;  // user servers running
+  std::optional<double> event_loop_interval_s;  // JupyterHub 5+: mean event-loop interval since the previous scrape (hub saturation)
 };
 
 struct HubSummary {
@@ -163,6 +164,8 @@ struct HubSummary {
   std::optional<double> peak_memory_bytes;   // highest resident memory, bytes
   std::optional<double> request_mean_s;      // hub-side mean request duration between first and last scrape, seconds (none across a restart)
   std::optional<double> spawn_mean_s;        // hub-side mean spawn duration between first and last scrape, seconds (none across a restart)
+  std::optional<double> proxy_add_mean_s;    // hub-side mean time to add a route to the proxy, likewise
+  std::optional<double> event_loop_mean_s;   // JupyterHub 5+: mean event-loop interval, likewise (hub saturation)
   // The peaks within each phase of the run (the load's apart from the clean-up's); a phase no
   // scrape fell in has none.
   struct PhasePeak {

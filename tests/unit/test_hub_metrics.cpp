@@ -1,4 +1,5 @@
 #include "hubstress/hub_metrics.hpp"
+#include "hubstress/summary.hpp"
 
 #include <gtest/gtest.h>
 
@@ -185,4 +186,30 @@ TEST(Prometheus, MutatedInputNeverCrashes) {
     ASSERT_NO_THROW(samples = parse_prometheus(text, &skipped));
     ASSERT_NO_THROW(extract_hub_sample(samples, 0));
   }
+}
+
+TEST(Prometheus, TheProxysRouteTimesAndJupyterHub5sEventLoopInterval) {
+  const HubSample h30 = extract_hub_sample(parse_prometheus(real_sample()), 0);
+  ASSERT_TRUE(h30.proxy_add_count && h30.proxy_add_sum_s);
+  EXPECT_DOUBLE_EQ(*h30.proxy_add_count, 1.0);  // success and failure label sets added up
+  EXPECT_NEAR(*h30.proxy_add_sum_s, 0.0025, 1e-6);
+  EXPECT_FALSE(h30.event_loop_count) << "3.0 exports no event-loop interval";
+  // 5.x, with a JUPYTERHUB_METRICS_PREFIX of "myhub_": the interval is found whatever the prefix
+  auto scrape = [](double t, double sum, double count) {
+    return extract_hub_sample(parse_prometheus("# TYPE myhub_event_loop_interval_seconds histogram\n"
+                                               "myhub_event_loop_interval_seconds_sum " + std::to_string(sum) + "\n"
+                                               "myhub_event_loop_interval_seconds_count " + std::to_string(count) + "\n"),
+                              t);
+  };
+  const HubSummary s = [&] {
+    SummaryInputs in;
+    const std::vector<HubSample> samples{scrape(0, 10, 100), scrape(2, 12, 110), scrape(4, 14.5, 115)};
+    in.hub_samples = &samples;
+    return *build_summary(in).hub;
+  }();
+  ASSERT_EQ(s.series.size(), 3u);
+  EXPECT_FALSE(s.series[0].event_loop_interval_s);
+  EXPECT_NEAR(*s.series[1].event_loop_interval_s, 0.2, 1e-9);  // 2 s over 10 intervals
+  EXPECT_NEAR(*s.series[2].event_loop_interval_s, 0.5, 1e-9);  // saturating: 2.5 s over 5
+  EXPECT_NEAR(*s.event_loop_mean_s, 4.5 / 15, 1e-9);
 }
