@@ -247,8 +247,15 @@ std::string dashboard(const Summary& s) {
     if (!l.points.empty()) latency.push_back(std::move(l));
   }
   if (!errors.points.empty()) rate.push_back(std::move(errors));
+  for (const auto& k : s.kinds_over_time) {  // and by kind, for the kinds that had any
+    TimeSeries e = series(k.kind + " errors", 1.5);
+    for (const auto& b : k.seconds) {
+      if (b.errors > 0) e.points.push_back({static_cast<double>(b.t_s), static_cast<double>(b.errors)});
+    }
+    if (!e.points.empty()) rate.push_back(std::move(e));
+  }
   h += rate.empty() ? no_data("No API requests recorded.")
-                    : time_chart("chart-rate", "Requests started per second, by kind of call (and errors)", "requests per second", "req/s",
+                    : time_chart("chart-rate", "Requests and errors per second, by kind of call", "requests per second", "req/s",
                                  axis, rate, 5);
   h += latency.empty() ? no_data("No answered API requests to show latency for.")
                        : time_chart("chart-latency", "Latency p95 per second, by kind of call", "p95 latency, s", "s", axis, latency);
@@ -263,6 +270,9 @@ std::string dashboard(const Summary& s) {
       for (const auto& p : s.spawn->ready_over_time) ready.points.push_back({spawn_start + p.t_s, static_cast<double>(p.ready)});
     }
     if (!ready.points.empty()) servers.push_back(std::move(ready));
+    TimeSeries pending = series("pending (this run)", 1e300, true);
+    for (const auto& p : s.spawn->pending_over_time) pending.points.push_back({spawn_start + p.t_s, static_cast<double>(p.ready)});
+    if (!pending.points.empty()) servers.push_back(std::move(pending));
     if (s.hub) {
       TimeSeries running = series("running (the hub's count)");
       for (const auto& p : s.hub->series) {

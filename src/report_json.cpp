@@ -47,6 +47,8 @@ json spawn(const SpawnSummary& sp) {
   const json failures = failure_groups(sp.failures);
   json ready = json::array();
   for (const auto& p : sp.ready_over_time) ready.push_back({{"t_s", p.t_s}, {"ready", p.ready}});
+  json pending = json::array();
+  for (const auto& p : sp.pending_over_time) pending.push_back({{"t_s", p.t_s}, {"pending", p.ready}});
   return {{"servers", sp.servers},
           {"ready", sp.ready},
           {"failed", sp.failed},
@@ -57,7 +59,8 @@ json spawn(const SpawnSummary& sp) {
           {"ready_s", distribution(sp.ready_s)},
           {"histogram", histogram(sp.histogram)},
           {"failures", failures},
-          {"ready_over_time", ready}};
+          {"ready_over_time", ready},
+          {"pending_over_time", pending}};
 }
 
 json activity(const ActivitySummary& a) {

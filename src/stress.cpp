@@ -192,6 +192,7 @@ private:
     stalled_since_.reset();
     records_[i].state = SpawnState::ready;
     records_[i].ready_after_s = std::chrono::duration<double>(at - requested_[i]).count();
+    records_[i].ended_at_s = std::chrono::duration<double>(at - start_).count();
     ++session_.progress().ready;
     logger().debug("Server of {} ready after {:.3f} s", records_[i].user, records_[i].ready_after_s);
     complete();
@@ -199,6 +200,7 @@ private:
 
   void fail(std::size_t i, std::string reason) {
     records_[i].state = SpawnState::failed;
+    records_[i].ended_at_s = since(start_);
     ++session_.progress().failed;
     logger().warn("Server of {} failed: {}", records_[i].user, reason);
     records_[i].reason = std::move(reason);
@@ -207,6 +209,7 @@ private:
 
   void time_out(std::size_t i) {
     records_[i].state = SpawnState::timed_out;
+    records_[i].ended_at_s = since(start_);
     ++session_.progress().failed;
     records_[i].reason = fmt::format("not ready within {:.0f} s", deadline_s_);
     logger().warn("Server of {} {}", records_[i].user, records_[i].reason);

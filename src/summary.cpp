@@ -139,6 +139,18 @@ SpawnSummary summarize_spawns(const StressResult& stress) {
   std::sort(out.ready_over_time.begin(), out.ready_over_time.end(),
             [](const ReadyPoint& a, const ReadyPoint& b) { return a.t_s < b.t_s; });
   for (std::size_t i = 0; i < out.ready_over_time.size(); ++i) out.ready_over_time[i].ready = i + 1;
+  std::vector<std::pair<double, int>> changes;  // +1 at a start request, -1 when the spawn ended
+  for (const auto& s : stress.spawns) {
+    if (s.requested_at_s < 0) continue;
+    changes.emplace_back(s.requested_at_s, +1);
+    if (s.ended_at_s >= 0) changes.emplace_back(s.ended_at_s, -1);
+  }
+  std::stable_sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  long pending = 0;
+  for (const auto& [t, d] : changes) {
+    pending += d;
+    out.pending_over_time.push_back({t, static_cast<std::size_t>(std::max(pending, 0L))});
+  }
   return out;
 }
 

@@ -22,6 +22,7 @@ struct SpawnRecord {
   SpawnState state = SpawnState::not_started;
   double requested_at_s = -1;  // seconds from the start of the spawn phase to the first start request
   double ready_after_s = -1;   // seconds from the first start request to ready (ready servers only)
+  double ended_at_s = -1;      // seconds from the start of the spawn phase to its end (ready, failed or timed out)
   int throttled = 0;           // 429 answers to this user's start requests
   std::string reason;          // why it failed or timed out, as the hub said it
 };

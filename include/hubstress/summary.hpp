@@ -94,6 +94,7 @@ struct SpawnSummary {
   Histogram histogram;                      // the same seconds in spawn_histogram_bounds() buckets
   std::vector<FailureGroup> failures;       // every server that did not become ready, most frequent reason first
   std::vector<ReadyPoint> ready_over_time;  // one point per ready server, in time order
+  std::vector<ReadyPoint> pending_over_time;  // servers requested and not yet ready, failed or timed out, at each change (`ready` is the count)
 };
 
 // One metric of journey_metrics() over every student.

@@ -357,3 +357,25 @@ TEST(ApiKinds, EachKindsMethodAndRouteClassifyBackToIt) {
     EXPECT_EQ(classify_request(method_of(kind), route_of(kind)), kind) << to_string(kind);
   }
 }
+
+TEST(SummarySpawns, PendingServersRiseAtEachStartRequestAndFallWhenTheSpawnEnds) {
+  StressResult stress;
+  auto add = [&](double requested, double ended, SpawnState state) {
+    SpawnRecord s;
+    s.user = "u-" + std::to_string(stress.spawns.size());
+    s.state = state;
+    s.requested_at_s = requested;
+    s.ended_at_s = ended;
+    if (state == SpawnState::ready) s.ready_after_s = ended - requested;
+    stress.spawns.push_back(s);
+  };
+  add(0, 3, SpawnState::ready);
+  add(1, 2, SpawnState::failed);
+  add(1.5, -1, SpawnState::requested);  // still pending when the run ended
+  SummaryInputs in;
+  in.stress = &stress;
+  const auto pending = build_summary(in).spawn->pending_over_time;
+  std::vector<std::pair<double, std::size_t>> got;
+  for (const auto& p : pending) got.emplace_back(p.t_s, p.ready);
+  EXPECT_EQ(got, (std::vector<std::pair<double, std::size_t>>{{0, 1}, {1, 2}, {1.5, 3}, {2, 2}, {3, 1}}));
+}
