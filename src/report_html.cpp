@@ -477,7 +477,7 @@ std::string thresholds_section(const Summary& s) {
 
 constexpr const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}h3{font-size:1em}
-table{border-collapse:collapse;margin:.5em 0}th,td{padding:.2em .6em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.5em 0;display:block;max-width:100%;overflow-x:auto}th,td{padding:.2em .6em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:bold}
 tr.good td:first-child{color:#176b1d;font-weight:bold}tr.bad td:first-child,.bad{color:#a11;font-weight:bold}
 .note{color:#666;font-size:.9em}
