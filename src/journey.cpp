@@ -465,13 +465,6 @@ private:
   engine::WebSocket ws_;
 };
 
-template <typename F>
-double timed(F&& f) {
-  const auto t = Clock::now();
-  f();
-  return since(t, Clock::now());
-}
-
 // Mints each student a token to act as that student (POST /users/{name}/tokens, `tokens` scope).
 // A student whose token could not be made fails at that step; the others go on.
 std::vector<std::string> mint_tokens(Session& session, const std::vector<std::string>& users, const JourneyOptions& o,
@@ -517,25 +510,14 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
   result = JourneyResult{};
   Progress& progress = session.progress();
   progress.total = options.count;
-  std::vector<std::string> existing;
-  progress.phase = Phase::find;
+  std::vector<std::string> existing;  // (list_stress_test_users, create_users and delete_users set the live phase)
   result.phases.push_back(run_phase(session, "find", [&] { existing = list_stress_test_users(session, options.prefix); }));
   const CreateHooks hooks = journal_hooks(options.journal, result.created);
   auto teardown = [&] {
-    session.set_cleaning_up(true);  // a first signal lets the tear-down finish
-    if (options.keep) {
-      logger().info("Keeping {} users and their servers (--keep)", result.created.size());
-      if (options.journal != nullptr) options.journal->mark(result.created, UserMark::kept);
-      return;
-    }
-    if (session.interrupted()) logger().warn("Interrupted: removing the {} users of this run", result.created.size());
-    const int window = std::min(options.batch_size, kCleanupWindow);
-    result.phases.push_back(run_phase(session, "delete", [&] { result.deleted = delete_users(result.created, session, window); }));
-    if (result.deleted && options.journal != nullptr) options.journal->mark(result.created, UserMark::deleted);
+    result.deleted = remove_run_users(session, result.created, options.keep, options.batch_size, options.journal, result.phases);
   };
   std::vector<std::string> tokens;
   try {
-    progress.phase = Phase::create;
     result.phases.push_back(run_phase(session, "create", [&] {
                                create_users(options.count, options.batch_size, session, existing, options.prefix, &hooks);
                              }));
@@ -605,7 +587,6 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
     if (++said <= 10) logger().warn("{}: {} failed: {}", s.user, s.failed_step, s.reason);
   }
   if (said > 10) logger().warn("... and {} more failed journeys (every one is in the reports)", said - 10);
-  progress.phase = Phase::delete_users;
   teardown();
 }
 

@@ -272,17 +272,6 @@ CreateHooks journal_hooks(Journal* journal, std::vector<std::string>& created) {
   return hooks;
 }
 
-namespace {
-
-template <typename F>
-double timed(F&& f) {
-  const auto t = Clock::now();
-  f();
-  return since(t);
-}
-
-} // namespace
-
 const char* to_string(Phase phase) {
   switch (phase) {
   case Phase::idle: return "start";
@@ -364,6 +353,23 @@ Distribution StressResult::ready_times() const {
   return summarize(times);
 }
 
+bool remove_run_users(Session& session, const std::vector<std::string>& users, bool keep, int batch_size, Journal* journal,
+                      std::vector<PhaseTime>& phases) {
+  session.set_cleaning_up(true);  // a first signal lets the tear-down finish
+  if (keep) {
+    logger().info("Keeping {} users (--keep)", users.size());
+    if (journal != nullptr) journal->mark(users, UserMark::kept);
+    return true;
+  }
+  if (session.interrupted()) logger().warn("Interrupted: removing the {} users of this run", users.size());
+  // clean-up is not the load being measured: a busy hub stops and deletes faster 10 at a time than 50
+  const int window = std::min(batch_size, kCleanupWindow);
+  bool deleted = false;
+  phases.push_back(run_phase(session, "delete", [&] { deleted = delete_users(users, session, window); }));
+  if (deleted && journal != nullptr) journal->mark(users, UserMark::deleted);
+  return deleted;
+}
+
 StressResult stress_test(Session& session, const StressOptions& options) {
   StressResult result;
   stress_test(session, options, result);
@@ -379,17 +385,7 @@ void stress_test(Session& session, const StressOptions& options, StressResult& r
   result.phases.push_back(run_phase(session, "find", [&] { existing = list_stress_test_users(session, options.prefix); }));
   const CreateHooks hooks = journal_hooks(options.journal, result.created);
   auto teardown = [&](const std::vector<std::string>& users) {
-    session.set_cleaning_up(true);  // a first signal lets the tear-down finish
-    if (options.keep) {
-      logger().info("Keeping {} users (--keep)", users.size());
-      if (options.journal != nullptr) options.journal->mark(users, UserMark::kept);
-      return;
-    }
-    if (session.interrupted()) logger().warn("Interrupted: removing the {} users of this run", users.size());
-    // clean-up is not the load being measured: a busy hub stops and deletes faster 10 at a time than 50
-    const int window = std::min(options.batch_size, kCleanupWindow);
-    result.phases.push_back(run_phase(session, "delete", [&] { result.deleted = delete_users(users, session, window); }));
-    if (result.deleted && options.journal != nullptr) options.journal->mark(users, UserMark::deleted);
+    result.deleted = remove_run_users(session, users, options.keep, options.batch_size, options.journal, result.phases);
   };
   try {
     result.phases.push_back(run_phase(session, "create", [&] {

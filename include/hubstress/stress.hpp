@@ -89,6 +89,12 @@ StressResult stress_test(Session& session, const StressOptions& options);
 // interrupted run), `result` holds what was measured until then, for the reports.
 void stress_test(Session& session, const StressOptions& options, StressResult& result);
 
+// The clean-up of a load command: with `keep`, journals `users` as kept; else stops and deletes
+// them (a "delete" phase in `phases`) and journals them deleted. True when none is left (always
+// with `keep`). A first signal lets it finish.
+bool remove_run_users(Session& session, const std::vector<std::string>& users, bool keep, int batch_size, Journal* journal,
+                      std::vector<PhaseTime>& phases);
+
 // Users stopped and deleted at once by a clean-up: a busy hub stops and deletes faster 10 at a
 // time than 50 (clean-up is not the load being measured).
 inline constexpr int kCleanupWindow = 10;
