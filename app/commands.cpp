@@ -62,11 +62,32 @@ void log_requests(const Session& session, std::size_t users) {
                 users ? static_cast<double>(records.size()) / static_cast<double>(users) : 0.0, session.retries());
 }
 
-int report_stress(const StressResult& r, const Session& session, int requested, std::vector<std::string>& why) {
+// The exit code of a load command before thresholds, each error logged and kept for the verdict:
+// kFailed when it could not do what was asked (users of the run left behind, fewer created than
+// requested), kLoadFailures when servers or students failed (`failures` says how many of what,
+// empty when none did), 0 otherwise.
+int judge_load(const std::string& command, bool deleted, std::size_t created, int requested, const std::string& failures,
+               std::vector<std::string>& why) {
   auto error = [&](std::string line) {
     logger().error("{}", line);
     why.push_back(std::move(line));
   };
+  if (!deleted) {
+    error(command + " failed: the clean-up did not delete every user of this run" + (failures.empty() ? "" : "; " + failures));
+    return kFailed;
+  }
+  if (static_cast<int>(created) < requested) {
+    error(fmt::format("{} failed: {} users requested, {} created", command, requested, created));
+    return kFailed;
+  }
+  if (!failures.empty()) {
+    error(command + ": " + failures);
+    return kLoadFailures;
+  }
+  return 0;
+}
+
+int report_stress(const StressResult& r, const Session& session, int requested, std::vector<std::string>& why) {
   for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
   logger().info("Servers ready: {} of {}; spawn to ready: {}", r.ready(), r.spawns.size(),
                 format_distribution(r.ready_times()));
@@ -80,20 +101,9 @@ int report_stress(const StressResult& r, const Session& session, int requested, 
   }
   for (const auto& [reason, n] : reasons) logger().warn("{} servers failed: {}", n, reason);
   log_requests(session, r.created.size());
-  if (!r.deleted) {
-    error(fmt::format("stress-test failed: the clean-up did not delete every user of this run{}",
-                      r.failed() > 0 ? fmt::format("; {} of {} servers did not become ready", r.failed(), r.spawns.size()) : ""));
-    return kFailed;
-  }
-  if (static_cast<int>(r.created.size()) < requested) {
-    error(fmt::format("stress-test failed: {} users requested, {} created", requested, r.created.size()));
-    return kFailed;
-  }
-  if (r.failed() > 0) {
-    error(fmt::format("stress-test: {} of {} servers did not become ready", r.failed(), r.spawns.size()));
-    return kLoadFailures;
-  }
-  return 0;
+  const std::string failures =
+      r.failed() > 0 ? fmt::format("{} of {} servers did not become ready", r.failed(), r.spawns.size()) : "";
+  return judge_load("stress-test", r.deleted, r.created.size(), requested, failures, why);
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -248,10 +258,6 @@ JourneyOptions journey_options(const Config& c, Journal* journal) {
 // Logs how the journeys went; the exit code before thresholds: kLoadFailures when students
 // failed (thresholds, when given, judge those), kFailed when the run could not do what was asked.
 int report_journey(const JourneyResult& r, const Session& session, int requested, std::vector<std::string>& why) {
-  auto error = [&](std::string line) {
-    logger().error("{}", line);
-    why.push_back(std::move(line));
-  };
   for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
   std::vector<double> ttfr;
   for (const auto& s : r.students) {
@@ -262,19 +268,9 @@ int report_journey(const JourneyResult& r, const Session& session, int requested
   if (r.late_starts() > 0) logger().warn("{} students started late (their lateness counts in their times)", r.late_starts());
   log_requests(session, r.created.size());
   if (r.interrupted) return kInterrupted;
-  if (!r.deleted) {
-    error("journey failed: the clean-up did not delete every user of this run");
-    return kFailed;
-  }
-  if (static_cast<int>(r.created.size()) < requested) {
-    error(fmt::format("journey failed: {} users requested, {} created", requested, r.created.size()));
-    return kFailed;
-  }
-  if (r.failed() > 0) {
-    error(fmt::format("journey: {} of {} students did not complete their journey", r.failed(), r.students.size()));
-    return kLoadFailures;
-  }
-  return 0;
+  const std::string failures =
+      r.failed() > 0 ? fmt::format("{} of {} students did not complete their journey", r.failed(), r.students.size()) : "";
+  return judge_load("journey", r.deleted, r.created.size(), requested, failures, why);
 }
 
 // A purge while a run against the same hub is still going on this machine would pull its users out
@@ -412,6 +408,15 @@ int run_command(const Config& config) {
   } finish_journal{journal};
   std::string leftovers = "remove what is left with: " + cleanup_command(config, nullptr);
   int code = 0;
+  // a run that ended by a throw: its reports are still written, marked with how it ended
+  auto ended = [&](const std::exception& e, const char* status, int exit_code) {
+    display.reset();
+    logger().error("{}", e.what());
+    if (journal && !journal->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
+    run.status = status;
+    run.error = e.what();
+    code = exit_code;
+  };
   try {
     logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
     check_token(session, config.command == "journey" && config.auth == "form" ? "journey --auth form" : config.command);
@@ -471,21 +476,11 @@ int run_command(const Config& config) {
       }
     }
   } catch (const Interrupted& e) {
-    display.reset();
-    logger().error("{}", e.what());
-    if (journal && !journal->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
-    run.status = "interrupted";
-    run.error = e.what();
-    code = kInterrupted;
+    ended(e, "interrupted", kInterrupted);
   } catch (const std::invalid_argument&) {
     throw;  // bad input: one line, exit 1
   } catch (const std::exception& e) {
-    display.reset();
-    logger().error("{}", e.what());
-    if (journal && !journal->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
-    run.status = "failed";
-    run.error = e.what();
-    code = kFailed;
+    ended(e, "failed", kFailed);
   }
   return finish(config, session, watch, started_at, t0, results, code, run, why);
 }
