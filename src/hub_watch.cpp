@@ -2,14 +2,14 @@
 
 #include "hubstress/errors.hpp"
 #include "hubstress/log.hpp"
+#include "hubstress/url.hpp"
 
 namespace hubstress {
 
 namespace {
 
 std::string hub_url(const std::string& api_endpoint, const std::string& leaf) {
-  // ".../hub/api" -> ".../hub/<leaf>"
-  return api_endpoint.substr(0, api_endpoint.size() - std::string("api").size()) + leaf;
+  return root_of_api_url(api_endpoint) + "/hub/" + leaf;  // ".../hub/api" -> ".../hub/<leaf>"
 }
 
 SessionOptions watch_options(SessionOptions o) {

@@ -488,15 +488,6 @@ std::vector<std::string> mint_tokens(Session& session, const std::vector<std::st
   return tokens;
 }
 
-std::string hub_root(const Session& session) {
-  std::string root = session.api_url();
-  const std::string suffix = "/hub/api";
-  if (root.size() >= suffix.size() && root.compare(root.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    root.resize(root.size() - suffix.size());
-  }
-  return root;
-}
-
 } // namespace
 
 JourneyResult journey(Session& session, const JourneyOptions& options) {
@@ -556,7 +547,7 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
   engine::Loop& loop = *session.loop();
   std::stop_source work;
   std::stop_source cleanup;
-  Class cls{options, loop, hub_root(session), {}, Clock::now(), work.get_token(), cleanup.get_token(), progress, {}};
+  Class cls{options, loop, root_of_api_url(session.api_url()), {}, Clock::now(), work.get_token(), cleanup.get_token(), progress, {}};
   cls.client.insecure = session.options().insecure;
   cls.client.ca_bundle = session.options().ca_bundle;
   if (const auto credentials = url_credentials(session.api_url()); !credentials.empty()) cls.secrets.push_back(credentials);

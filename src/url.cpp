@@ -52,6 +52,14 @@ std::string normalize_api_url(std::string_view endpoint) {
   return scheme + "://" + host + path;
 }
 
+std::string root_of_api_url(std::string_view api_url) {
+  constexpr std::string_view suffix = "/hub/api";
+  if (api_url.size() >= suffix.size() && api_url.substr(api_url.size() - suffix.size()) == suffix) {
+    api_url.remove_suffix(suffix.size());
+  }
+  return std::string(api_url);
+}
+
 namespace {
 // [start, end) of the "user:password" part of a URL, or nothing.
 std::pair<std::size_t, std::size_t> userinfo_span(std::string_view url) {

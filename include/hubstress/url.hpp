@@ -10,6 +10,9 @@ namespace hubstress {
 // Throws std::invalid_argument with a one-line reason for anything that is not http(s)://host...
 std::string normalize_api_url(std::string_view endpoint);
 
+// The hub's root URL (where /hub/ and /user/ live) of an API URL made by normalize_api_url:
+// "https://host/prefix/hub/api" -> "https://host/prefix".
+std::string root_of_api_url(std::string_view api_url);
 // "http://admin:secret@host/x" -> "http://***@host/x": what any log, report or error shows of a URL.
 // A URL without credentials comes back unchanged.
 std::string redact_credentials(std::string_view url);

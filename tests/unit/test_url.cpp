@@ -35,3 +35,9 @@ TEST(UrlEscape, EscapesPathCharacters) {
   EXPECT_EQ(hubstress::url_escape("hub-stress-test-1"), "hub-stress-test-1");
   EXPECT_EQ(hubstress::url_escape("a b/c@d"), "a%20b%2Fc%40d");
 }
+
+TEST(RootOfApiUrl, WhereHubAndUserPathsLive) {
+  EXPECT_EQ(hubstress::root_of_api_url("https://hub.example.org/hub/api"), "https://hub.example.org");
+  EXPECT_EQ(hubstress::root_of_api_url("https://x.org/prefix/hub/api"), "https://x.org/prefix");
+  EXPECT_EQ(hubstress::root_of_api_url(hubstress::normalize_api_url("http://127.0.0.1:8000/")), "http://127.0.0.1:8000");
+}
