@@ -92,6 +92,8 @@ using std::chrono::milliseconds;
 
 double since(Clock::time_point from, Clock::time_point to) { return duration<double>(to - from).count(); }
 
+Clock::duration span(double seconds) { return duration_cast<Clock::duration>(duration<double>(seconds)); }
+
 milliseconds millis(double seconds) {
   return duration_cast<milliseconds>(duration<double>(std::clamp(seconds, 0.001, 7.0 * 86400)));
 }
@@ -153,6 +155,8 @@ private:
     return o;
   }
 
+  // The student's scheduled arrival: its clock starts here, however late the tool starts it.
+  Clock::time_point arrival() const { return c_.t0 + span(r_.scheduled_s); }
   std::string user_url(const std::string& path) const { return "/user/" + url_escape(r_.user) + path; }
   double remaining(Clock::time_point deadline) const { return since(Clock::now(), deadline); }
 
@@ -187,15 +191,14 @@ private:
   }
 
   engine::Task<void> journey() {
-    const auto arrival = c_.t0 + duration_cast<Clock::duration>(duration<double>(r_.scheduled_s));
-    mark_ = arrival;
-    const auto waited = co_await engine::sleep(arrival - Clock::now(), c_.work);
+    mark_ = arrival();
+    const auto waited = co_await engine::sleep(arrival() - Clock::now(), c_.work);
     if (!waited) {
       r_.failed_step = "arrival";
       r_.reason = "interrupted before it arrived";
       co_return;
     }
-    r_.late_s = std::max(0.0, since(arrival, Clock::now()));
+    r_.late_s = std::max(0.0, since(arrival(), Clock::now()));
     ++c_.progress.arrived;
     if (co_await steps()) ++c_.progress.done;
   }
@@ -207,13 +210,12 @@ private:
     if (!co_await ready()) co_return false;
     if (!co_await open()) co_return false;
     if (!co_await start_kernel()) co_return false;
-    const auto arrival = c_.t0 + duration_cast<Clock::duration>(duration<double>(r_.scheduled_s));
     if (!co_await cell(1, "first_result")) co_return false;
-    r_.time_to_first_result_s = since(arrival, mark_);
+    r_.time_to_first_result_s = since(arrival(), mark_);
     ++c_.progress.results;
     for (int i = 2; i <= c_.options.cells; ++i) {
       step_ = "cell";
-      const auto thought = co_await engine::sleep(duration_cast<Clock::duration>(duration<double>(c_.options.think_s)), c_.work);
+      const auto thought = co_await engine::sleep(span(c_.options.think_s), c_.work);
       if (!thought) co_return fail("cell", "interrupted");
       mark_ = Clock::now();
       if (!co_await cell(i, "cell")) co_return false;
@@ -293,7 +295,7 @@ private:
       if ((answer.status != 429 && answer.status != 503) || remaining(deadline) <= wait) {
         co_return fail("spawn", "spawn failed: " + answer.describe());
       }
-      const auto paused = co_await engine::sleep(duration_cast<Clock::duration>(duration<double>(wait)), c_.work);
+      const auto paused = co_await engine::sleep(span(wait), c_.work);
       if (!paused) co_return fail("spawn", "interrupted");
     }
   }
@@ -369,7 +371,7 @@ private:
                                 (form && st == 200);
       if (!no_route_yet) co_return fail("open", "the server answered " + last);
       if (remaining(deadline) <= pause) break;
-      const auto paused = co_await engine::sleep(duration_cast<Clock::duration>(duration<double>(pause)), c_.work);
+      const auto paused = co_await engine::sleep(span(pause), c_.work);
       if (!paused) co_return fail("open", "interrupted");
     }
     co_return fail("open", fmt::format("no route through the proxy within {:g} s (last: {})", c_.options.step_timeout_s, last));
