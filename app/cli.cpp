@@ -70,14 +70,36 @@ std::optional<std::string> unwritable_folder(const std::string& path) {
   return std::nullopt;
 }
 
+// The report files asked for: one that cannot be written is said now, not after the whole load has
+// run; the checks create nothing, so a refused run leaves nothing on disk.
+void validate_outputs(const Config& c) {
+  for (const auto& [flag, path] : {std::pair{"--json", c.json_path}, std::pair{"--html", c.html_path}}) {
+    if (path.empty()) continue;
+    if (auto why = unwritable_file(path)) throw CLI::ValidationError(std::string(flag) + " " + path + ": " + *why);
+  }
+  if (!c.csv_dir.empty()) {
+    if (auto why = unwritable_folder(c.csv_dir)) throw CLI::ValidationError("--csv " + c.csv_dir + ": " + *why);
+  }
+}
+
+void validate_thresholds(const Config& c) {
+  try {
+    for (const auto& t : c.thresholds) parse_threshold(t);
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError(e.what());
+  }
+}
+
 void validate(const Config& c) {
-  if (c.command == "compare") {
-    for (const auto& f : c.compare_files) {
-      if (!std::filesystem::is_regular_file(f)) throw CLI::ValidationError("compare: " + f + ": no such file");
+  if (c.command == "compare" || c.command == "merge") {
+    for (const auto& f : c.command == "compare" ? c.compare_files : c.merge_files) {
+      if (!std::filesystem::is_regular_file(f)) throw CLI::ValidationError(c.command + ": " + f + ": no such file");
     }
-    if (!c.html_path.empty()) {
-      if (auto why = unwritable_file(c.html_path)) throw CLI::ValidationError("--html " + c.html_path + ": " + *why);
+    if (c.command == "compare" && (!c.json_path.empty() || !c.csv_dir.empty())) {
+      throw CLI::ValidationError("compare writes the terminal table and, with --html FILE, a page; not --json or --csv");
     }
+    validate_outputs(c);
+    validate_thresholds(c);
     return;  // no hub is involved
   }
   if (c.endpoint.empty()) {
@@ -101,15 +123,7 @@ void validate(const Config& c) {
   if (!(c.server_deadline_s >= 0.001 && c.server_deadline_s <= 86400)) {
     throw CLI::ValidationError("--server-timeout must be at least 0.001 and at most 86400 seconds");
   }
-  // a report that cannot be written must be said now, not after the whole load has run; the checks
-  // create nothing, so a refused run leaves nothing on disk
-  for (const auto& [flag, path] : {std::pair{"--json", c.json_path}, std::pair{"--html", c.html_path}}) {
-    if (path.empty()) continue;
-    if (auto why = unwritable_file(path)) throw CLI::ValidationError(std::string(flag) + " " + path + ": " + *why);
-  }
-  if (!c.csv_dir.empty()) {
-    if (auto why = unwritable_folder(c.csv_dir)) throw CLI::ValidationError("--csv " + c.csv_dir + ": " + *why);
-  }
+  validate_outputs(c);
   if (c.log_file) {
     if (auto why = unwritable_file(*c.log_file)) throw CLI::ValidationError("--log-to-file " + *c.log_file + ": " + *why);
   }
@@ -130,10 +144,26 @@ void validate(const Config& c) {
   if (c.count > 1'000'000) throw CLI::ValidationError("--count above 1000000 is not a stress test of a JupyterHub");
   try {
     validate_prefix(c.prefix);
-    for (const auto& t : c.thresholds) parse_threshold(t);
   } catch (const std::invalid_argument& e) {
     throw CLI::ValidationError(e.what());
   }
+  validate_thresholds(c);
+  if (c.shard && c.total_count < c.shard->count) {
+    throw CLI::ValidationError(fmt::format("--count {} over {} shards leaves some shards without users: use at most {} shards",
+                                           c.total_count, c.shard->count, c.total_count));
+  }
+}
+
+// --shard I/N or --shards N (index from JOB_COMPLETION_INDEX): count, batch size and workers
+// become this shard's share of the whole test's (each at least 1).
+void apply_shard(Config& c, const std::string& shard, int shards) {
+  c.total_count = c.count;
+  if (shard.empty() && shards < 0) return;
+  if (!shard.empty() && shards >= 0) throw std::invalid_argument("--shard and --shards: give one of them");
+  c.shard = shard.empty() ? shard_from_job_index(shards, std::getenv("JOB_COMPLETION_INDEX")) : parse_shard(shard);
+  c.count = share_of(c.count, *c.shard);
+  c.batch_size = std::max(1, share_of(c.batch_size, *c.shard));
+  c.workers = std::max(1, share_of(c.workers, *c.shard));
 }
 
 // The command line as typed, for reports: the token, a password and URL credentials as ***.
@@ -186,7 +216,9 @@ std::string Config::describe_common() const {
                      "keep={} profile={} workers={} prefix={} timeout={}s insecure={} ca_bundle={}",
                      command, redact_credentials(endpoint), token.empty() ? "(none)" : "***", dry_run, verbose,
                      log_file.value_or("(none)"), count, batch_size, keep, profile.empty() ? "(none)" : profile,
-                     workers, prefix, timeout_s, insecure, ca_bundle.empty() ? "(system)" : ca_bundle);
+                     workers, prefix, timeout_s, insecure, ca_bundle.empty() ? "(system)" : ca_bundle) +
+         (shard ? fmt::format(" shard={} total_count={}", to_string(*shard), total_count) : std::string()) +
+         (start_at ? " start_at=" + format_utc_time(*start_at) : std::string());
 }
 
 ParseResult parse(int argc, const char* const* argv) {
@@ -241,6 +273,8 @@ ParseResult parse(int argc, const char* const* argv) {
       "journey", "students arrive, log in, start a server, open it through the proxy, run cells in a kernel; then clean up");
   auto* compare = app.add_subcommand("compare", "two runs side by side from their --json reports (with --html FILE, as a page too)");
   compare->add_option("reports", c.compare_files, "A.json B.json: the run before, the run after")->expected(2)->required();
+  auto* merge = app.add_subcommand("merge", "the reports of a test's shards as one report, thresholds judged on the whole");
+  merge->add_option("reports", c.merge_files, "every shard's --json report")->expected(1, -1)->required()->type_name("A.json B.json ...");
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
   purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)")
       ->type_name("ID");
@@ -292,6 +326,19 @@ ParseResult parse(int argc, const char* const* argv) {
                        "keep sending for this long, each sender round its users again at the same pace (default: one update per user)")
       ->type_name("DURATION");
 
+  std::string shard, start_at;
+  int shards = -1;  // not given
+  for (auto* sub : {stress, activity, journey}) {
+    sub->add_option("--shard", shard,
+                    "run shard I of N (I from 0) of one test spread over N processes: this one's share of --count, -b "
+                    "and --workers, with names no other shard takes")
+        ->type_name("I/N");
+    sub->add_option("--shards", shards, "as --shard, the index I taken from JOB_COMPLETION_INDEX (a pod of a Kubernetes Indexed Job)")
+        ->type_name("N");
+    sub->add_option("--start-at", start_at, "begin the load at this UTC time, so that every shard begins together")
+        ->type_name("TIME");
+  }
+
   try {
     app.parse(argc, argv);
     c.command = app.get_subcommands().front()->get_name();
@@ -313,6 +360,8 @@ ParseResult parse(int argc, const char* const* argv) {
       } else if (!stress_server_timeout.empty()) {
         c.server_deadline_s = parse_duration(stress_server_timeout, "--server-timeout");
       }
+      apply_shard(c, shard, shards);
+      if (!start_at.empty()) c.start_at = parse_utc_time(start_at);
     } catch (const std::invalid_argument& e) {
       throw CLI::ValidationError(e.what());
     }
@@ -344,7 +393,7 @@ ParseResult parse(int argc, const char* const* argv) {
     // "A subcommand is required" when the command was mistyped: name the word that was not understood
     for (const auto& extra : app.remaining()) {
       if (message.find("subcommand") != std::string::npos && !extra.empty() && extra.front() != '-') {
-        message = "unknown command '" + extra + "' (stress-test, activity-stress-test, journey, purge or compare)";
+        message = "unknown command '" + extra + "' (stress-test, activity-stress-test, journey, purge, compare or merge)";
         break;
       }
     }

@@ -1,5 +1,7 @@
 #pragma once
 // Command line -> Config. Everything the user can set, fixed before the run starts.
+#include "hubstress/shard.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +39,13 @@ struct Config {
   std::string code = "print(6 * 7)";
   std::string expect = "42";
   double step_timeout_s = 60;
+  // a test spread over shards (stress-test, activity-stress-test, journey)
+  std::optional<ShardSpec> shard;   // --shard I/N, or --shards N and JOB_COMPLETION_INDEX; count, batch_size
+                                    // and workers are then this shard's share of the whole test's
+  int total_count = 0;              // --count of the whole test (count when not sharded)
+  std::optional<UtcTime> start_at;  // --start-at: the load begins then
   std::vector<std::string> compare_files;  // compare A.json B.json
+  std::vector<std::string> merge_files;    // merge A.json B.json ...: shards' reports
   std::string run_id;             // purge --run ID: only what that run made
   bool force = false;             // purge --force: even while a run on this machine is still going
   // reports (every command; may stand after the command name)

@@ -56,10 +56,11 @@ std::string cleanup_command(const Config& c, const Journal* journal) {
   return cmd;
 }
 
-void log_requests(const Session& session, std::size_t users) {
-  const auto& records = session.records();
+void log_requests(const std::vector<RequestRecord>& records, std::size_t users) {
+  long retries = 0;
+  for (const auto& r : records) retries += r.retries;
   logger().info("HTTP requests: {} answered ({:.1f} per user), {} retries", records.size(),
-                users ? static_cast<double>(records.size()) / static_cast<double>(users) : 0.0, session.retries());
+                users ? static_cast<double>(records.size()) / static_cast<double>(users) : 0.0, retries);
 }
 
 // The exit code of a load command before thresholds, each error logged and kept for the verdict:
@@ -87,7 +88,7 @@ int judge_load(const std::string& command, bool deleted, std::size_t created, in
   return 0;
 }
 
-int report_stress(const StressResult& r, const Session& session, int requested, std::vector<std::string>& why) {
+int report_stress(const StressResult& r, const std::vector<RequestRecord>& records, int requested, std::vector<std::string>& why) {
   for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
   logger().info("Servers ready: {} of {}; spawn to ready: {}", r.ready(), r.spawns.size(),
                 format_distribution(r.ready_times()));
@@ -100,7 +101,7 @@ int report_stress(const StressResult& r, const Session& session, int requested, 
     if (s.state != SpawnState::ready) ++reasons[s.reason];
   }
   for (const auto& [reason, n] : reasons) logger().warn("{} servers failed: {}", n, reason);
-  log_requests(session, r.created.size());
+  log_requests(records, r.created.size());
   const std::string failures =
       r.failed() > 0 ? fmt::format("{} of {} servers did not become ready", r.failed(), r.spawns.size()) : "";
   return judge_load("stress-test", r.deleted, r.created.size(), requested, failures, why);
@@ -173,30 +174,15 @@ Verdict verdict_of(int code, const Summary& s, const std::vector<std::string>& w
   return v;
 }
 
-int finish(const Config& config, Session& session, HubWatch& watch, const std::string& started_at,
-           std::chrono::steady_clock::time_point t0, const Results& results, int code, const RunInfo& run,
-           const std::vector<std::string>& why = {}) {
-  const StressResult* stress = results.stress;
-  const ActivityResult* activity = results.activity;
-  const auto samples = watch.stop();
-  std::vector<RequestRecord> records = session.records();
-  const auto watch_records = watch.records();
-  records.insert(records.end(), watch_records.begin(), watch_records.end());
-  SummaryInputs in;
-  in.command = config.command;
-  in.endpoint = session.endpoint();
-  in.hub_version = session.known_hub_version().empty() ? "unknown" : session.known_hub_version();
-  in.started_at = started_at;
-  in.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  in.records = &records;
-  if (stress != nullptr || activity != nullptr || results.journey != nullptr) in.requested_users = config.count;
-  in.stress = stress;
-  in.activity = activity;
-  in.journey = results.journey;
-  in.journey_options = results.journey_options;
-  in.hub_samples = &samples;
-  in.run = run;
-  Summary summary = build_summary(in);
+// Thresholds, exit code, verdict and every report asked for, from what a run recorded (or what a
+// merge put together from its shards); returns the exit code.
+int report_run(const Config& config, const RunData& data, int code, const std::vector<std::string>& why,
+               const MergedRun* merged = nullptr) {
+  Summary summary = build_summary(summary_inputs(data));
+  if (merged != nullptr) {
+    summary.shards = merged->shards;
+    summary.missing_shards = merged->missing;
+  }
   std::vector<Threshold> thresholds;
   for (const auto& t : config.thresholds) thresholds.push_back(parse_threshold(t));
   summary.thresholds = evaluate_all(thresholds, summary);
@@ -204,14 +190,17 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   summary.verdict = verdict_of(code, summary, why);
   // a run that failed before its first phase (unreachable hub, refused token) has measured nothing:
   // its one ERROR line says it all on the terminal (files asked for are still written)
-  const bool failed_before_starting = run.status == "failed" && summary.phases.empty();
+  const bool failed_before_starting = data.run.status == "failed" && summary.phases.empty() && merged == nullptr;
   if (!failed_before_starting) std::cout << render_terminal(summary) << std::flush;
   if (!config.json_path.empty()) {
-    write_text(config.json_path, to_json(summary).dump(2) + "\n");
+    nlohmann::json doc = to_json(summary);
+    if (data.run.shard) doc["samples"] = run_data_json(data);  // what merge needs to rebuild the whole test
+    write_text(config.json_path, doc.dump(2) + "\n");
     logger().info("JSON report: {}", config.json_path);
   }
   if (!config.csv_dir.empty()) {
-    write_csv(summary, stress, records, config.csv_dir, results.journey, activity);
+    write_csv(summary, data.stress ? &*data.stress : nullptr, data.records, config.csv_dir, data.journey ? &*data.journey : nullptr,
+              data.activity ? &*data.activity : nullptr);
     logger().info("CSV files in {}", config.csv_dir);
   }
   if (!config.html_path.empty()) {
@@ -225,11 +214,37 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   return code;
 }
 
+int finish(const Config& config, Session& session, HubWatch& watch, const std::string& started_at,
+           std::chrono::steady_clock::time_point t0, const Results& results, int code, const RunInfo& run,
+           const std::vector<std::string>& why = {}) {
+  RunData d;
+  d.hub_samples = watch.stop();
+  d.records = session.records();
+  const auto watch_records = watch.records();
+  d.records.insert(d.records.end(), watch_records.begin(), watch_records.end());
+  d.command = config.command;
+  d.endpoint = session.endpoint();
+  d.hub_version = session.known_hub_version().empty() ? "unknown" : session.known_hub_version();
+  d.started_at = started_at;
+  d.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  d.session_start_unix_s = unix_seconds(std::chrono::system_clock::now()) - session.elapsed();
+  if (results.stress != nullptr || results.activity != nullptr || results.journey != nullptr) d.requested_users = config.count;
+  if (results.stress != nullptr) d.stress = *results.stress;
+  if (results.activity != nullptr) d.activity = *results.activity;
+  if (results.journey != nullptr && results.journey_options != nullptr) {
+    d.journey = *results.journey;
+    d.journey_options = *results.journey_options;
+  }
+  d.run = run;
+  return report_run(config, d, code, why);
+}
+
 RunInfo run_info(const Config& c, const std::string& run_id) {
   RunInfo r;
   r.command_line = c.command_line;
   r.run_id = run_id;
   if (c.command == "stress-test" || c.command == "journey") r.batch_size = c.batch_size;
+  if (c.shard) r.shard = ShardInfo{c.shard->index, c.shard->count, c.total_count, c.start_at ? format_utc_time(*c.start_at) : "", 0};
   return r;
 }
 
@@ -252,12 +267,13 @@ JourneyOptions journey_options(const Config& c, Journal* journal) {
   o.keep = c.keep;
   o.prefix = c.prefix;
   o.journal = journal;
+  if (c.shard) o.names = name_slot(*c.shard);
   return o;
 }
 
 // Logs how the journeys went; the exit code before thresholds: kLoadFailures when students
 // failed (thresholds, when given, judge those), kFailed when the run could not do what was asked.
-int report_journey(const JourneyResult& r, const Session& session, int requested, std::vector<std::string>& why) {
+int report_journey(const JourneyResult& r, const std::vector<RequestRecord>& records, int requested, std::vector<std::string>& why) {
   for (const auto& phase : r.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
   std::vector<double> ttfr;
   for (const auto& s : r.students) {
@@ -266,7 +282,7 @@ int report_journey(const JourneyResult& r, const Session& session, int requested
   logger().info("Students: {} of {} completed; time to first result: {}", r.completed(), r.students.size(),
                 format_distribution(summarize(ttfr)));
   if (r.late_starts() > 0) logger().warn("{} students started late (their lateness counts in their times)", r.late_starts());
-  log_requests(session, r.created.size());
+  log_requests(records, r.created.size());
   if (r.interrupted) return kInterrupted;
   const std::string failures =
       r.failed() > 0 ? fmt::format("{} of {} students did not complete their journey", r.failed(), r.students.size()) : "";
@@ -335,8 +351,52 @@ int run_compare(const Config& config) {
   return 0;
 }
 
+// merge A.json B.json ...: the shards' reports as the report of the whole test; no hub involved.
+// Thresholds are judged on the merged data; a missing or failed shard fails the test (128).
+int run_merge(const Config& config) {
+  std::vector<ShardReport> reports;
+  for (const auto& path : config.merge_files) {
+    std::ifstream in(path);
+    const auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (doc.is_discarded()) throw std::invalid_argument("merge: " + path + " is not JSON (a shard's --json report is)");
+    try {
+      reports.push_back(read_shard_report(doc));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("merge: " + path + ": " + e.what());
+    }
+  }
+  MergedRun merged = merge_shards(reports, config.merge_files);
+  RunData& d = merged.data;
+  d.run.command_line = config.command_line;
+  logger().info("Merging {} of {} shards of {} against {} (JupyterHub {})", merged.shards.size(),
+                merged.shards.size() + merged.missing.size(), d.command, d.endpoint, d.hub_version);
+  for (const auto& row : merged.shards) {
+    if (row.shard.start_late_s > 0) logger().warn("Shard {} began its load {:.1f} s after --start-at", row.shard.index, row.shard.start_late_s);
+  }
+  std::vector<std::string> why;
+  int code = 0;
+  if (d.stress) code = report_stress(*d.stress, d.records, d.requested_users, why);
+  if (d.journey) code = report_journey(*d.journey, d.records, d.requested_users, why);
+  if (d.activity) log_requests(d.records, d.activity->used.size());
+  const bool left = (d.stress && !d.stress->deleted) || (d.journey && !d.journey->deleted) || (d.activity && !d.activity->deleted);
+  if (left) {
+    const std::string line = "some users of this test remain: remove them with hub-stress-test -e " + d.endpoint + " purge";
+    logger().error("{}", line);
+    why.push_back(line);
+    code = kFailed;
+  }
+  if (d.run.status == "failed") {
+    logger().error("{}", d.run.error);
+    code = kFailed;
+  } else if (d.run.status == "interrupted" && code != kFailed) {
+    code = kInterrupted;
+  }
+  return report_run(config, d, code, why, &merged);
+}
+
 int run_command(const Config& config) {
   if (config.command == "compare") return run_compare(config);
+  if (config.command == "merge") return run_merge(config);
   const std::atomic<int>& interrupted = install_signal_handlers();
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started_at = iso8601_utc_now();
@@ -429,6 +489,16 @@ int run_command(const Config& config) {
     leftovers = "remove what is left with: " + cleanup_command(config, j);
     set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
     if (!config.quiet) display.emplace(session.progress(), *session.loop());
+    if (config.shard) logger().info("Shard {}: {} of the test's {} users", to_string(*config.shard), config.count, config.total_count);
+    const NameSlot names = config.shard ? name_slot(*config.shard) : NameSlot{};
+    // every shard begins its load at --start-at: late is said in the log and in the report
+    std::function<void()> before_load;
+    if (config.start_at) {
+      before_load = [&] {
+        const double late = wait_for_start(session, *config.start_at);
+        if (run.shard) run.shard->start_late_s = late;
+      };
+    }
     if (config.command == "stress-test") {
       StressOptions o;
       o.count = config.count;
@@ -438,9 +508,11 @@ int run_command(const Config& config) {
       o.prefix = config.prefix;
       o.server_deadline_s = config.server_deadline_s;
       o.journal = j;
+      o.names = names;
+      o.before_load = before_load;
       stress_test(session, o, stress);
       display.reset();
-      code = report_stress(stress, session, config.count, why);
+      code = report_stress(stress, session.records(), config.count, why);
       if (!stress.deleted) logger().error("Some users of this run remain; {}", leftovers);
     } else if (config.command == "journey") {
       if (config.auth == "form" && config.password.empty()) {
@@ -449,9 +521,10 @@ int run_command(const Config& config) {
       if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
       JourneyOptions o = journey_opts;
       o.journal = j;
+      o.before_load = before_load;
       journey(session, o, journeyed);
       display.reset();
-      code = report_journey(journeyed, session, config.count, why);
+      code = report_journey(journeyed, session.records(), config.count, why);
       if (journeyed.interrupted) {
         run.status = "interrupted";
         run.error = "interrupted while the students were on their way";
@@ -465,9 +538,11 @@ int run_command(const Config& config) {
       o.keep = config.keep;
       o.prefix = config.prefix;
       o.journal = j;
+      o.names = names;
+      o.before_load = before_load;
       activity_stress_test(session, o, activity);
       display.reset();
-      log_requests(session, activity.used.size());
+      log_requests(session.records(), activity.used.size());
       if (!activity.deleted) {
         const std::string line = "activity-stress-test: some users could not be deleted; " + leftovers;
         logger().error("{}", line);

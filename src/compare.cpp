@@ -112,15 +112,8 @@ std::optional<double> CompareRow::change_pct() const {
 }
 
 Comparison compare_reports(const json& a, const json& b) {
-  for (const json* r : {&a, &b}) {
-    if (!r->is_object() || text_at(*r, "schema") != kReportSchema) {
-      throw std::invalid_argument("not a hub-stress-test report (its \"schema\" is not \"" + std::string(kReportSchema) + "\")");
-    }
-    if (!r->contains("schema_version") || (*r)["schema_version"] != kReportSchemaVersion) {
-      throw std::invalid_argument("a report of another schema version than " + std::to_string(kReportSchemaVersion) +
-                                  ": compare reports of this version of the tool");
-    }
-  }
+  check_report(a, "compare");
+  check_report(b, "compare");
   if (text_at(a, "command") != text_at(b, "command")) {
     throw std::invalid_argument("the first report is of " + text_at(a, "command") + ", the second of " + text_at(b, "command") +
                                 ": compare two runs of one command");

@@ -164,6 +164,25 @@ bool ends_with(const std::string& text, std::string_view suffix) {
 }
 } // namespace
 
+const std::vector<HubSampleField>& hub_sample_fields() {
+  static const std::vector<HubSampleField> fields{
+      {"cpu_seconds_total", &HubSample::cpu_seconds_total},
+      {"resident_memory_bytes", &HubSample::resident_memory_bytes},
+      {"running_servers", &HubSample::running_servers},
+      {"total_users", &HubSample::total_users},
+      {"start_time_s", &HubSample::start_time_s},
+      {"request_duration_sum_s", &HubSample::request_duration_sum_s},
+      {"request_count", &HubSample::request_count},
+      {"spawn_duration_sum_s", &HubSample::spawn_duration_sum_s},
+      {"spawn_count", &HubSample::spawn_count},
+      {"proxy_add_sum_s", &HubSample::proxy_add_sum_s},
+      {"proxy_add_count", &HubSample::proxy_add_count},
+      {"event_loop_sum_s", &HubSample::event_loop_sum_s},
+      {"event_loop_count", &HubSample::event_loop_count},
+  };
+  return fields;
+}
+
 HubSample extract_hub_sample(const std::vector<PromSample>& samples, double t_s) {
   HubSample h;
   h.t_s = t_s;

@@ -512,7 +512,8 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
   std::vector<std::string> tokens;
   try {
     result.phases.push_back(run_phase(session, "create", [&] {
-                               create_users(options.count, options.batch_size, session, existing, options.prefix, &hooks);
+                               create_users(options.count, options.batch_size, session, existing, options.prefix, &hooks,
+                                            options.names);
                              }));
     result.students.resize(result.created.size());
     const auto offsets = arrival_offsets(static_cast<int>(result.created.size()), options.ramp_up_s, options.arrival, options.seed);
@@ -537,6 +538,7 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
     } else {
       tokens.assign(result.created.size(), std::string());
     }
+    if (options.before_load) options.before_load();
   } catch (const std::exception& e) {
     if (dynamic_cast<const Interrupted*>(&e) == nullptr) {
       logger().error("Setting up the students failed ({}); {} users of this run exist", e.what(), result.created.size());

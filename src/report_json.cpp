@@ -96,20 +96,9 @@ json journey(const JourneySummary& j) {
 json hub(const HubSummary& h) {
   json samples = json::array();
   for (const auto& s : h.samples) {
-    samples.push_back({{"t_s", s.t_s},
-                       {"cpu_seconds_total", optional_number(s.cpu_seconds_total)},
-                       {"resident_memory_bytes", optional_number(s.resident_memory_bytes)},
-                       {"running_servers", optional_number(s.running_servers)},
-                       {"total_users", optional_number(s.total_users)},
-                       {"start_time_s", optional_number(s.start_time_s)},
-                       {"request_duration_sum_s", optional_number(s.request_duration_sum_s)},
-                       {"request_count", optional_number(s.request_count)},
-                       {"spawn_duration_sum_s", optional_number(s.spawn_duration_sum_s)},
-                       {"spawn_count", optional_number(s.spawn_count)},
-                       {"proxy_add_sum_s", optional_number(s.proxy_add_sum_s)},
-                       {"proxy_add_count", optional_number(s.proxy_add_count)},
-                       {"event_loop_sum_s", optional_number(s.event_loop_sum_s)},
-                       {"event_loop_count", optional_number(s.event_loop_count)}});
+    json sample{{"t_s", s.t_s}};
+    for (const auto& f : hub_sample_fields()) sample[f.name] = optional_number(s.*f.field);
+    samples.push_back(std::move(sample));
   }
   json series = json::array();
   for (const auto& p : h.series) {
@@ -135,7 +124,36 @@ json hub(const HubSummary& h) {
           {"phase_peaks", peaks}};
 }
 
+json shard_info(const ShardInfo& s) {
+  return {{"index", s.index}, {"count", s.count}, {"total_count", s.total_count}, {"start_at", s.start_at}, {"start_late_s", s.start_late_s}};
+}
+
+json shard_rows(const std::vector<ShardRow>& rows) {
+  json out = json::array();
+  for (const auto& r : rows) {
+    out.push_back({{"index", r.shard.index},
+                   {"run_id", text(r.run_id)},
+                   {"status", text(r.status)},
+                   {"error", text(r.error)},
+                   {"users_created", r.users_created},
+                   {"offset_s", r.offset_s},
+                   {"duration_s", r.duration_s},
+                   {"start_late_s", r.shard.start_late_s}});
+  }
+  return out;
+}
+
 } // namespace
+
+void check_report(const json& r, std::string_view reader) {
+  if (!r.is_object() || !r.contains("schema") || r["schema"] != kReportSchema) {
+    throw std::invalid_argument("not a hub-stress-test report (its \"schema\" is not \"" + std::string(kReportSchema) + "\")");
+  }
+  if (!r.contains("schema_version") || r["schema_version"] != kReportSchemaVersion) {
+    throw std::invalid_argument("a report of another schema version than " + std::to_string(kReportSchemaVersion) + ": " +
+                                std::string(reader) + " reports of this version of the tool");
+  }
+}
 
 json to_json(const Summary& s) {
   json phases = json::array();
@@ -183,6 +201,9 @@ json to_json(const Summary& s) {
             {"run_id", text(s.run.run_id)},
             {"tool_version", text(s.run.tool_version)},
             {"batch_size", s.run.batch_size}}},
+          {"shard", s.run.shard ? shard_info(*s.run.shard) : json(nullptr)},
+          {"shards", shard_rows(s.shards)},
+          {"missing_shards", s.missing_shards},
           {"command", text(s.command)},
           {"endpoint", text(s.endpoint)},
           {"hub_version", text(s.hub_version)},

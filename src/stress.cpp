@@ -278,6 +278,7 @@ const char* to_string(Phase phase) {
   case Phase::find: return "find";
   case Phase::create: return "create";
   case Phase::tokens: return "tokens";
+  case Phase::wait: return "wait";
   case Phase::journey: return "journey";
   case Phase::spawn: return "spawn";
   case Phase::activity: return "activity";
@@ -295,6 +296,7 @@ std::string progress_line(const Progress& p, Phase phase, double elapsed_s) {
   case Phase::find: return head;
   case Phase::create:
   case Phase::tokens: return fmt::format("{} created {}/{}", head, created, total);
+  case Phase::wait: return fmt::format("{} created {}/{} | waiting for --start-at", head, created, total);
   case Phase::spawn: {
     const int ready = p.ready.load(), failed = p.failed.load();
     const int pending = std::max(0, p.requested.load() - ready - failed);
@@ -387,9 +389,11 @@ void stress_test(Session& session, const StressOptions& options, StressResult& r
   auto teardown = [&](const std::vector<std::string>& users) {
     result.deleted = remove_run_users(session, users, options.keep, options.batch_size, options.journal, result.phases);
   };
+  if (options.before_load) options.before_load();  // nothing of this run exists yet
   try {
     result.phases.push_back(run_phase(session, "create", [&] {
-                               create_users(options.count, options.batch_size, session, existing, options.prefix, &hooks);
+                               create_users(options.count, options.batch_size, session, existing, options.prefix, &hooks,
+                                            options.names);
                              }));
   } catch (const std::exception& e) {
     // the batches before the failed one exist (result.created); create_users cleaned up the failed one
@@ -506,6 +510,8 @@ void activity_stress_test(Session& session, const ActivityOptions& options, Acti
   result = ActivityResult{};
   session.progress().total = options.count;
   auto existing = list_stress_test_users(session, options.prefix);
+  // a shard uses only the existing users of its own numbers: the shards never share one
+  std::erase_if(existing, [&](const std::string& name) { return !in_slot(*stress_test_number(name, options.prefix), options.names); });
   std::sort(existing.begin(), existing.end(), [&](const auto& a, const auto& b) {
     return number_less(*stress_test_number(a, options.prefix), *stress_test_number(b, options.prefix));
   });
@@ -515,7 +521,7 @@ void activity_stress_test(Session& session, const ActivityOptions& options, Acti
     logger().info("{} stress-test users exist; creating {} more", existing.size(), missing);
     const CreateHooks hooks = journal_hooks(options.journal, result.created);
     try {
-      create_users(missing, 10, session, existing, options.prefix, &hooks);
+      create_users(missing, 10, session, existing, options.prefix, &hooks, options.names);
     } catch (const std::exception&) {
       if (options.keep) throw;
       session.set_cleaning_up(true);
@@ -525,6 +531,17 @@ void activity_stress_test(Session& session, const ActivityOptions& options, Acti
       throw;
     }
     result.used.insert(result.used.end(), result.created.begin(), result.created.end());
+  }
+  if (options.before_load) {
+    try {
+      options.before_load();
+    } catch (const std::exception&) {
+      if (!options.keep && !result.created.empty()) {
+        session.set_cleaning_up(true);
+        if (delete_users(result.created, session) && options.journal != nullptr) options.journal->mark(result.created, UserMark::deleted);
+      }
+      throw;
+    }
   }
   if (!result.used.empty()) {
     ScopeTimer activity("send_activity");

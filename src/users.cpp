@@ -172,11 +172,32 @@ std::string highest_number(const std::vector<std::string>& names, std::string_vi
 
 } // namespace
 
-std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count, std::string_view prefix) {
-  const std::string highest = highest_number(existing, prefix);
+std::uint64_t number_mod(std::string_view digits, std::uint64_t modulus) {
+  if (modulus <= 1) return 0;
+  std::uint64_t r = 0;
+  // r < modulus, and shard counts are small (at most kMaxShards): r * 10 + 9 cannot overflow
+  for (char c : digits) r = (r * 10 + static_cast<std::uint64_t>(c - '0')) % modulus;
+  return r;
+}
+
+std::string next_number(std::string_view after, const NameSlot& slot) {
+  const std::string first = number_plus(after, 1);
+  if (slot.modulus <= 1) return first;
+  const std::uint64_t have = number_mod(first, slot.modulus);
+  return number_plus(first, (slot.residue % slot.modulus + slot.modulus - have) % slot.modulus);
+}
+
+bool in_slot(std::string_view digits, const NameSlot& slot) {
+  return slot.modulus <= 1 || number_mod(digits, slot.modulus) == slot.residue % slot.modulus;
+}
+
+std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count, std::string_view prefix,
+                                         const NameSlot& slot) {
+  std::string last = highest_number(existing, prefix);
   std::vector<std::string> names;
   for (int i = 1; i <= count; ++i) {
-    names.push_back(std::string(prefix) + "-" + number_plus(highest, static_cast<std::uint64_t>(i)));
+    last = next_number(last, slot);
+    names.push_back(std::string(prefix) + "-" + last);
   }
   return names;
 }
@@ -492,7 +513,7 @@ constexpr int kMaxCollisions = 100;
 
 std::vector<std::vector<std::string>> create_users(int count, int batch_size, Session& session,
                                                    const std::vector<std::string>& existing_users,
-                                                   std::string_view prefix, const CreateHooks* hooks) {
+                                                   std::string_view prefix, const CreateHooks* hooks, const NameSlot& slot) {
   ScopeTimer timer("create_users");
   if (count < 1) throw std::invalid_argument("count must be at least 1");
   if (batch_size < 1) throw std::invalid_argument("batch size must be at least 1");
@@ -510,8 +531,10 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
     if (session.interrupted()) throw Interrupted("interrupted while creating users");
     const auto size = std::min(static_cast<std::size_t>(batch_size), wanted - total);
     std::vector<std::string> batch;
-    for (std::size_t i = 1; i <= size; ++i) batch.push_back(std::string(prefix) + "-" + number_plus(last, i));
-    last = number_plus(last, size);
+    for (std::size_t i = 1; i <= size; ++i) {
+      last = next_number(last, slot);
+      batch.push_back(std::string(prefix) + "-" + last);
+    }
     if (hooks != nullptr && hooks->before_batch) hooks->before_batch(batch);
     auto report = [&](const std::vector<std::string>& ours) {
       if (hooks != nullptr && hooks->after_batch) hooks->after_batch(batch, ours);

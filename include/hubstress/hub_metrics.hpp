@@ -46,6 +46,14 @@ struct HubSample {
   std::optional<double> event_loop_count;        // *event_loop_interval_seconds_count
 };
 
+// Every optional figure of a HubSample with its name in the JSON report ("cpu_seconds_total", ...):
+// the report writes them and a shard's report is read back by this one list.
+struct HubSampleField {
+  const char* name;
+  std::optional<double> HubSample::*field;
+};
+const std::vector<HubSampleField>& hub_sample_fields();
+
 // Picks the series above out of one scrape taken `t_s` seconds into the run. Samples whose value is
 // NaN are ignored; for the histogram sums and counts, every label set is added up.
 HubSample extract_hub_sample(const std::vector<PromSample>& samples, double t_s);

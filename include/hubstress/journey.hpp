@@ -59,6 +59,8 @@ struct JourneyOptions {
   bool keep = false;
   std::string prefix{kDefaultPrefix};
   Journal* journal = nullptr;
+  NameSlot names;                      // the numbers this run may take (a shard's)
+  std::function<void()> before_load;   // runs once the students are set up, just before the first arrives
 };
 
 // One timed step of one student.

@@ -6,7 +6,7 @@
 
 namespace hubstress {
 
-enum class Phase { idle, find, create, tokens, spawn, activity, journey, delete_users };
+enum class Phase { idle, find, create, tokens, wait, spawn, activity, journey, delete_users };
 const char* to_string(Phase phase);
 
 struct Progress {

@@ -27,6 +27,9 @@ std::string render_terminal(const Summary& summary);
 
 // {"schema": kReportSchema, "schema_version": kReportSchemaVersion, ...}: see docs/report-schema.md.
 nlohmann::json to_json(const Summary& summary);
+// Throws std::invalid_argument unless `report` is a JSON report of this schema version; `reader`
+// ("compare", "merge") names what wants to read it.
+void check_report(const nlohmann::json& report, std::string_view reader);
 
 // Creates `dir` (and parents) when missing and writes, overwriting:
 //   users.csv     user,state,requested_at_s,ready_after_s,throttled,reason   (only when `stress` is not null)

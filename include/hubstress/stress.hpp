@@ -5,6 +5,7 @@
 #include "hubstress/stats.hpp"
 #include "hubstress/users.hpp"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,8 @@ struct StressOptions {
   std::string prefix{kDefaultPrefix};
   double server_deadline_s = 300;
   Journal* journal = nullptr;  // records planned/created/deleted users when set
+  NameSlot names;              // the numbers this run may take (a shard's)
+  std::function<void()> before_load;  // runs just before the users are created (a shard waits for --start-at)
 };
 
 struct PhaseTime {
@@ -110,6 +113,8 @@ struct ActivityOptions {
   double ping_interval_s = 0.1;   // pause between two pings of the hub
   double duration_s = 0;          // > 0: updates go on for this long, each sender round its users again
   Journal* journal = nullptr;     // records created/deleted users when set
+  NameSlot names;                 // the numbers this run may use and take (a shard's)
+  std::function<void()> before_load;  // runs just before the first activity update (a shard waits for --start-at)
 };
 
 struct ActivityResult {

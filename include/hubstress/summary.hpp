@@ -198,6 +198,26 @@ struct UsersCount {
 
 inline constexpr const char* kToolVersion = "0.1.0";
 
+// A shard's place in its test (a load command run with --shard I/N, or --shards N in a Job's pod).
+struct ShardInfo {
+  int index = 0;            // from 0
+  int count = 1;            // shards of the test
+  int total_count = 0;      // --count of the whole test (this shard ran its share of it)
+  std::string start_at;     // --start-at, ISO-8601 UTC; empty without it
+  double start_late_s = 0;  // seconds this shard began its load after --start-at (0: on time, or no --start-at)
+};
+
+// One shard of a merged report.
+struct ShardRow {
+  ShardInfo shard;
+  std::string run_id;         // the shard's journal id (purge --run ID on the machine or pod it ran in)
+  std::string status;         // "complete", "failed", "interrupted"
+  std::string error;          // why, when not complete
+  int users_created = 0;      // users the shard created
+  double offset_s = 0;        // when its run started, seconds after the first shard's
+  double duration_s = 0;      // seconds its run took
+};
+
 // What was run, and how it ended.
 struct RunInfo {
   std::string status = "complete";  // "complete", "failed" (could not finish) or "interrupted" (Ctrl-C, SIGTERM)
@@ -206,6 +226,7 @@ struct RunInfo {
   std::string run_id;               // the run's journal id; empty for a dry run and purge
   std::string tool_version = kToolVersion;
   int batch_size = 0;               // -b of stress-test and journey; 0 otherwise
+  std::optional<ShardInfo> shard;   // this run was one shard of a test
 };
 
 // The answer first: did the hub hold, and why (or why not).
@@ -234,6 +255,8 @@ struct Summary {
   std::optional<JourneySummary> journey;     // journey only
   std::optional<HubSummary> hub;             // when /hub/metrics was scraped at least once
   std::vector<ThresholdResult> thresholds;   // set by the caller: evaluate_all() (thresholds.hpp); empty when none given
+  std::vector<ShardRow> shards;              // a merged report: the shards merged, by index (empty otherwise)
+  std::vector<int> missing_shards;           // a merged report: indexes of shards whose report was not given
 };
 
 // What build_summary reads. Pointers may be null: that part did not happen (e.g. no spawn phase).

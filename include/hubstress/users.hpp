@@ -27,10 +27,23 @@ bool is_stress_test_user(std::string_view name, std::string_view prefix = kDefau
 // Throws std::invalid_argument unless `prefix` is lower-case letters, digits and inner dashes.
 void validate_prefix(std::string_view prefix);
 
-// `count` new names numbered after the highest N among `existing` (gaps do not matter; N has no
-// upper bound: past 18 digits the names just grow longer, and the matcher still matches them).
+// The numbers a run may give its users: those with N % modulus == residue. A plain run may take
+// every number; shard I of N takes those with N % count == (I + 1) % count, so that shards started
+// together never pick the same name, whatever each saw on the hub when it looked.
+struct NameSlot {
+  std::uint64_t residue = 0;
+  std::uint64_t modulus = 1;
+};
+// N % modulus for N given as decimal digits.
+std::uint64_t number_mod(std::string_view digits, std::uint64_t modulus);
+// The smallest number above `after` (digits) in `slot`.
+std::string next_number(std::string_view after, const NameSlot& slot);
+bool in_slot(std::string_view digits, const NameSlot& slot);
+
+// `count` new names numbered after the highest N among `existing`, in `slot` (gaps do not matter;
+// N has no upper bound: past 18 digits the names just grow longer, and the matcher still matches them).
 std::vector<std::string> next_user_names(const std::vector<std::string>& existing, int count,
-                                         std::string_view prefix = kDefaultPrefix);
+                                         std::string_view prefix = kDefaultPrefix, const NameSlot& slot = {});
 // Splits `names` into batches of `batch_size` (the last one smaller).
 std::vector<std::vector<std::string>> split_batches(const std::vector<std::string>& names, int batch_size);
 
@@ -83,10 +96,11 @@ struct CreateHooks {
   std::function<void(const std::vector<std::string>& batch)> before_batch;
   std::function<void(const std::vector<std::string>& batch, const std::vector<std::string>& created)> after_batch;
 };
+// Names come from `slot` (a shard's numbers).
 std::vector<std::vector<std::string>> create_users(int count, int batch_size, Session& session,
                                                    const std::vector<std::string>& existing_users = {},
                                                    std::string_view prefix = kDefaultPrefix,
-                                                   const CreateHooks* hooks = nullptr);
+                                                   const CreateHooks* hooks = nullptr, const NameSlot& slot = {});
 
 // Names of the hub's stress-test users; throws AuthError on 403 and HubError on any other failure.
 std::vector<std::string> list_stress_test_users(Session& session, std::string_view prefix = kDefaultPrefix);
