@@ -202,6 +202,11 @@ std::string shown_command_line(int argc, const char* const* argv, const Config& 
 } // namespace
 
 std::string Config::describe() const {
+  if (command == "compare" || command == "merge") {  // no hub: the files are all there is
+    std::string files;
+    for (const auto& f : command == "compare" ? compare_files : merge_files) files += (files.empty() ? "" : " ") + f;
+    return fmt::format("command={} reports={}", command, files);
+  }
   std::string journey;
   if (command == "journey") {
     journey = fmt::format(" ramp_up={}s arrival={} auth={} password={} cells={} think={}s step_timeout={}s server_timeout={}s",

@@ -357,6 +357,20 @@ std::string api_table(const Summary& s) {
   return t + "</table>\n<p class=\"note\">Latency: seconds of the last attempt, answered requests only.</p>\n";
 }
 
+// A merged report: every shard and what became of it.
+std::string shards_section(const Summary& s) {
+  if (s.shards.empty() && s.missing_shards.empty()) return "";
+  std::string t = fmt::format("<h2>Shards</h2>\n<p>{} of {} shards merged; every figure of this report is of the whole test.</p>\n<table id=\"shards\">\n",
+                              s.shards.size(), s.shards.size() + s.missing_shards.size()) +
+                  header_row({"shard", "run", "status", "users", "started, s after the first", "took s", "late s", "error"});
+  for (const auto& r : s.shards) {
+    t += "<tr>" + cell(std::to_string(r.shard.index), true) + cell(r.run_id) + cell(r.status) + cell(std::to_string(r.users_created), true) +
+         cell(seconds(r.offset_s), true) + cell(seconds(r.duration_s), true) + cell(seconds(r.shard.start_late_s), true) + cell(r.error) + "</tr>\n";
+  }
+  for (int i : s.missing_shards) t += "<tr class=\"missing\">" + cell(std::to_string(i), true) + cell("") + cell("no report") + "<td></td><td></td><td></td><td></td><td></td></tr>\n";
+  return t + "</table>\n";
+}
+
 std::string failures_table(const std::vector<FailureGroup>& groups, const char* what) {
   if (groups.empty()) return "";
   std::string s = "<h3>Failures by reason</h3>\n<table>\n" + header_row({what, "reason", "e.g. users"});
@@ -534,9 +548,18 @@ std::string render_html(const Summary& s) {
   h += "<tr>" + cell("status") + cell(s.run.status + (s.run.error.empty() ? "" : ": " + s.run.error)) + "</tr>\n";
   if (!s.run.command_line.empty()) h += "<tr>" + cell("command") + "<td><code>" + esc(s.run.command_line) + "</code></td></tr>\n";
   if (!s.run.run_id.empty()) h += "<tr>" + cell("run") + cell(s.run.run_id) + "</tr>\n";
+  if (s.run.shard) {
+    const ShardInfo& sh = *s.run.shard;
+    std::string shard = fmt::format("{}/{} of a test of {} users", sh.index, sh.count, sh.total_count);
+    if (!sh.start_at.empty()) {
+      shard += "; --start-at " + sh.start_at + (sh.start_late_s > 0 ? ", began " + seconds(sh.start_late_s) + " s late" : ", began on time");
+    }
+    h += "<tr>" + cell("shard") + cell(shard) + "</tr>\n";
+  }
   h += "<tr>" + cell("tool") + cell("hub-stress-test " + s.run.tool_version) + "</tr>\n";
   h += "</table>\n";
   h += thresholds_section(s);
+  h += shards_section(s);
   h += dashboard(s);
 
   if (!s.phases.empty()) {

@@ -112,6 +112,27 @@ void header(std::string& out, const Summary& s) {
                      printable(s.run.status), s.run.error.empty() ? "" : ": " + printable(s.run.error), printable(s.run.tool_version));
 }
 
+void shards(std::string& out, const Summary& s) {
+  if (s.run.shard) {
+    const ShardInfo& sh = *s.run.shard;
+    out += fmt::format("Shard {}/{} of a test of {} users", sh.index, sh.count, sh.total_count);
+    if (!sh.start_at.empty()) {
+      out += fmt::format("; --start-at {}, {}", printable(sh.start_at),
+                         sh.start_late_s > 0 ? fmt::format("began {} s late", seconds(sh.start_late_s)) : std::string("began on time"));
+    }
+    out += "\n";
+  }
+  if (s.shards.empty() && s.missing_shards.empty()) return;
+  out += fmt::format("\nShards: {} of {} merged\n", s.shards.size(), s.shards.size() + s.missing_shards.size());
+  TextTable t({"Shard", "run", "status", "users", "started +s", "took s", "late s", "error"}, {false, true, true, false, false, false, false, true});
+  for (const auto& r : s.shards) {
+    t.row({std::to_string(r.shard.index), printable(r.run_id), printable(r.status), std::to_string(r.users_created), seconds(r.offset_s),
+           seconds(r.duration_s), seconds(r.shard.start_late_s), printable(r.error, 120)});
+  }
+  for (int i : s.missing_shards) t.row({std::to_string(i), "", "no report", "", "", "", "", ""});
+  out += t.render();
+}
+
 void phases(std::string& out, const Summary& s) {
   if (s.phases.empty()) return;
   TextTable t({"Phase", "seconds"}, {});
@@ -236,6 +257,7 @@ std::string render_terminal(const Summary& s) {
   std::string out;
   verdict(out, s);
   header(out, s);
+  shards(out, s);
   phases(out, s);
   api(out, s);
   if (s.spawn) spawn(out, *s.spawn);

@@ -502,13 +502,13 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
   out.hub_version = first.data.hub_version;
   out.session_start_unix_s = t0;
   out.run.tool_version = first.data.run.tool_version;
+  out.requested_users = first.shard.total_count;  // a missing shard's users were asked for too
   std::vector<std::string> errors;
   bool failed = !m.missing.empty(), interrupted = false;
   for (std::size_t i = 0; i < shards.size(); ++i) {
     const RunData& d = *shards[i];
     if (shift[i] == 0) out.started_at = d.started_at;
     out.duration_s = std::max(out.duration_s, shift[i] + d.duration_s);
-    out.requested_users += d.requested_users;
     out.run.batch_size += d.run.batch_size;
     failed = failed || d.run.status == "failed";
     interrupted = interrupted || d.run.status == "interrupted";
