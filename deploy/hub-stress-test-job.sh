@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# One hub-stress-test spread over the pods of a Kubernetes Indexed Job, and one merged report.
+#
+#   deploy/hub-stress-test-job.sh render  [OPTIONS] -- COMMAND [ARGS...]   print the Job (YAML)
+#   deploy/hub-stress-test-job.sh run     [OPTIONS] -- COMMAND [ARGS...]   apply it, wait, collect, merge
+#   deploy/hub-stress-test-job.sh collect [OPTIONS]                        collect a finished Job, merge
+#
+# COMMAND [ARGS...] is what every pod runs, for the whole test: stress-test -c 4000 -b 40, or
+# journey -c 1000 --ramp-up 10m. Each pod runs its share (--shards N, its index from
+# JOB_COMPLETION_INDEX), and all begin their load together at --start-at, set here.
+#
+# Options:
+#   --image IMAGE      the image built from deploy/Dockerfile (render, run)
+#   --endpoint URL     the hub API URL as the pods reach it [env: JUPYTERHUB_ENDPOINT], e.g.
+#                      http://proxy-public.jhub.svc.cluster.local/hub/api
+#   --shards N         pods, all running at once (default 4)
+#   --start-in S       seconds from now to the common start, time for every pod to be scheduled
+#                      and pull the image (default 90)
+#   --name NAME        the Job's name (default hub-stress-test)
+#   --namespace NS     (default: kubectl's current namespace)
+#   --secret NAME      the Secret holding the hub API token under key "token" (default
+#                      hub-stress-test); `run` creates or updates it from JUPYTERHUB_API_TOKEN when set
+#   --out DIR          where the shards' reports and the merged ones go (default ./NAME-report)
+#   --threshold EXPR   judged by merge on the whole test, repeatable
+#   --timeout S        how long `run` waits for the Job to finish (default 7200)
+# Environment: KUBECTL (default kubectl), HST_TOOL (the hub-stress-test that merges; default the
+# repository's build/hub-stress-test, else the one on PATH).
+# Exit status: merge's (0 pass, 99 a threshold failed, 128 a shard failed or is missing), 2 on bad usage.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+kubectl="${KUBECTL:-kubectl}"
+die() { echo "hub-stress-test-job: $*" >&2; exit 2; }
+
+action="${1:-}"
+case "$action" in render | run | collect) shift ;; *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;; esac
+image="" endpoint="${JUPYTERHUB_ENDPOINT:-}" shards=4 start_in=90 name=hub-stress-test namespace="" secret=hub-stress-test
+out="" timeout=7200
+thresholds=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --image) image="${2:?--image needs a value}"; shift 2 ;;
+  --endpoint) endpoint="${2:?--endpoint needs a value}"; shift 2 ;;
+  --shards) shards="${2:?--shards needs a value}"; shift 2 ;;
+  --start-in) start_in="${2:?--start-in needs a value}"; shift 2 ;;
+  --name) name="${2:?--name needs a value}"; shift 2 ;;
+  --namespace) namespace="${2:?--namespace needs a value}"; shift 2 ;;
+  --secret) secret="${2:?--secret needs a value}"; shift 2 ;;
+  --out) out="${2:?--out needs a value}"; shift 2 ;;
+  --threshold) thresholds+=(--threshold "${2:?--threshold needs a value}"); shift 2 ;;
+  --timeout) timeout="${2:?--timeout needs a value}"; shift 2 ;;
+  --) shift; break ;;
+  *) die "unknown option $1 (see the top of $0)" ;;
+  esac
+done
+[[ "$shards" =~ ^[1-9][0-9]*$ ]] || die "--shards must be a positive number, got $shards"
+[[ "$start_in" =~ ^[0-9]+$ ]] || die "--start-in must be a number of seconds, got $start_in"
+[[ "$name" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "--name must be a DNS label (lower-case letters, digits, dashes), got $name"
+out="${out:-./$name-report}"
+ns=()
+[ -n "$namespace" ] && ns=(--namespace "$namespace")
+
+# A YAML double-quoted string.
+quote() { local s="${1//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "$s"; }
+
+render() {  # COMMAND ARGS... -> the Job on stdout
+  [ $# -gt 0 ] || die "no command for the pods: add -- stress-test -c N ... (or journey, activity-stress-test)"
+  case "$1" in stress-test | activity-stress-test | journey) ;; *) die "the pods run stress-test, activity-stress-test or journey, not $1" ;; esac
+  [ -n "$image" ] || die "--image is required: the image built from deploy/Dockerfile"
+  [ -n "$endpoint" ] || die "--endpoint (or JUPYTERHUB_ENDPOINT) is required: the hub API URL as the pods reach it"
+  local arg start_at
+  for arg in "$@"; do
+    case "$arg" in --shard | --shard=* | --shards | --shards=* | --start-at | --start-at=* | --json | --json=* | -t | --token | --token=*)
+      die "$arg is set by this script (or comes from the Secret); leave it out of the command" ;;
+    esac
+  done
+  start_at="$(date -u -d "+$start_in seconds" +%Y-%m-%dT%H:%M:%SZ)"
+  cat <<YAML
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: $name
+  labels:
+    app.kubernetes.io/name: hub-stress-test
+    app.kubernetes.io/instance: $name
+spec:
+  completionMode: Indexed
+  completions: $shards
+  parallelism: $shards
+  # a shard is never run twice: its users would be made twice; a missing shard is said by merge
+  backoffLimit: 0
+  # the pods, and their logs with the reports, stay a day after the Job ends
+  ttlSecondsAfterFinished: 86400
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: hub-stress-test
+        app.kubernetes.io/instance: $name
+    spec:
+      restartPolicy: Never
+      # a SIGTERM lets each shard stop its servers and delete its users before it goes
+      terminationGracePeriodSeconds: 600
+      # load from several nodes, where there are several
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              app.kubernetes.io/instance: $name
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65534
+        runAsGroup: 65534
+      containers:
+        - name: hub-stress-test
+          image: $(quote "$image")
+          args:
+YAML
+  for arg in "$@" --shards "$shards" --start-at "$start_at"; do
+    echo "            - $(quote "$arg")"
+  done
+  cat <<YAML
+          env:
+            - name: JUPYTERHUB_ENDPOINT
+              value: $(quote "$endpoint")
+            - name: JUPYTERHUB_API_TOKEN
+              valueFrom:
+                secretKeyRef:
+                  name: $secret
+                  key: token
+          resources:
+            requests:
+              cpu: "1"
+              memory: 256Mi
+            limits:
+              memory: 1Gi
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir: {}
+YAML
+}
+
+tool() {
+  if [ -n "${HST_TOOL:-}" ]; then echo "$HST_TOOL"
+  elif [ -x "$here/../build/hub-stress-test" ]; then echo "$here/../build/hub-stress-test"
+  elif command -v hub-stress-test >/dev/null; then command -v hub-stress-test
+  else die "no hub-stress-test to merge with: build it (./scripts/build.sh) or set HST_TOOL"
+  fi
+}
+
+collect() {  # every pod's report out of its log, then merge
+  mkdir -p "$out"
+  local pods pod index got=0 t
+  t="$(tool)"
+  pods="$("$kubectl" "${ns[@]}" get pods -l "job-name=$name" \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.annotations.batch\.kubernetes\.io/job-completion-index}{"\n"}{end}')"
+  [ -n "$pods" ] || die "no pods of Job $name${namespace:+ in namespace $namespace}"
+  while read -r pod index; do
+    [ -n "$pod" ] || continue
+    if "$kubectl" "${ns[@]}" logs "$pod" |
+      sed -n '/^==== hub-stress-test shard report/,/^==== end of hub-stress-test shard report/p' | sed '1d;$d' |
+      base64 -d 2>/dev/null | gunzip -c >"$out/shard-$index.json" 2>/dev/null && [ -s "$out/shard-$index.json" ]; then
+      got=$((got + 1))
+    else
+      rm -f "$out/shard-$index.json"
+      echo "hub-stress-test-job: pod $pod (shard $index) printed no report; merge counts it as missing" >&2
+    fi
+  done <<<"$pods"
+  [ "$got" -gt 0 ] || die "no pod of Job $name printed a report"
+  echo "hub-stress-test-job: $got shard reports in $out; merging" >&2
+  set +e
+  "$t" merge "$out"/shard-*.json --json "$out/merged.json" --html "$out/merged.html" --csv "$out/csv" "${thresholds[@]}"
+  local code=$?
+  set -e
+  echo "hub-stress-test-job: merged report in $out/merged.json and $out/merged.html" >&2
+  return $code
+}
+
+case "$action" in
+render) render "$@" ;;
+run)
+  manifest="$(render "$@")"
+  if [ -n "${JUPYTERHUB_API_TOKEN:-}" ]; then  # from stdin: never on a command line
+    printf '%s' "$JUPYTERHUB_API_TOKEN" |
+      "$kubectl" "${ns[@]}" create secret generic "$secret" --from-file=token=/dev/stdin --dry-run=client -o yaml |
+      "$kubectl" "${ns[@]}" apply -f - >&2
+  fi
+  printf '%s\n' "$manifest" | "$kubectl" "${ns[@]}" apply -f - >&2
+  echo "hub-stress-test-job: Job $name: $shards pods; waiting for it to finish (at most $timeout s)" >&2
+  # complete or failed, whichever comes first (kubectl wait takes one condition)
+  for ((waited = 0; waited < timeout; waited += 10)); do
+    status="$("$kubectl" "${ns[@]}" get job "$name" -o jsonpath='{.status.succeeded} {.status.failed}')"
+    read -r succeeded failed <<<"$status"
+    [ "${succeeded:-0}" -ge "$shards" ] || [ "${failed:-0}" -gt 0 ] && break
+    sleep 10
+  done
+  collect
+  ;;
+collect) collect ;;
+esac

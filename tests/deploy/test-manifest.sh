@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The Job that deploy/hub-stress-test-job.sh renders is a valid Kubernetes object (its schema,
+# through kubernetes-models) with what the shards need; a broken one is refused; bad usage is one line.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+job="$root/deploy/hub-stress-test-job.sh"
+validate() { node "$root/tests/deploy/validate.mjs" "$@"; }
+render() { "$job" render --image registry.example.org/hub-stress-test:1 --endpoint http://proxy-public.jhub.svc/hub/api "$@"; }
+
+render --shards 4 -- stress-test -c 4000 -b 40 | validate 4
+render --shards 10 --name class-rehearsal -- journey -c 1000 --ramp-up 10m --threshold 'time_to_first_result_p95<120s' | validate 10
+render --shards 2 -- activity-stress-test -c 500 --duration 5m | validate 2
+
+# the check is alive: a Job the API server would refuse, and one without what the shards need
+if render --shards 4 -- stress-test -c 40 | sed 's/completions: 4/completions: four/' | validate 4 2>/dev/null; then
+  echo "a Job with completions: four passed the schema check" >&2; exit 1
+fi
+if render --shards 4 -- stress-test -c 40 | sed 's/completionMode: Indexed/completionMode: NonIndexed/' | validate 4 2>/dev/null; then
+  echo "a Job that is not Indexed passed the check" >&2; exit 1
+fi
+
+# bad usage: one line, exit 2
+for bad in "--shards 0 -- stress-test" "-- purge" "--shards 2 -- stress-test --shard 0/2" "--shards 2"; do
+  set +e
+  # shellcheck disable=SC2086
+  err="$(render $bad 2>&1 >/dev/null)"
+  code=$?
+  set -e
+  [ "$code" -eq 2 ] || { echo "render $bad: exit $code, expected 2" >&2; exit 1; }
+  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || { echo "render $bad: more than one line: $err" >&2; exit 1; }
+done
+if "$job" render --endpoint http://x/hub/api -- stress-test 2>/dev/null; then echo "render without --image passed" >&2; exit 1; fi
+echo "manifest checks passed"
