@@ -25,10 +25,20 @@ with_hub() {  # SPAWNER -> starts a hub, sets HST_ENDPOINT/HST_TOKEN/dir
 }
 stop_hub() { "$hub" stop "$dir"; rm -rf "$dir"; }
 hub_requests() { grep -c " log:" "$dir/hub.log" || true; }
+# CPU seconds (user + sys) a process has used so far, from /proc (0 when it is gone)
+cpu_s() {
+  local pid="$1" ticks
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", t / hz}'
+}
 
 cycle() {  # SPAWNER COUNT BATCH
   with_hub "$1"
-  local out="$dir/tool.out" before after
+  local out="$dir/tool.out" before after hub_pid proxy_pid hub0 proxy0
+  hub_pid="$HST_PID"
+  proxy_pid="$(cat "$dir/jupyterhub-proxy.pid" 2>/dev/null || echo 0)"
+  hub0=$(cpu_s "$hub_pid")
+  proxy0=$(cpu_s "$proxy_pid")
   before=$(hub_requests)
   /usr/bin/time -f "TIME wall=%e user=%U sys=%S maxrss_kb=%M" \
     "$tool" -e "$HST_ENDPOINT" -t "$HST_TOKEN" stress-test -c "$2" -b "$3" >"$out" 2>&1 || true
@@ -37,6 +47,9 @@ cycle() {  # SPAWNER COUNT BATCH
   grep -E "Phase |Servers ready|HTTP requests|Throttled|ERROR" "$out" | sed 's/^.*\[hub-stress-test\] /  /'
   grep TIME "$out" | sed 's/^TIME /  client: /'
   echo "  hub access log: $((after - before)) requests ($(awk -v a=$((after - before)) -v n="$2" 'BEGIN{printf "%.2f", a/n}') per user)"
+  echo "  hub CPU: $(awk -v a="$(cpu_s "$hub_pid")" -v b="$hub0" 'BEGIN{printf "%.1f", a - b}') s (JupyterHub process), proxy CPU: $(awk -v a="$(cpu_s "$proxy_pid")" -v b="$proxy0" 'BEGIN{printf "%.1f", a - b}') s (configurable-http-proxy)"
+  awk -v n="$2" '/^TIME/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    printf "  client CPU per user: %.3f ms; peak RSS %.1f MB\n", (v["user"] + v["sys"]) * 1000 / n, v["maxrss_kb"] / 1024 }' "$out"
   stop_hub
 }
 

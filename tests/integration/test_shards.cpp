@@ -180,3 +180,37 @@ TEST(Shards, JourneyShardsMergeTheirStudents) {
   EXPECT_TRUE(fake.state()["users"].empty()) << fake.state().dump();
   std::filesystem::remove_all(dir);
 }
+
+TEST(Shards, BadShardInputIsOneLineAndExitOne) {
+  const std::string dir = std::filesystem::temp_directory_path() / ("hst-shard-input-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::vector<std::string> hub{"-e", "http://127.0.0.1:9", "-t", "x"};
+  // a plain report (no --shard), and a file that is not JSON
+  const auto plain = run_tool(with(hub, {"--dry-run", "stress-test", "-c", "2", "-q", "--json", dir + "/plain.json"}),
+                              {"HUB_STRESS_TEST_STATE_DIR=" + dir});
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  std::ofstream(dir + "/not.json") << "hello";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {with(hub, {"stress-test", "--shard", "4/4"}), "0 to 3"},
+      {with(hub, {"stress-test", "--shard", "1"}), "expected I/N"},
+      {with(hub, {"journey", "--shard", "0/2", "--shards", "2"}), "give one of them"},
+      {with(hub, {"activity-stress-test", "--shards", "4"}), "JOB_COMPLETION_INDEX"},
+      {with(hub, {"stress-test", "-c", "3", "--shard", "0/4"}), "use at most 3 shards"},
+      {with(hub, {"stress-test", "--start-at", "tomorrow"}), "expected a UTC time"},
+      {{"merge", dir + "/plain.json"}, "not a shard's report"},
+      {{"merge", dir + "/not.json"}, "is not JSON"},
+      {{"merge", dir + "/none.json"}, "no such file"},
+  };
+  for (const auto& [args, says] : cases) {
+    const auto r = run_tool(args);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << says << " not in: " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), r.output.find("Arguments:") == std::string::npos ? 1 : 2) << r.output;
+  }
+  // in a pod of an Indexed Job, the index comes from the environment
+  const auto pod = run_tool(with(hub, {"--dry-run", "stress-test", "-c", "10", "--shards", "4", "-q"}),
+                            {"JOB_COMPLETION_INDEX=2", "HUB_STRESS_TEST_STATE_DIR=" + dir});
+  EXPECT_EQ(pod.exit_code, 0) << pod.output;
+  EXPECT_NE(pod.output.find("Shard 2/4: 2 of the test's 10 users"), std::string::npos) << pod.output;
+  std::filesystem::remove_all(dir);
+}
