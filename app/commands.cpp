@@ -195,7 +195,8 @@ int report_run(const Config& config, const RunData& data, int code, const std::v
   if (!config.json_path.empty()) {
     nlohmann::json doc = to_json(summary);
     if (data.run.shard) doc["samples"] = run_data_json(data);  // what merge needs to rebuild the whole test
-    write_text(config.json_path, doc.dump(2) + "\n");
+    // text from the hub may be cut inside a UTF-8 character: replaced, never a lost report
+    write_text(config.json_path, doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     logger().info("JSON report: {}", config.json_path);
   }
   if (!config.csv_dir.empty()) {
@@ -227,7 +228,7 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   d.hub_version = session.known_hub_version().empty() ? "unknown" : session.known_hub_version();
   d.started_at = started_at;
   d.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  d.session_start_unix_s = unix_seconds(std::chrono::system_clock::now()) - session.elapsed();
+  d.session_start_unix_s = session.started_unix_s();
   if (results.stress != nullptr || results.activity != nullptr || results.journey != nullptr) d.requested_users = config.count;
   if (results.stress != nullptr) d.stress = *results.stress;
   if (results.activity != nullptr) d.activity = *results.activity;
@@ -244,7 +245,9 @@ RunInfo run_info(const Config& c, const std::string& run_id) {
   r.command_line = c.command_line;
   r.run_id = run_id;
   if (c.command == "stress-test" || c.command == "journey") r.batch_size = c.batch_size;
-  if (c.shard) r.shard = ShardInfo{c.shard->index, c.shard->count, c.total_count, c.start_at ? format_utc_time(*c.start_at) : "", 0};
+  if (c.shard) {
+    r.shard = ShardInfo{c.shard->index, c.shard->count, c.total_count, c.start_at ? format_utc_time(*c.start_at) : "", 0, c.prefix};
+  }
   return r;
 }
 
@@ -267,7 +270,10 @@ JourneyOptions journey_options(const Config& c, Journal* journal) {
   o.keep = c.keep;
   o.prefix = c.prefix;
   o.journal = journal;
-  if (c.shard) o.names = name_slot(*c.shard);
+  if (c.shard) {
+    o.names = name_slot(*c.shard);
+    o.place = ArrivalPlace{c.shard->index, c.shard->count, c.total_count};
+  }
   return o;
 }
 
@@ -379,11 +385,16 @@ int run_merge(const Config& config) {
   if (d.journey) code = report_journey(*d.journey, d.records, d.requested_users, why);
   if (d.activity) log_requests(d.records, d.activity->used.size());
   const bool left = (d.stress && !d.stress->deleted) || (d.journey && !d.journey->deleted) || (d.activity && !d.activity->deleted);
+  const std::string prefix = merged.shards.empty() ? std::string(kDefaultPrefix) : merged.shards.front().shard.prefix;
+  const std::string purge =
+      "hub-stress-test -e " + d.endpoint + (prefix != kDefaultPrefix ? " --prefix " + prefix : std::string()) + " purge";
   if (left) {
-    const std::string line = "some users of this test remain: remove them with hub-stress-test -e " + d.endpoint + " purge";
+    const std::string line = "some users of this test remain: remove them with " + purge;
     logger().error("{}", line);
     why.push_back(line);
     code = kFailed;
+  } else if (d.run.status != "complete") {
+    logger().warn("A shard that failed, was interrupted or has no report may have left users behind: {} removes them", purge);
   }
   if (d.run.status == "failed") {
     logger().error("{}", d.run.error);

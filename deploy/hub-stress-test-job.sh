@@ -18,8 +18,10 @@
 #                      and pull the image (default 90)
 #   --name NAME        the Job's name (default hub-stress-test)
 #   --namespace NS     (default: kubectl's current namespace)
-#   --secret NAME      the Secret holding the hub API token under key "token" (default
-#                      hub-stress-test); `run` creates or updates it from JUPYTERHUB_API_TOKEN when set
+#   --secret NAME      the Secret holding the hub API token under key "token", and for journey
+#                      --auth form the students' password under key "password" (default
+#                      hub-stress-test); `run` creates or updates it from JUPYTERHUB_API_TOKEN and
+#                      HUB_STRESS_TEST_PASSWORD when set
 #   --out DIR          where the shards' reports and the merged ones go (default ./NAME-report)
 #   --threshold EXPR   judged by merge on the whole test, repeatable
 #   --timeout S        how long `run` waits for the Job to finish (default 7200)
@@ -55,12 +57,16 @@ done
 [[ "$shards" =~ ^[1-9][0-9]*$ ]] || die "--shards must be a positive number, got $shards"
 [[ "$start_in" =~ ^[0-9]+$ ]] || die "--start-in must be a number of seconds, got $start_in"
 [[ "$name" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "--name must be a DNS label (lower-case letters, digits, dashes), got $name"
+[[ "$secret" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] || die "--secret must be a Secret's name (lower-case letters, digits, dashes, dots), got $secret"
+[[ "$timeout" =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds, got $timeout"
+[[ "$endpoint" != *://*@* ]] || die "--endpoint must not carry credentials: they would be in the Job; the token goes in the Secret"
 out="${out:-./$name-report}"
 ns=()
 [ -n "$namespace" ] && ns=(--namespace "$namespace")
 
-# A YAML double-quoted string.
-quote() { local s="${1//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "$s"; }
+# A YAML double-quoted string: backslash, quote and control characters escaped (JSON's escapes
+# are YAML's), so that an argument reaches the pod exactly as given, newlines included.
+quote() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]), end="")' "$1"; }
 
 render() {  # COMMAND ARGS... -> the Job on stdout
   [ $# -gt 0 ] || die "no command for the pods: add -- stress-test -c N ... (or journey, activity-stress-test)"
@@ -69,8 +75,11 @@ render() {  # COMMAND ARGS... -> the Job on stdout
   [ -n "$endpoint" ] || die "--endpoint (or JUPYTERHUB_ENDPOINT) is required: the hub API URL as the pods reach it"
   local arg start_at
   for arg in "$@"; do
-    case "$arg" in --shard | --shard=* | --shards | --shards=* | --start-at | --start-at=* | --json | --json=* | -t | --token | --token=*)
-      die "$arg is set by this script (or comes from the Secret); leave it out of the command" ;;
+    case "$arg" in
+    --shard | --shard=* | --shards | --shards=* | --start-at | --start-at=* | --json | --json=*)
+      die "$arg is set by this script; leave it out of the command" ;;
+    -t* | --token | --token=* | --password | --password=*)
+      die "${arg%%=*}: secrets go in the Secret (--secret), never in the Job; leave it out of the command" ;;
     esac
   done
   start_at="$(date -u -d "+$start_in seconds" +%Y-%m-%dT%H:%M:%SZ)"
@@ -86,8 +95,10 @@ spec:
   completionMode: Indexed
   completions: $shards
   parallelism: $shards
-  # a shard is never run twice: its users would be made twice; a missing shard is said by merge
-  backoffLimit: 0
+  # a shard is never run twice (its users would be made twice), and one that fails does not stop
+  # the others (Kubernetes 1.29 and later): merge names it
+  backoffLimitPerIndex: 0
+  maxFailedIndexes: $shards
   # the pods, and their logs with the reports, stay a day after the Job ends
   ttlSecondsAfterFinished: 86400
   template:
@@ -126,8 +137,14 @@ YAML
             - name: JUPYTERHUB_API_TOKEN
               valueFrom:
                 secretKeyRef:
-                  name: $secret
+                  name: $(quote "$secret")
                   key: token
+            - name: HUB_STRESS_TEST_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: $(quote "$secret")
+                  key: password
+                  optional: true
           resources:
             requests:
               cpu: "1"
@@ -156,6 +173,7 @@ tool() {
 
 collect() {  # every pod's report out of its log, then merge
   mkdir -p "$out"
+  rm -f "$out"/shard-*.json  # an earlier test's reports would be refused by merge
   local pods pod index got=0 t
   t="$(tool)"
   pods="$("$kubectl" "${ns[@]}" get pods -l "job-name=$name" \
@@ -186,20 +204,29 @@ case "$action" in
 render) render "$@" ;;
 run)
   manifest="$(render "$@")"
-  if [ -n "${JUPYTERHUB_API_TOKEN:-}" ]; then  # from stdin: never on a command line
-    printf '%s' "$JUPYTERHUB_API_TOKEN" |
-      "$kubectl" "${ns[@]}" create secret generic "$secret" --from-file=token=/dev/stdin --dry-run=client -o yaml |
+  if "$kubectl" "${ns[@]}" get job "$name" >/dev/null 2>&1; then
+    die "Job $name exists already: collect it, or delete it (kubectl delete job $name), or give another --name"
+  fi
+  if [ -n "${JUPYTERHUB_API_TOKEN:-}" ]; then  # through files the shell does not show: never on a command line
+    keys="$(mktemp -d)"
+    trap 'rm -rf "$keys"' EXIT
+    printf '%s' "$JUPYTERHUB_API_TOKEN" >"$keys/token"
+    [ -z "${HUB_STRESS_TEST_PASSWORD:-}" ] || printf '%s' "$HUB_STRESS_TEST_PASSWORD" >"$keys/password"
+    "$kubectl" "${ns[@]}" create secret generic "$secret" --from-file="$keys" --dry-run=client -o yaml |
       "$kubectl" "${ns[@]}" apply -f - >&2
+    rm -rf "$keys"
   fi
   printf '%s\n' "$manifest" | "$kubectl" "${ns[@]}" apply -f - >&2
-  echo "hub-stress-test-job: Job $name: $shards pods; waiting for it to finish (at most $timeout s)" >&2
-  # complete or failed, whichever comes first (kubectl wait takes one condition)
+  echo "hub-stress-test-job: Job $name: $shards pods; waiting until every one has ended (at most $timeout s)" >&2
+  # every index ended, succeeded or failed (a failed one does not stop the others)
+  done_=false
   for ((waited = 0; waited < timeout; waited += 10)); do
-    status="$("$kubectl" "${ns[@]}" get job "$name" -o jsonpath='{.status.succeeded} {.status.failed}')"
-    read -r succeeded failed <<<"$status"
-    [ "${succeeded:-0}" -ge "$shards" ] || [ "${failed:-0}" -gt 0 ] && break
+    status="$("$kubectl" "${ns[@]}" get job "$name" -o jsonpath='{.status.succeeded} {.status.failed} {.status.active}' 2>/dev/null || true)"
+    read -r succeeded failed active <<<"$status" || true
+    if [ "$((${succeeded:-0} + ${failed:-0}))" -ge "$shards" ] && [ "${active:-0}" -eq 0 ]; then done_=true; break; fi
     sleep 10
   done
+  $done_ || { echo "hub-stress-test-job: Job $name still runs after $timeout s; collect it once it ends: $0 collect --name $name" >&2; exit 124; }
   collect
   ;;
 collect) collect ;;

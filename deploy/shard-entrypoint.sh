@@ -11,9 +11,15 @@ dir="${TMPDIR:-/tmp}/hub-stress-test-report"
 mkdir -p "$dir"
 report="$dir/report.json"
 rm -f "$report"
+# the handlers are in place before the tool starts: a SIGTERM in between is passed on, not lost;
+# Ctrl-C (docker run -it) reaches the tool itself, so the shell only keeps waiting
+pid=""
+termed=false
+trap 'termed=true; [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null' TERM
+trap ':' INT
 "$tool" "$@" --json "$report" &
 pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
+! $termed || kill -TERM "$pid" 2>/dev/null
 wait "$pid"
 code=$?
 # a signal ends `wait` early: wait again until the tool has finished its clean-up

@@ -56,7 +56,7 @@ std::vector<HubSample> HubWatch::stop() {
 void HubWatch::scrape() {
   if (session_.dry_run() || busy_ || session_.interrupted()) return;
   busy_ = true;
-  Request health = session_.request("GET", health_path_, "/hub/health");
+  Request health = session_.request("GET", health_path_, kHubHealthRoute);
   health.retry = false;
   session_.submit(std::move(health), [this](Response h) { on_health(h); });
 }

@@ -36,11 +36,14 @@ const std::vector<JourneyMetric>& journey_metrics() {
 const char* to_string(Arrival arrival) { return arrival == Arrival::poisson ? "poisson" : "uniform"; }
 const char* to_string(JourneyAuth auth) { return auth == JourneyAuth::token ? "token" : "form"; }
 
-std::vector<double> arrival_offsets(int count, double ramp_up_s, Arrival arrival, std::uint64_t seed) {
+std::vector<double> arrival_offsets(int count, double ramp_up_s, Arrival arrival, std::uint64_t seed, const ArrivalPlace& place) {
   std::vector<double> out(static_cast<std::size_t>(std::max(count, 0)), 0.0);
   if (ramp_up_s <= 0 || out.empty()) return out;
   if (arrival == Arrival::uniform) {
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = ramp_up_s * static_cast<double>(i) / static_cast<double>(out.size());
+    const double total = place.total > 0 ? static_cast<double>(place.total) : static_cast<double>(out.size());
+    const double stride = place.total > 0 ? static_cast<double>(place.count) : 1.0;
+    const double first = place.total > 0 ? static_cast<double>(place.index) : 0.0;
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = ramp_up_s * (first + stride * static_cast<double>(i)) / total;
     return out;
   }
   std::mt19937_64 rng(seed);
@@ -516,7 +519,8 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
                                             options.names);
                              }));
     result.students.resize(result.created.size());
-    const auto offsets = arrival_offsets(static_cast<int>(result.created.size()), options.ramp_up_s, options.arrival, options.seed);
+    const auto offsets =
+        arrival_offsets(static_cast<int>(result.created.size()), options.ramp_up_s, options.arrival, options.seed, options.place);
     for (std::size_t i = 0; i < result.created.size(); ++i) {
       result.students[i].user = result.created[i];
       result.students[i].scheduled_s = offsets[i];

@@ -125,7 +125,8 @@ json hub(const HubSummary& h) {
 }
 
 json shard_info(const ShardInfo& s) {
-  return {{"index", s.index}, {"count", s.count}, {"total_count", s.total_count}, {"start_at", s.start_at}, {"start_late_s", s.start_late_s}};
+  return {{"index", s.index},       {"count", s.count},           {"total_count", s.total_count},
+          {"start_at", s.start_at}, {"start_late_s", s.start_late_s}, {"prefix", s.prefix}};
 }
 
 json shard_rows(const std::vector<ShardRow>& rows) {

@@ -1,6 +1,7 @@
 #include "hubstress/shard.hpp"
 
 #include "hubstress/errors.hpp"
+#include "hubstress/hub_watch.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/report.hpp"
 
@@ -9,7 +10,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cmath>
 #include <ctime>
 #include <map>
@@ -248,6 +248,7 @@ ShardInfo shard_info_from(const json& j) {
   s.total_count = j.at("total_count").get<int>();
   s.start_at = j.at("start_at").get<std::string>();
   s.start_late_s = j.at("start_late_s").get<double>();
+  s.prefix = j.at("prefix").get<std::string>();
   return s;
 }
 
@@ -341,28 +342,43 @@ NameSlot name_slot(const ShardSpec& shard) {
 
 UtcTime parse_utc_time(std::string_view text) {
   const std::string bad = "--start-at " + std::string(text) + ": expected a UTC time like 2026-11-27T20:30:00Z";
-  std::string t(text);
-  if (t.size() >= 6 && (t.compare(t.size() - 6, 6, "+00:00") == 0)) t.resize(t.size() - 6);
-  else if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) t.pop_back();
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, consumed = 0;
-  double second = 0;
-  char sep = 0;
-  if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c%2d:%2d:%lf%n", &year, &month, &day, &sep, &hour, &minute, &second, &consumed) != 7 ||
-      static_cast<std::size_t>(consumed) != t.size() || (sep != 'T' && sep != 't' && sep != ' ') || month < 1 || month > 12 ||
-      day < 1 || day > 31 || hour > 23 || minute > 59 || !(second >= 0 && second < 61) || year < 1970) {
+  std::string_view t = text;
+  if (t.size() >= 6 && t.substr(t.size() - 6) == "+00:00") t.remove_suffix(6);
+  else if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) t.remove_suffix(1);
+  // fixed places: YYYY-MM-DD?HH:MM:SS, then an optional fraction of a second
+  auto digits = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    if (at + n > t.size()) throw std::invalid_argument(bad);
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') throw std::invalid_argument(bad);
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  auto is = [&](std::size_t at, std::string_view chars) { return at < t.size() && chars.find(t[at]) != std::string_view::npos; };
+  if (t.size() < 19 || !is(4, "-") || !is(7, "-") || !is(10, "Tt ") || !is(13, ":") || !is(16, ":")) throw std::invalid_argument(bad);
+  const int year = digits(0, 4), month = digits(5, 2), day = digits(8, 2), hour = digits(11, 2), minute = digits(14, 2),
+            second = digits(17, 2);
+  double fraction = 0;
+  if (t.size() > 19) {
+    if (t[19] != '.' || t.size() == 20) throw std::invalid_argument(bad);
+    double scale = 0.1;
+    for (std::size_t i = 20; i < t.size(); ++i, scale /= 10) fraction += digits(i, 1) * scale;
+  }
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
     throw std::invalid_argument(bad);
   }
+  std::tm tm{};
   tm.tm_year = year - 1900;
   tm.tm_mon = month - 1;
   tm.tm_mday = day;
   tm.tm_hour = hour;
   tm.tm_min = minute;
-  tm.tm_sec = 0;
+  tm.tm_sec = second;
   const std::time_t whole = timegm(&tm);
-  if (whole == static_cast<std::time_t>(-1) || tm.tm_mday != day) throw std::invalid_argument(bad);
+  if (whole == static_cast<std::time_t>(-1) || tm.tm_mday != day) throw std::invalid_argument(bad);  // 2026-02-30
   return std::chrono::system_clock::from_time_t(whole) +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(second));
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(fraction));
 }
 
 std::string format_utc_time(UtcTime t) {
@@ -454,7 +470,10 @@ ShardReport read_shard_report(const json& report) {
     d.records = records_from(s.at("records"));
     if (!s.at("stress").is_null()) d.stress = stress_from(s.at("stress"));
     if (!s.at("activity").is_null()) d.activity = activity_from(s.at("activity"));
-    if (!s.at("journey").is_null()) journey_from(s.at("journey"), d);
+    if (!s.at("journey").is_null()) {
+      journey_from(s.at("journey"), d);
+      r.options = s["journey"].at("options").dump();
+    }
     d.hub_samples = hub_samples_from(s.at("hub_samples"));
     return r;
   } catch (const json::exception& e) {
@@ -474,7 +493,12 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
     };
     check("command", r.data.command, first.data.command);
     check("hub", r.data.endpoint, first.data.endpoint);
-    check("JupyterHub version", r.data.hub_version, first.data.hub_version);
+    // a shard that never reached the hub does not know its version: it is merged as a failed shard
+    if (r.data.hub_version != "unknown" && first.data.hub_version != "unknown") {
+      check("JupyterHub version", r.data.hub_version, first.data.hub_version);
+    }
+    check("--prefix", r.shard.prefix, first.shard.prefix);
+    check("journey options", r.options, first.options);
     check("tool version", r.data.run.tool_version, first.data.run.tool_version);
     check("number of shards", std::to_string(r.shard.count), std::to_string(first.shard.count));
     check("--start-at", r.shard.start_at, first.shard.start_at);
@@ -500,9 +524,27 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
   out.command = first.data.command;
   out.endpoint = first.data.endpoint;
   out.hub_version = first.data.hub_version;
+  for (const auto& r : reports) {
+    if (r.data.hub_version != "unknown") out.hub_version = r.data.hub_version;
+  }
   out.session_start_unix_s = t0;
   out.run.tool_version = first.data.run.tool_version;
   out.requested_users = first.shard.total_count;  // a missing shard's users were asked for too
+  // the hub's own figures: one shard's scrapes (they all read the same hub), the one that saw the
+  // longest; the other shards' scrapes are left out of the API figures too, as if one watched
+  std::size_t widest = 0;
+  double widest_span = -1;
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const auto& s = shards[i]->hub_samples;
+    const double span = s.empty() ? -1 : s.back().t_s - s.front().t_s;
+    if (span > widest_span) widest = i, widest_span = span;
+  }
+  for (HubSample s : shards[widest]->hub_samples) {
+    s.t_s += shift[widest];
+    out.hub_samples.push_back(s);
+  }
+  auto watcher = [](const RequestRecord& r) { return r.kind == ApiKind::metrics || r.route == kHubHealthRoute; };
+
   std::vector<std::string> errors;
   bool failed = !m.missing.empty(), interrupted = false;
   for (std::size_t i = 0; i < shards.size(); ++i) {
@@ -514,6 +556,7 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
     interrupted = interrupted || d.run.status == "interrupted";
     if (!d.run.error.empty()) errors.push_back("shard " + std::to_string(d.run.shard->index) + ": " + d.run.error);
     for (RequestRecord r : d.records) {
+      if (i != widest && watcher(r)) continue;
       r.start_s += shift[i];
       out.records.push_back(std::move(r));
     }
@@ -537,18 +580,6 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
   }
   for (const auto& e : errors) out.run.error += (out.run.error.empty() ? "" : "; ") + e;
 
-  // the hub's own figures: one shard's scrapes (they all read the same hub), the one that saw the longest
-  std::size_t widest = 0;
-  double widest_span = -1;
-  for (std::size_t i = 0; i < shards.size(); ++i) {
-    const auto& s = shards[i]->hub_samples;
-    const double span = s.empty() ? -1 : s.back().t_s - s.front().t_s;
-    if (span > widest_span) widest = i, widest_span = span;
-  }
-  for (HubSample s : shards[widest]->hub_samples) {
-    s.t_s += shift[widest];
-    out.hub_samples.push_back(s);
-  }
 
   auto phases_of = [&](auto member) {
     std::vector<std::vector<PhaseTime>> all;

@@ -15,6 +15,9 @@
 
 namespace hubstress {
 
+// The route the watcher's health checks are recorded under.
+inline constexpr const char* kHubHealthRoute = "/hub/health";
+
 class HubWatch {
 public:
   // `interrupt`: the app's signal flag; once it is up the watch starts no more scrapes.

@@ -39,7 +39,16 @@ const char* to_string(JourneyAuth auth);
 // [0, ramp_up_s) (all 0 when ramp_up_s is 0). uniform: evenly spaced, i * ramp_up_s / count.
 // poisson: the arrival times of a Poisson process with rate count / ramp_up_s, given that `count`
 // students arrive within the ramp-up (sorted uniform draws), so arrivals bunch up as real ones do.
-std::vector<double> arrival_offsets(int count, double ramp_up_s, Arrival arrival, std::uint64_t seed);
+// A shard's students: `place` = {I, N, total}: shard I of N of a class of `total` takes the uniform
+// places I, I + N, I + 2N, ... of the whole class, so that the shards' arrivals interleave as one
+// class's would (poisson arrivals need nothing: independent draws together are the class's draws).
+struct ArrivalPlace {
+  int index = 0;
+  int count = 1;
+  int total = 0;  // 0: the class is this run's `count`
+};
+std::vector<double> arrival_offsets(int count, double ramp_up_s, Arrival arrival, std::uint64_t seed,
+                                    const ArrivalPlace& place = {});
 
 struct JourneyOptions {
   int count = 10;
@@ -60,6 +69,7 @@ struct JourneyOptions {
   std::string prefix{kDefaultPrefix};
   Journal* journal = nullptr;
   NameSlot names;                      // the numbers this run may take (a shard's)
+  ArrivalPlace place;                  // a shard's places in the whole class's arrivals
   std::function<void()> before_load;   // runs once the students are set up, just before the first arrives
 };
 

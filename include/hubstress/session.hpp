@@ -96,6 +96,8 @@ public:
   // Seconds since the session was made: the time axis of its records (RequestRecord::start_s).
   double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
   int retries() const { return retries_; }   // retries sent, over all requests
+  // The wall-clock time of the session's time 0 (when it was made), Unix seconds: where shards meet.
+  double started_unix_s() const { return started_unix_s_; }
 
 private:
   EngineOptions engine_options();
@@ -114,6 +116,7 @@ private:
   int unanswered_in_a_row_ = 0;
   Progress progress_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double started_unix_s_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   HttpEngine engine_;
 };
 

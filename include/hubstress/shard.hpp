@@ -77,6 +77,7 @@ nlohmann::json run_data_json(const RunData& data);
 struct ShardReport {
   ShardInfo shard;
   RunData data;
+  std::string options;  // what else must agree between shards (journey: --ramp-up, --cells, ...), as text
 };
 ShardReport read_shard_report(const nlohmann::json& report);
 

@@ -205,6 +205,7 @@ struct ShardInfo {
   int total_count = 0;      // --count of the whole test (this shard ran its share of it)
   std::string start_at;     // --start-at, ISO-8601 UTC; empty without it
   double start_late_s = 0;  // seconds this shard began its load after --start-at (0: on time, or no --start-at)
+  std::string prefix;       // --prefix: the test's user names (purge --prefix)
 };
 
 // One shard of a merged report.

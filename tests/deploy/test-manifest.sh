@@ -19,8 +19,15 @@ if render --shards 4 -- stress-test -c 40 | sed 's/completionMode: Indexed/compl
   echo "a Job that is not Indexed passed the check" >&2; exit 1
 fi
 
-# bad usage: one line, exit 2
-for bad in "--shards 0 -- stress-test" "-- purge" "--shards 2 -- stress-test --shard 0/2" "--shards 2"; do
+# an argument reaches the pod exactly as given: quotes, backslashes, a newline
+code=$'x = "6\\"\nprint(x)'
+render --shards 2 -- journey -c 4 --code "$code" | validate 2 | grep -qF "$(printf '%s' "$code" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')" ||
+  { echo "--code with a newline did not reach the Job as given" >&2; exit 1; }
+
+# secrets never go into the Job; bad usage: one line, exit 2
+for bad in "--shards 0 -- stress-test" "-- purge" "--shards 2 -- stress-test --shard 0/2" "--shards 2" \
+  "-- journey -tSECRETTOKEN123" "-- journey --token=SECRETTOKEN123" "-- journey --auth form --password SECRETPASSWORD" \
+  "--secret a\nb -- stress-test" "--endpoint http://admin:pw@hub/hub/api -- stress-test"; do
   set +e
   # shellcheck disable=SC2086
   err="$(render $bad 2>&1 >/dev/null)"

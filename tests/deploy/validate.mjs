@@ -30,7 +30,8 @@ for (const doc of docs) {
   const checks = [
     [spec.completionMode === "Indexed", "completionMode is Indexed (JOB_COMPLETION_INDEX is each pod's shard)"],
     [spec.completions === shards && spec.parallelism === shards, `completions and parallelism are ${shards}: every shard at once`],
-    [spec.backoffLimit === 0, "backoffLimit is 0: a shard never runs twice"],
+    [spec.backoffLimitPerIndex === 0, "backoffLimitPerIndex is 0: a shard never runs twice"],
+    [spec.maxFailedIndexes === shards, "maxFailedIndexes is the shards: one failed shard does not stop the others"],
     [pod.restartPolicy === "Never", "restartPolicy is Never"],
     [after("--shards") === String(shards), `--shards ${shards} is in the arguments`],
     [/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(after("--start-at") ?? ""), "--start-at is a UTC time"],
@@ -42,5 +43,5 @@ for (const doc of docs) {
     [pod.terminationGracePeriodSeconds >= 300, "a SIGTERM leaves time to clean up"],
   ];
   for (const [ok, what] of checks) if (!ok) fail(`Job ${obj.metadata.name}: expected ${what}`);
-  console.log(`valid: Job ${obj.metadata.name}, ${shards} shards, args ${args.join(" ")}`);
+  console.log(`valid: Job ${obj.metadata.name}, ${shards} shards, args ${JSON.stringify(args)}`);
 }

@@ -91,7 +91,9 @@ TEST(Shard, StartAtTimes) {
   EXPECT_EQ(parse_utc_time("2026-11-27T20:30:00+00:00"), t);
   EXPECT_EQ(format_utc_time(parse_utc_time("2026-11-27T20:30:00.25Z")), "2026-11-27T20:30:00.250Z");
   for (const char* bad : {"", "20:30", "2026-11-27", "2026-11-27T20:30:00+02:00", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-                          "2026-11-27T24:00:00Z", "tomorrow", "2026-11-27T20:30:00Zx"}) {
+                          "2026-11-27T24:00:00Z", "tomorrow", "2026-11-27T20:30:00Zx", "2026-11-27T20:-1:00Z",
+                          "2026-11-27T20:30:0x1p3Z", "2026-11-27T20:30:1e1Z", "2026-2-3T4:5:6", "2026-11-27T20:30:00.Z",
+                          " 2026-11-27T20:30:00Z", "+2026-11-27T20:30:00Z"}) {
     EXPECT_THROW(parse_utc_time(bad), std::invalid_argument) << bad;
   }
 }
@@ -145,7 +147,7 @@ json shard_report(int index, int count, const std::vector<double>& ready_s, bool
   d.hub_samples = {HubSample{1.0, 10.0, 1e8, 0, 0, 1.0, {}, {}, {}, {}, {}, {}, {}, {}}};
   d.run.run_id = "run-" + std::to_string(index);
   d.run.batch_size = 5;
-  d.run.shard = ShardInfo{index, count, d.requested_users, start_at, 0};  // of_one_test sets the whole test's count
+  d.run.shard = ShardInfo{index, count, d.requested_users, start_at, 0, "hub-stress-test"};  // of_one_test sets the whole test's count
   json doc = to_json(build_summary(summary_inputs(d)));
   doc["samples"] = run_data_json(d);
   return doc;
@@ -250,6 +252,9 @@ TEST(Merge, RefusesReportsOfDifferentTests) {
   other["run"]["tool_version"] = "0.0.9";
   refused(other, "its tool version is 0.0.9");
   other = docs[1];
+  other["shard"]["prefix"] = "load-test";
+  refused(other, "its --prefix is load-test");
+  other = docs[1];
   other["shard"]["index"] = 0;
   refused(other, "are both shard 0/2");
   other = docs[1];
@@ -269,4 +274,41 @@ TEST(Merge, AMissingShardIsSaidAndFailsTheTest) {
   EXPECT_EQ(m.missing, std::vector<int>{1});
   EXPECT_EQ(m.data.run.status, "failed");
   EXPECT_NE(m.data.run.error.find("1 of 3 shards have no report (shard 1)"), std::string::npos) << m.data.run.error;
+}
+
+TEST(Shard, UniformArrivalsOfShardsInterleaveAsOneClassWould) {
+  const auto whole = arrival_offsets(10, 60, Arrival::uniform, 1);
+  std::vector<double> shards;
+  for (int i = 0; i < 3; ++i) {
+    const auto mine = arrival_offsets(share_of(10, ShardSpec{i, 3}), 60, Arrival::uniform, 1, ArrivalPlace{i, 3, 10});
+    shards.insert(shards.end(), mine.begin(), mine.end());
+  }
+  std::sort(shards.begin(), shards.end());
+  ASSERT_EQ(shards.size(), whole.size());
+  for (std::size_t i = 0; i < whole.size(); ++i) EXPECT_DOUBLE_EQ(shards[i], whole[i]) << i;
+}
+
+TEST(Merge, AShardThatNeverReachedTheHubIsMergedAsAFailedShard) {
+  auto docs = of_one_test({shard_report(0, 2, {1}, false, 1000.0), shard_report(1, 2, {2}, false, 1000.0)});
+  docs[1]["hub_version"] = "unknown";
+  docs[1]["status"] = "failed";
+  docs[1]["error"] = "cannot reach the hub";
+  const MergedRun m = merge_shards(read_all(docs), {"a.json", "b.json"});
+  EXPECT_EQ(m.data.hub_version, "3.0.0");
+  EXPECT_EQ(m.data.run.status, "failed");
+  EXPECT_NE(m.data.run.error.find("shard 1: cannot reach the hub"), std::string::npos) << m.data.run.error;
+}
+
+TEST(Merge, OneShardsHubWatcherCountsNotEveryShards) {
+  auto docs = of_one_test({shard_report(0, 2, {1}, false, 1000.0), shard_report(1, 2, {2}, false, 1000.0)});
+  for (auto& d : docs) {
+    for (int i = 0; i < 3; ++i) d["samples"]["records"]["rows"].push_back({"metrics", "GET", "/hub/metrics", 200, "ok", 1.0 * i, 0.01, 0.01, 0});
+  }
+  const Summary merged = build_summary(summary_inputs(merge_shards(read_all(docs), {"a.json", "b.json"}).data));
+  std::size_t metrics = 0;
+  for (const auto& a : merged.api) {
+    if (a.kind == "metrics") metrics = a.count;
+  }
+  EXPECT_EQ(metrics, 3u);
+  EXPECT_EQ(merged.api_all.count, 2u + 3u);
 }
