@@ -420,7 +420,8 @@ void HttpEngine::run_until(const std::function<bool()>& done) {
   }
 }
 
-std::vector<Response> HttpEngine::run_all(std::vector<Request> requests, std::size_t window) {
+std::vector<Response> HttpEngine::run_all(std::vector<Request> requests, std::size_t window,
+                                          const std::function<void(std::size_t, const Response&)>& each) {
   std::vector<Response> answers(requests.size());
   std::size_t next = 0;
   std::size_t finished = 0;
@@ -429,6 +430,7 @@ std::vector<Response> HttpEngine::run_all(std::vector<Request> requests, std::si
     while (next < requests.size() && next - finished < window) {
       const std::size_t index = next++;
       submit(std::move(requests[index]), [&, index](Response r) {
+        if (each) each(index, r);
         answers[index] = std::move(r);
         ++finished;
         refill();

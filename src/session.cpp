@@ -175,8 +175,9 @@ Request Session::request(std::string method, std::string path, std::string route
   return r;
 }
 
-std::vector<Response> Session::call_all(std::vector<Request> requests, std::size_t window) {
-  auto answers = engine_.run_all(std::move(requests), window);
+std::vector<Response> Session::call_all(std::vector<Request> requests, std::size_t window,
+                                       const std::function<void(std::size_t, const Response&)>& each) {
+  auto answers = engine_.run_all(std::move(requests), window, each);
   for (const auto& a : answers) {
     if (a.outcome == Outcome::interrupted) throw Interrupted("interrupted");
   }

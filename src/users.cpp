@@ -299,16 +299,16 @@ Fates delete_stopped(const std::map<std::string, bool>& stopped, Session& sessio
     names.push_back(name);
     deletes.push_back(session.request(ApiKind::delete_user, user_path(name)));
   }
-  const auto answers = session.call_all(std::move(deletes), max_in_flight);
+  const auto answers = session.call_all(std::move(deletes), max_in_flight, [&](std::size_t, const Response& r) {
+    if (r.ok() || r.status == 404) ++session.progress().deleted;  // on the display as it arrives
+  });
   for (std::size_t i = 0; i < names.size(); ++i) {
     const Response& r = answers[i];
     if (r.ok()) {
       logger().debug("Deleted user {}", names[i]);
-      ++session.progress().deleted;
       fates[names[i]] = Fate::deleted;
     } else if (r.status == 404) {
       logger().info("User {} was already deleted", names[i]);
-      ++session.progress().deleted;
       fates[names[i]] = Fate::deleted;
     } else if (r.outcome == Outcome::hub_down) {
       fates[names[i]] = Fate::unknown;
@@ -427,15 +427,17 @@ Fates delete_users_once(const std::vector<std::string>& usernames, Session& sess
     for (const auto& name : usernames) {
       stops.push_back(session.request(ApiKind::stop_server, user_path(name) + "/server"));
     }
-    const auto answers = session.call_all(std::move(stops), static_cast<std::size_t>(batch_size));
+    // the live display counts each stop as its answer arrives, not once all of them are in
+    const auto answers = session.call_all(std::move(stops), static_cast<std::size_t>(batch_size), [&](std::size_t, const Response& r) {
+      if (r.status == 204 || r.status == 404) ++session.progress().stopped;
+    });
     if (session.hub_down()) return all_unknown(usernames);  // stops are safe to send again
     std::vector<std::string> unsure;  // 500: before 5.5 that is also the answer for a missing user
     for (std::size_t i = 0; i < usernames.size(); ++i) {
       const std::string& name = usernames[i];
       const Response& r = answers[i];
       if (r.status == 204 || r.status == 404) {
-        stopped[name] = true;
-        ++session.progress().stopped;
+        stopped[name] = true;  // counted on the display as it arrived
       } else if (r.status == 202) {
         waiting.insert(name);
       } else if (r.status == 400) {  // a spawn is pending: stop it once it has settled

@@ -113,7 +113,9 @@ public:
   // Runs the loop until `done()` is true or nothing more can happen.
   void run_until(const std::function<bool()>& done);
   // Sends `requests` with at most `window` in flight; answers in the order of `requests`.
-  std::vector<Response> run_all(std::vector<Request> requests, std::size_t window);
+  // `each`, when set, hears every answer as it arrives (the live display counts with it).
+  std::vector<Response> run_all(std::vector<Request> requests, std::size_t window,
+                                const std::function<void(std::size_t, const Response&)>& each = {});
 
   const EngineOptions& options() const;
   const std::shared_ptr<engine::Loop>& loop() const;

@@ -60,7 +60,9 @@ public:
   // Sends one request and runs the loop until it is answered. Not for use inside a callback.
   Response call(Request request);
   // At most `window` in flight, refilled as they complete; answers in input order.
-  std::vector<Response> call_all(std::vector<Request> requests, std::size_t window);
+  // `each`, when set, hears every answer as it arrives.
+  std::vector<Response> call_all(std::vector<Request> requests, std::size_t window,
+                                 const std::function<void(std::size_t, const Response&)>& each = {});
   HttpEngine& engine() { return engine_; }
   const std::shared_ptr<engine::Loop>& loop() const { return engine_.loop(); }
   // Waits `seconds` with the loop running (tickers and other sessions on it go on meanwhile).

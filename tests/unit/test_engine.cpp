@@ -111,6 +111,25 @@ TEST(Engine, RunAllKeepsInputOrder) {
   EXPECT_EQ(answers[2].body, "/c");
 }
 
+TEST(Engine, RunAllTellsEachAnswerAsItArrives) {
+  auto o = fast_retry_options();
+  o.responder = [](const Request& req) {
+    Response r;
+    r.status = req.path == "/b" ? 503 : 200;  // "/b" is retried, so it arrives last
+    r.body = req.path;
+    return r;
+  };
+  o.retry.max_retries = 1;
+  HttpEngine engine(o);
+  std::vector<Request> reqs(3);
+  reqs[0].path = "/a";
+  reqs[1].path = "/b";
+  reqs[2].path = "/c";
+  std::vector<std::string> heard;
+  engine.run_all(reqs, 3, [&](std::size_t i, const Response& r) { heard.push_back(std::to_string(i) + r.body); });
+  EXPECT_EQ(heard, (std::vector<std::string>{"0/a", "2/c", "1/b"}));  // in the order they were answered
+}
+
 TEST(Engine, TimersRunInOrder) {
   auto o = fast_retry_options();
   o.responder = [](const Request&) { return Response{}; };
