@@ -89,21 +89,33 @@ TEST(Engine, NoRetryWhenTheCallerHandlesIt) {
   EXPECT_EQ(answer.status, 429);
 }
 
-TEST(Engine, RunAllKeepsInputOrder) {
+namespace {
+
+// Three requests to /a, /b and /c, of which "/b" is answered 503 once and retried, so it finishes last.
+EngineOptions b_retried_options() {
   auto o = fast_retry_options();
   o.responder = [](const Request& req) {
     Response r;
-    r.status = req.path == "/b" ? 503 : 200;  // "/b" is retried, so it finishes last
+    r.status = req.path == "/b" ? 503 : 200;
     r.body = req.path;
     return r;
   };
   o.retry.max_retries = 1;
-  HttpEngine engine(o);
+  return o;
+}
+std::vector<Request> requests_abc() {
   std::vector<Request> reqs(3);
   reqs[0].path = "/a";
   reqs[1].path = "/b";
   reqs[2].path = "/c";
-  const auto answers = engine.run_all(reqs, 2);
+  return reqs;
+}
+
+} // namespace
+
+TEST(Engine, RunAllKeepsInputOrder) {
+  HttpEngine engine(b_retried_options());
+  const auto answers = engine.run_all(requests_abc(), 2);
   ASSERT_EQ(answers.size(), 3u);
   EXPECT_EQ(answers[0].body, "/a");
   EXPECT_EQ(answers[1].body, "/b");
@@ -112,21 +124,9 @@ TEST(Engine, RunAllKeepsInputOrder) {
 }
 
 TEST(Engine, RunAllTellsEachAnswerAsItArrives) {
-  auto o = fast_retry_options();
-  o.responder = [](const Request& req) {
-    Response r;
-    r.status = req.path == "/b" ? 503 : 200;  // "/b" is retried, so it arrives last
-    r.body = req.path;
-    return r;
-  };
-  o.retry.max_retries = 1;
-  HttpEngine engine(o);
-  std::vector<Request> reqs(3);
-  reqs[0].path = "/a";
-  reqs[1].path = "/b";
-  reqs[2].path = "/c";
+  HttpEngine engine(b_retried_options());
   std::vector<std::string> heard;
-  engine.run_all(reqs, 3, [&](std::size_t i, const Response& r) { heard.push_back(std::to_string(i) + r.body); });
+  engine.run_all(requests_abc(), 3, [&](std::size_t i, const Response& r) { heard.push_back(std::to_string(i) + r.body); });
   EXPECT_EQ(heard, (std::vector<std::string>{"0/a", "2/c", "1/b"}));  // in the order they were answered
 }
 
