@@ -279,7 +279,7 @@ ParseResult parse(int argc, const char* const* argv) {
   auto* compare = app.add_subcommand("compare", "two runs side by side from their --json reports (with --html FILE, as a page too)");
   compare->add_option("reports", c.compare_files, "A.json B.json: the run before, the run after")->expected(2)->required();
   auto* merge = app.add_subcommand("merge", "the reports of a test's shards as one report, thresholds judged on the whole");
-  merge->add_option("reports", c.merge_files, "every shard's --json report")->expected(1, -1)->required()->type_name("A.json B.json ...");
+  merge->add_option("reports", c.merge_files, "every shard's --json report (with --json, --csv, --html and --threshold, as for a run)")->expected(1, -1)->required()->type_name("A.json");
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
   purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)")
       ->type_name("ID");
