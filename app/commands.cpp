@@ -251,6 +251,9 @@ RunInfo run_info(const Config& c, const std::string& run_id) {
   return r;
 }
 
+// The numbers this run may give its users: a shard's, or every one.
+NameSlot names_of(const Config& c) { return c.shard ? name_slot(*c.shard) : NameSlot{}; }
+
 JourneyOptions journey_options(const Config& c, Journal* journal) {
   JourneyOptions o;
   o.count = c.count;
@@ -270,10 +273,8 @@ JourneyOptions journey_options(const Config& c, Journal* journal) {
   o.keep = c.keep;
   o.prefix = c.prefix;
   o.journal = journal;
-  if (c.shard) {
-    o.names = name_slot(*c.shard);
-    o.place = ArrivalPlace{c.shard->index, c.shard->count, c.total_count};
-  }
+  o.names = names_of(c);
+  if (c.shard) o.place = ArrivalPlace{c.shard->index, c.shard->count, c.total_count};
   return o;
 }
 
@@ -501,7 +502,7 @@ int run_command(const Config& config) {
     set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
     if (!config.quiet) display.emplace(session.progress(), *session.loop());
     if (config.shard) logger().info("Shard {}: {} of the test's {} users", to_string(*config.shard), config.count, config.total_count);
-    const NameSlot names = config.shard ? name_slot(*config.shard) : NameSlot{};
+    const NameSlot names = names_of(config);
     // every shard begins its load at --start-at: late is said in the log and in the report
     std::function<void()> before_load;
     if (config.start_at) {

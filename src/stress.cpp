@@ -517,31 +517,21 @@ void activity_stress_test(Session& session, const ActivityOptions& options, Acti
   });
   result.used.assign(existing.begin(), existing.begin() + std::min<std::ptrdiff_t>(options.count, static_cast<std::ptrdiff_t>(existing.size())));
   const int missing = options.count - static_cast<int>(result.used.size());
-  if (missing > 0) {
-    logger().info("{} stress-test users exist; creating {} more", existing.size(), missing);
-    const CreateHooks hooks = journal_hooks(options.journal, result.created);
-    try {
+  // creating the missing users, or waiting for --start-at, may fail: what this run created goes
+  try {
+    if (missing > 0) {
+      logger().info("{} stress-test users exist; creating {} more", existing.size(), missing);
+      const CreateHooks hooks = journal_hooks(options.journal, result.created);
       create_users(missing, 10, session, existing, options.prefix, &hooks, options.names);
-    } catch (const std::exception&) {
-      if (options.keep) throw;
+      result.used.insert(result.used.end(), result.created.begin(), result.created.end());
+    }
+    if (options.before_load) options.before_load();
+  } catch (const std::exception&) {
+    if (!options.keep && !result.created.empty()) {
       session.set_cleaning_up(true);
-      if (delete_users(result.created, session) && options.journal != nullptr) {
-        options.journal->mark(result.created, UserMark::deleted);
-      }
-      throw;
+      if (delete_users(result.created, session) && options.journal != nullptr) options.journal->mark(result.created, UserMark::deleted);
     }
-    result.used.insert(result.used.end(), result.created.begin(), result.created.end());
-  }
-  if (options.before_load) {
-    try {
-      options.before_load();
-    } catch (const std::exception&) {
-      if (!options.keep && !result.created.empty()) {
-        session.set_cleaning_up(true);
-        if (delete_users(result.created, session) && options.journal != nullptr) options.journal->mark(result.created, UserMark::deleted);
-      }
-      throw;
-    }
+    throw;
   }
   if (!result.used.empty()) {
     ScopeTimer activity("send_activity");
