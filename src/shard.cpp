@@ -218,16 +218,6 @@ void journey_from(const json& j, RunData& d) {
   d.journey_options = std::move(o);
 }
 
-json hub_samples_json(const std::vector<HubSample>& samples) {
-  json out = json::array();
-  for (const auto& s : samples) {
-    json one{{"t_s", s.t_s}};
-    for (const auto& f : hub_sample_fields()) one[f.name] = s.*f.field ? json(*(s.*f.field)) : json(nullptr);
-    out.push_back(std::move(one));
-  }
-  return out;
-}
-
 std::vector<HubSample> hub_samples_from(const json& j) {
   std::vector<HubSample> out;
   for (const auto& one : j) {
@@ -437,8 +427,7 @@ json run_data_json(const RunData& d) {
            {"records", records_json(d.records)},
            {"stress", d.stress ? stress_json(*d.stress) : json(nullptr)},
            {"activity", d.activity ? activity_json(*d.activity) : json(nullptr)},
-           {"journey", d.journey && d.journey_options ? journey_json(*d.journey, *d.journey_options) : json(nullptr)},
-           {"hub_samples", hub_samples_json(d.hub_samples)}};
+           {"journey", d.journey && d.journey_options ? journey_json(*d.journey, *d.journey_options) : json(nullptr)}};
   return out;
 }
 
@@ -474,7 +463,8 @@ ShardReport read_shard_report(const json& report) {
       journey_from(s.at("journey"), d);
       r.options = s["journey"].at("options").dump();
     }
-    d.hub_samples = hub_samples_from(s.at("hub_samples"));
+    // the hub's scrapes are in the report already, every one of them (hub.samples)
+    if (!report.at("hub").is_null()) d.hub_samples = hub_samples_from(report["hub"].at("samples"));
     return r;
   } catch (const json::exception& e) {
     throw std::invalid_argument(std::string("an incomplete shard report (") + e.what() + ")");
