@@ -55,9 +55,11 @@ public:
       throw;
     }
     session_.engine().cancel(timers_);
+    // callbacks still to come point here: a progress stream this window closed after its ready
+    // event (a hub that keeps it open) still delivers its end later; interrupted, the spawns in
+    // flight too (the tear-down stops those)
+    session_.engine().abort_all();
     if (done_ < records_.size()) {
-      // interrupted: drop what is in flight (its callbacks point here); tear-down stops those spawns
-      session_.engine().abort_all();
       for (auto& r : records_) {
         if (r.state == SpawnState::requested || r.state == SpawnState::not_started) r.reason = "interrupted";
       }
