@@ -139,7 +139,11 @@ std::optional<std::string> PromSample::label(std::string_view key) const {
   return std::nullopt;
 }
 
-std::vector<PromSample> parse_prometheus(std::string_view text, std::size_t* skipped) {
+namespace {
+
+// The sample lines of `text`, parsed; with `wanted`, only lines whose metric name it accepts (the
+// others are not parsed at all, nor counted as skipped).
+std::vector<PromSample> parse_lines(std::string_view text, std::size_t* skipped, bool (*wanted)(std::string_view)) {
   std::vector<PromSample> out;
   std::size_t bad = 0;
   std::size_t pos = 0;
@@ -151,6 +155,11 @@ std::vector<PromSample> parse_prometheus(std::string_view text, std::size_t* ski
     while (!line.empty() && is_space(line.front())) line.remove_prefix(1);
     while (!line.empty() && is_space(line.back())) line.remove_suffix(1);
     if (line.empty() || line.front() == '#') continue;
+    if (wanted != nullptr) {
+      std::size_t end = 0;
+      while (end < line.size() && is_name_char(line[end])) ++end;
+      if (!wanted(line.substr(0, end))) continue;
+    }
     if (auto s = parse_sample_line(line)) out.push_back(std::move(*s));
     else ++bad;
   }
@@ -158,10 +167,49 @@ std::vector<PromSample> parse_prometheus(std::string_view text, std::size_t* ski
   return out;
 }
 
-namespace {
-bool ends_with(const std::string& text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+} // namespace
+
+std::vector<PromSample> parse_prometheus(std::string_view text, std::size_t* skipped) {
+  return parse_lines(text, skipped, nullptr);
 }
+
+namespace {
+
+// Where each series a HubSample keeps comes from. A histogram's sums and counts add up every label
+// set; JupyterHub 5's event-loop metric may carry a prefix, so it is matched by its ending.
+struct Source {
+  std::string_view name;
+  std::optional<double> HubSample::*field;
+  bool sum;    // add every sample up (else: the last one)
+  bool suffix; // `name` ends the metric's name
+};
+constexpr Source kSources[] = {
+    {"process_cpu_seconds_total", &HubSample::cpu_seconds_total, false, false},
+    {"process_resident_memory_bytes", &HubSample::resident_memory_bytes, false, false},
+    {"jupyterhub_running_servers", &HubSample::running_servers, false, false},
+    {"jupyterhub_total_users", &HubSample::total_users, false, false},
+    {"process_start_time_seconds", &HubSample::start_time_s, false, false},
+    {"jupyterhub_request_duration_seconds_sum", &HubSample::request_duration_sum_s, true, false},
+    {"jupyterhub_request_duration_seconds_count", &HubSample::request_count, true, false},
+    {"jupyterhub_server_spawn_duration_seconds_sum", &HubSample::spawn_duration_sum_s, true, false},
+    {"jupyterhub_server_spawn_duration_seconds_count", &HubSample::spawn_count, true, false},
+    {"jupyterhub_proxy_add_duration_seconds_sum", &HubSample::proxy_add_sum_s, true, false},
+    {"jupyterhub_proxy_add_duration_seconds_count", &HubSample::proxy_add_count, true, false},
+    {"event_loop_interval_seconds_sum", &HubSample::event_loop_sum_s, true, true},
+    {"event_loop_interval_seconds_count", &HubSample::event_loop_count, true, true},
+};
+
+const Source* source_of(std::string_view name) {
+  for (const Source& s : kSources) {
+    const bool match = s.suffix ? name.size() >= s.name.size() && name.substr(name.size() - s.name.size()) == s.name
+                                : name == s.name;
+    if (match) return &s;
+  }
+  return nullptr;
+}
+
+bool read_by_hub_sample(std::string_view name) { return source_of(name) != nullptr; }
+
 } // namespace
 
 const std::vector<HubSampleField>& hub_sample_fields() {
@@ -188,22 +236,17 @@ HubSample extract_hub_sample(const std::vector<PromSample>& samples, double t_s)
   h.t_s = t_s;
   for (const auto& s : samples) {
     if (std::isnan(s.value)) continue;
-    const std::string& n = s.name;
-    if (n == "process_cpu_seconds_total") h.cpu_seconds_total = s.value;
-    else if (n == "process_resident_memory_bytes") h.resident_memory_bytes = s.value;
-    else if (n == "jupyterhub_running_servers") h.running_servers = s.value;
-    else if (n == "jupyterhub_total_users") h.total_users = s.value;
-    else if (n == "process_start_time_seconds") h.start_time_s = s.value;
-    else if (n == "jupyterhub_request_duration_seconds_sum") add_to(h.request_duration_sum_s, s.value);
-    else if (n == "jupyterhub_request_duration_seconds_count") add_to(h.request_count, s.value);
-    else if (n == "jupyterhub_server_spawn_duration_seconds_sum") add_to(h.spawn_duration_sum_s, s.value);
-    else if (n == "jupyterhub_server_spawn_duration_seconds_count") add_to(h.spawn_count, s.value);
-    else if (n == "jupyterhub_proxy_add_duration_seconds_sum") add_to(h.proxy_add_sum_s, s.value);
-    else if (n == "jupyterhub_proxy_add_duration_seconds_count") add_to(h.proxy_add_count, s.value);
-    else if (ends_with(n, "event_loop_interval_seconds_sum")) add_to(h.event_loop_sum_s, s.value);
-    else if (ends_with(n, "event_loop_interval_seconds_count")) add_to(h.event_loop_count, s.value);
+    const Source* source = source_of(s.name);
+    if (source == nullptr) continue;
+    std::optional<double>& field = h.*(source->field);
+    if (source->sum) add_to(field, s.value);
+    else field = s.value;
   }
   return h;
+}
+
+HubSample hub_sample_from(std::string_view metrics_text, double t_s) {
+  return extract_hub_sample(parse_lines(metrics_text, nullptr, &read_by_hub_sample), t_s);
 }
 
 } // namespace hubstress

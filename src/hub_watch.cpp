@@ -87,7 +87,7 @@ void HubWatch::on_metrics(const Response& m, double t) {
     return;
   }
   if (!m.ok()) return;
-  HubSample sample = extract_hub_sample(parse_prometheus(m.body), t);
+  HubSample sample = hub_sample_from(m.body, t);
   if (sample.start_time_s) {
     if (start_time_ && *start_time_ != *sample.start_time_s) {
       ++restarts_;

@@ -58,4 +58,8 @@ const std::vector<HubSampleField>& hub_sample_fields();
 // NaN are ignored; for the histogram sums and counts, every label set is added up.
 HubSample extract_hub_sample(const std::vector<PromSample>& samples, double t_s);
 
+// The same from a scrape's text, parsing only the lines of the series above: a hub with hundreds of
+// users exports hundreds of lines a scrape, and the watcher scrapes every few seconds.
+HubSample hub_sample_from(std::string_view metrics_text, double t_s);
+
 } // namespace hubstress

@@ -77,6 +77,30 @@ TEST(Prometheus, RealJupyterHub30Sample) {
   EXPECT_NEAR(*h.spawn_duration_sum_s, 0.48018868799999836, 1e-12);
 }
 
+// The watcher's parse reads only the series a HubSample keeps, and must read them as the full parse
+// does: every field, every label set summed, a malformed line of those series still not taken.
+TEST(Prometheus, TheWatchersParseReadsWhatTheFullParseReads) {
+  const std::string text = real_sample() +
+                           "myhub_event_loop_interval_seconds_sum 3.5\n"
+                           "myhub_event_loop_interval_seconds_count 7\n"
+                           "jupyterhub_running_servers{broken 9\n"     // malformed: not taken
+                           "some_other_metric{label=\"x\" 12\n";      // malformed and not read at all
+  const HubSample full = extract_hub_sample(parse_prometheus(text), 4.0);
+  const HubSample quick = hub_sample_from(text, 4.0);
+  EXPECT_DOUBLE_EQ(quick.t_s, 4.0);
+  for (const auto& field : hub_sample_fields()) {
+    const std::optional<double>& a = full.*(field.field);
+    const std::optional<double>& b = quick.*(field.field);
+    ASSERT_EQ(a.has_value(), b.has_value()) << field.name;
+    if (a) {
+      EXPECT_DOUBLE_EQ(*a, *b) << field.name;
+    }
+  }
+  EXPECT_DOUBLE_EQ(quick.running_servers.value_or(-1), 1);
+  EXPECT_DOUBLE_EQ(quick.event_loop_count.value_or(-1), 7);
+  EXPECT_DOUBLE_EQ(quick.spawn_count.value_or(-1), 1);
+}
+
 TEST(Prometheus, LabelsEscapesSpecialValuesAndTimestamps) {
   const std::string text =
       "# HELP x something\n"
