@@ -213,9 +213,10 @@ struct Transfer final : CurlJob {
     }
     const auto colon = trimmed.find(':');
     if (colon == std::string_view::npos) return;
-    std::string value(trim(trimmed.substr(colon + 1)));
+    if (answer.headers.empty()) answer.headers.reserve(16);
+    auto& [name, value] = answer.headers.emplace_back(trimmed.substr(0, colon), trim(trimmed.substr(colon + 1)));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     replace_all(value, secret);
-    answer.headers.emplace_back(lower(trimmed.substr(0, colon)), std::move(value));
   }
 
   // A stream opens on a 2xx answer's headers; a redirect that will be followed is not it.
@@ -316,13 +317,24 @@ void configure(Transfer& t, const Client& client, Request& request) {
   }
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
-  if (t.fresh) { // once per handle: libcurl 7.88 keeps (and leaks) a file list per COOKIEFILE call
+  if (t.fresh) {
+    // Once per handle: what never changes for this client's handles (they are only ever this
+    // client's: the jar keeps them). libcurl 7.88 also keeps (and leaks) a file list per COOKIEFILE call.
     curl_easy_setopt(e, CURLOPT_SHARE, t.jar->share);
     curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // the cookie engine on, on the share's jar
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.insecure ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options.insecure ? 0L : 2L);
+    if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
   }
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
   const long timeout_ms = static_cast<long>(std::max<std::int64_t>(1, request.timeout.count()));
@@ -332,17 +344,8 @@ void configure(Transfer& t, const Client& client, Request& request) {
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   // libcurl times a request out (one timer for all of them); a stream only bounds its opening.
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t.streaming ? 0L : timeout_ms);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.insecure ? 0L : 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options.insecure ? 0L : 2L);
-  if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str()); // per client
-  // A reused handle keeps its options (no curl_easy_reset): every one set below is set each time.
+  // A reused handle keeps its options (no curl_easy_reset): every one that varies is set each time.
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, static_cast<char*>(nullptr));
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, -1L);
   curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
