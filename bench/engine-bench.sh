@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The engine against wrk on one core: a local nginx on a loopback port answers a small JSON body;
-# engine-bench and then `wrk -t1 -c50 -d5s` each keep 50 connections busy for 5 s, pinned to one
-# core (nginx to the other when there is one). Prints both figures. Not part of CI.
-#   bench/engine-bench.sh [CONNECTIONS] [SECONDS]
+# engine-bench, curl-bench (libcurl's own loop with the same request options: the floor under the
+# engine) and `wrk -t1 -c50 -d5s` each keep 50 connections busy for 5 s, pinned to one core (nginx
+# to the other when there is one), one after the other, ROUNDS times (a shared machine's speed
+# drifts from one second to the next: only figures taken side by side compare). Prints every
+# figure, the medians and the ratios. Not part of CI.
+#   bench/engine-bench.sh [CONNECTIONS] [SECONDS] [ROUNDS]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 connections="${1:-50}"
 seconds="${2:-5}"
+rounds="${3:-3}"
 
 # nginx and wrk are for this benchmark only, so they are installed here, not by install-deps.sh.
 if ! command -v wrk >/dev/null || ! [ -x /usr/sbin/nginx ]; then
@@ -16,7 +20,8 @@ if ! command -v wrk >/dev/null || ! [ -x /usr/sbin/nginx ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx wrk >/dev/null
 fi
 bench="$root/build/bench/engine-bench"
-if ! [ -x "$bench" ]; then
+floor="$root/build/bench/curl-bench"
+if ! [ -x "$bench" ] || ! [ -x "$floor" ]; then
   "$root/scripts/build.sh"
 fi
 
@@ -60,16 +65,23 @@ trap stop_nginx EXIT
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
 
 url="http://127.0.0.1:$port/"
-echo "== engine-bench (taskset -c $client_core, $connections connections, ${seconds}s) =="
-engine_out="$(taskset -c "$client_core" "$bench" --url "$url" --connections "$connections" --duration "$seconds")"
-echo "$engine_out"
-echo "== wrk -t1 -c$connections -d${seconds}s (taskset -c $client_core) =="
-wrk_out="$(taskset -c "$client_core" wrk -t1 -c"$connections" -d"${seconds}s" "$url")"
-echo "$wrk_out"
-
-engine_rps="$(echo "$engine_out" | awk '/^requests\/s/ {print $2}')"
-wrk_rps="$(echo "$wrk_out" | awk '/^Requests\/sec:/ {print $2}')"
-echo "== summary =="
+rps() { awk '/^requests\/s/ {print $2} /^Requests\/sec:/ {print $2}'; }
+engine_all=() floor_all=() wrk_all=()
+for round in $(seq "$rounds"); do
+  e="$(taskset -c "$client_core" "$bench" --url "$url" --connections "$connections" --duration "$seconds" | rps)"
+  f="$(taskset -c "$client_core" "$floor" --url "$url" --connections "$connections" --duration "$seconds" | rps)"
+  w="$(taskset -c "$client_core" wrk -t1 -c"$connections" -d"${seconds}s" "$url" | rps)"
+  echo "round $round: engine-bench $e  curl-bench $f  wrk $w  (requests/s, $connections connections, ${seconds}s, taskset -c $client_core)"
+  engine_all+=("$e") floor_all+=("$f") wrk_all+=("$w")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+engine_rps="$(median "${engine_all[@]}")"
+floor_rps="$(median "${floor_all[@]}")"
+wrk_rps="$(median "${wrk_all[@]}")"
+echo "== summary (medians of $rounds rounds) =="
 echo "engine-bench requests/s $engine_rps"
+echo "curl-bench   requests/s $floor_rps"
 echo "wrk          requests/s $wrk_rps"
-awk -v e="$engine_rps" -v w="$wrk_rps" 'BEGIN { if (w > 0) printf "ratio %.2f (goal >= 0.50)\n", e / w }'
+awk -v e="$engine_rps" -v f="$floor_rps" -v w="$wrk_rps" 'BEGIN {
+  if (w > 0) printf "ratio engine/wrk %.2f (goal >= 0.50), libcurl alone/wrk %.2f, engine/libcurl alone %.2f\n", e / w, f / w, (f > 0 ? e / f : 0)
+}'
