@@ -4,6 +4,7 @@
 // right step with the right reason, remove what the run made, and not hang.
 #include "hubstress/journey.hpp"
 #include "hubstress/session.hpp"
+#include "hubstress/stress.hpp"
 
 #include "../support/fake_hub.hpp"
 
@@ -183,4 +184,23 @@ TEST(JourneyFaults, ADryRunPlaysNoStudentAndSendsNothing) {
   EXPECT_EQ(state["users"].size(), 0u);
   EXPECT_EQ(state["kernels_started"], 0);
   EXPECT_EQ(state["requests"], 0) << "dry-run sent requests to the hub";
+}
+
+// stress-test on the fake hub: its progress stream still ends after the spawn window, done with
+// the ready event, has gone. That end must be dropped, not handed to the window (it crashed the
+// whole run, in the clean-up, once every server was ready).
+TEST(StressFaults, AProgressStreamThatEndsAfterItsWindowClosedIsDropped) {
+  FakeHub hub;
+  hs::Session session(session_options(hub));
+  hs::StressOptions o;
+  o.count = 5;
+  o.batch_size = 5;
+  o.server_deadline_s = 10;
+  const hs::StressResult r = hs::stress_test(session, o);
+  EXPECT_EQ(r.created.size(), 5u);
+  EXPECT_EQ(r.ready(), 5);
+  EXPECT_TRUE(r.deleted);
+  const auto state = hub.state();
+  EXPECT_EQ(state["users"].size(), 0u) << state.dump();
+  EXPECT_EQ(state["servers"].size(), 0u) << state.dump();
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,9 +15,14 @@ namespace hubstress::testing {
 FakeHub::FakeHub(const std::vector<std::string>& options) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("fake hub: pipe failed");
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fake hub: fork failed");
   if (pid_ == 0) {
+    // Dies with the test: a test that crashed would otherwise leave it running, holding the
+    // test's stderr open (ctest, or a pipe to `tail`, then waits for it).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127); // the test already died between fork and prctl
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
