@@ -175,35 +175,11 @@ std::vector<PromSample> parse_prometheus(std::string_view text, std::size_t* ski
 
 namespace {
 
-// Where each series a HubSample keeps comes from. A histogram's sums and counts add up every label
-// set; JupyterHub 5's event-loop metric may carry a prefix, so it is matched by its ending.
-struct Source {
-  std::string_view name;
-  std::optional<double> HubSample::*field;
-  bool sum;    // add every sample up (else: the last one)
-  bool suffix; // `name` ends the metric's name
-};
-constexpr Source kSources[] = {
-    {"process_cpu_seconds_total", &HubSample::cpu_seconds_total, false, false},
-    {"process_resident_memory_bytes", &HubSample::resident_memory_bytes, false, false},
-    {"jupyterhub_running_servers", &HubSample::running_servers, false, false},
-    {"jupyterhub_total_users", &HubSample::total_users, false, false},
-    {"process_start_time_seconds", &HubSample::start_time_s, false, false},
-    {"jupyterhub_request_duration_seconds_sum", &HubSample::request_duration_sum_s, true, false},
-    {"jupyterhub_request_duration_seconds_count", &HubSample::request_count, true, false},
-    {"jupyterhub_server_spawn_duration_seconds_sum", &HubSample::spawn_duration_sum_s, true, false},
-    {"jupyterhub_server_spawn_duration_seconds_count", &HubSample::spawn_count, true, false},
-    {"jupyterhub_proxy_add_duration_seconds_sum", &HubSample::proxy_add_sum_s, true, false},
-    {"jupyterhub_proxy_add_duration_seconds_count", &HubSample::proxy_add_count, true, false},
-    {"event_loop_interval_seconds_sum", &HubSample::event_loop_sum_s, true, true},
-    {"event_loop_interval_seconds_count", &HubSample::event_loop_count, true, true},
-};
-
-const Source* source_of(std::string_view name) {
-  for (const Source& s : kSources) {
-    const bool match = s.suffix ? name.size() >= s.name.size() && name.substr(name.size() - s.name.size()) == s.name
-                                : name == s.name;
-    if (match) return &s;
+const HubSampleField* source_of(std::string_view name) {
+  for (const HubSampleField& f : hub_sample_fields()) {
+    const bool match = f.suffix ? name.size() >= f.metric.size() && name.substr(name.size() - f.metric.size()) == f.metric
+                                : name == f.metric;
+    if (match) return &f;
   }
   return nullptr;
 }
@@ -214,19 +190,19 @@ bool read_by_hub_sample(std::string_view name) { return source_of(name) != nullp
 
 const std::vector<HubSampleField>& hub_sample_fields() {
   static const std::vector<HubSampleField> fields{
-      {"cpu_seconds_total", &HubSample::cpu_seconds_total},
-      {"resident_memory_bytes", &HubSample::resident_memory_bytes},
-      {"running_servers", &HubSample::running_servers},
-      {"total_users", &HubSample::total_users},
-      {"start_time_s", &HubSample::start_time_s},
-      {"request_duration_sum_s", &HubSample::request_duration_sum_s},
-      {"request_count", &HubSample::request_count},
-      {"spawn_duration_sum_s", &HubSample::spawn_duration_sum_s},
-      {"spawn_count", &HubSample::spawn_count},
-      {"proxy_add_sum_s", &HubSample::proxy_add_sum_s},
-      {"proxy_add_count", &HubSample::proxy_add_count},
-      {"event_loop_sum_s", &HubSample::event_loop_sum_s},
-      {"event_loop_count", &HubSample::event_loop_count},
+      {"cpu_seconds_total", &HubSample::cpu_seconds_total, "process_cpu_seconds_total", false, false},
+      {"resident_memory_bytes", &HubSample::resident_memory_bytes, "process_resident_memory_bytes", false, false},
+      {"running_servers", &HubSample::running_servers, "jupyterhub_running_servers", false, false},
+      {"total_users", &HubSample::total_users, "jupyterhub_total_users", false, false},
+      {"start_time_s", &HubSample::start_time_s, "process_start_time_seconds", false, false},
+      {"request_duration_sum_s", &HubSample::request_duration_sum_s, "jupyterhub_request_duration_seconds_sum", true, false},
+      {"request_count", &HubSample::request_count, "jupyterhub_request_duration_seconds_count", true, false},
+      {"spawn_duration_sum_s", &HubSample::spawn_duration_sum_s, "jupyterhub_server_spawn_duration_seconds_sum", true, false},
+      {"spawn_count", &HubSample::spawn_count, "jupyterhub_server_spawn_duration_seconds_count", true, false},
+      {"proxy_add_sum_s", &HubSample::proxy_add_sum_s, "jupyterhub_proxy_add_duration_seconds_sum", true, false},
+      {"proxy_add_count", &HubSample::proxy_add_count, "jupyterhub_proxy_add_duration_seconds_count", true, false},
+      {"event_loop_sum_s", &HubSample::event_loop_sum_s, "event_loop_interval_seconds_sum", true, true},
+      {"event_loop_count", &HubSample::event_loop_count, "event_loop_interval_seconds_count", true, true},
   };
   return fields;
 }
@@ -236,7 +212,7 @@ HubSample extract_hub_sample(const std::vector<PromSample>& samples, double t_s)
   h.t_s = t_s;
   for (const auto& s : samples) {
     if (std::isnan(s.value)) continue;
-    const Source* source = source_of(s.name);
+    const HubSampleField* source = source_of(s.name);
     if (source == nullptr) continue;
     std::optional<double>& field = h.*(source->field);
     if (source->sum) add_to(field, s.value);

@@ -46,11 +46,15 @@ struct HubSample {
   std::optional<double> event_loop_count;        // *event_loop_interval_seconds_count
 };
 
-// Every optional figure of a HubSample with its name in the JSON report ("cpu_seconds_total", ...):
-// the report writes them and a shard's report is read back by this one list.
+// Every optional figure of a HubSample: its name in the JSON report ("cpu_seconds_total", ...),
+// which the report writes and a shard's report is read back by, and the Prometheus series it is
+// taken from, which the scrape is parsed by.
 struct HubSampleField {
   const char* name;
   std::optional<double> HubSample::*field;
+  std::string_view metric; // the series' name, or (suffix) how it ends: 5.x's may carry a prefix
+  bool sum;                // a histogram's _sum or _count: every label set added up (else: the value)
+  bool suffix;
 };
 const std::vector<HubSampleField>& hub_sample_fields();
 
