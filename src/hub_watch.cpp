@@ -22,7 +22,7 @@ SessionOptions watch_options(SessionOptions o) {
 
 HubWatch::HubWatch(const SessionOptions& options, double interval_s, const std::atomic<int>* interrupt)
     : session_(watch_options(options)), metrics_path_(hub_url(session_.api_url(), "metrics")),
-      health_path_(hub_url(session_.api_url(), "health")), interrupt_(interrupt) {
+      health_path_(hub_url(session_.api_url(), "health")), scrapes_(*session_.loop()) {
   if (session_.dry_run()) return;  // nothing to watch in a dry run
   session_.set_interrupt_flag(interrupt);
   scrape();  // sent now, answered as the run's loop runs
@@ -43,44 +43,40 @@ HubWatch::~HubWatch() {
 std::vector<HubSample> HubWatch::stop() {
   stopped_ = true;
   ticker_.reset();
-  if (session_.interrupted()) {
-    session_.engine().abort_all();  // a signal: no waiting for the hub
-    return samples_;
-  }
-  session_.engine().run();  // the scrape in flight
-  scrape();                 // the end of the run is in the samples
-  session_.engine().run();
+  if (session_.interrupted()) session_.context().interrupt();  // a signal: no waiting for the hub
+  session_.run(scrapes_.wait());  // the scrape in flight
+  if (session_.interrupted() || session_.dry_run()) return samples_;
+  busy_ = true;
+  session_.run(scrape_once());  // the end of the run is in the samples
   return samples_;
 }
 
 void HubWatch::scrape() {
   if (session_.dry_run() || busy_ || session_.interrupted()) return;
   busy_ = true;
-  Request health = session_.request("GET", health_path_, kHubHealthRoute);
-  health.retry = false;
-  session_.submit(std::move(health), [this](Response h) { on_health(h); });
+  scrapes_.spawn(scrape_once());
 }
 
-void HubWatch::on_health(const Response& h) {
-  if (h.outcome == Outcome::interrupted) {
-    busy_ = false;
-    return;
+// GET /hub/health, then (while the token may read them) GET /hub/metrics.
+engine::Task<void> HubWatch::scrape_once() {
+  Request health = session_.request("GET", health_path_, kHubHealthRoute);
+  health.retry = false;
+  const Response h = co_await session_.admin().call(std::move(health));
+  if (h.outcome != Outcome::interrupted) {
+    if (!h.ok() && healthy_) logger().warn("Hub health check failed: {}", h.describe());
+    if (h.ok() && !healthy_) logger().info("Hub is healthy again");
+    healthy_ = h.ok();
+    if (metrics_readable_) {
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+      Request metrics = session_.request(ApiKind::metrics, metrics_path_);
+      metrics.retry = false;
+      on_metrics(co_await session_.admin().call(std::move(metrics)), t);
+    }
   }
-  if (!h.ok() && healthy_) logger().warn("Hub health check failed: {}", h.describe());
-  if (h.ok() && !healthy_) logger().info("Hub is healthy again");
-  healthy_ = h.ok();
-  if (!metrics_readable_) {
-    busy_ = false;
-    return;
-  }
-  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-  Request metrics = session_.request(ApiKind::metrics, metrics_path_);
-  metrics.retry = false;
-  session_.submit(std::move(metrics), [this, t](Response m) { on_metrics(m, t); });
+  busy_ = false;
 }
 
 void HubWatch::on_metrics(const Response& m, double t) {
-  busy_ = false;
   if (m.status == 403 || m.status == 404) {
     logger().warn("Hub metrics are not readable ({}); the token needs read:metrics", m.describe());
     metrics_readable_ = false;

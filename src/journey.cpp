@@ -1,8 +1,8 @@
 #include "hubstress/journey.hpp"
 
-#include "hubstress/engine/client.hpp"
+#include "hubstress/hub/client.hpp"
+#include "hubstress/hub/spawn.hpp"
 #include "hubstress/engine/loop.hpp"
-#include "hubstress/engine/ws.hpp"
 #include "hubstress/errors.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/url.hpp"
@@ -103,8 +103,6 @@ milliseconds millis(double seconds) {
 
 std::string random_hex(std::mt19937_64& rng) { return fmt::format("{:016x}{:016x}", rng(), rng()); }
 
-// "http://host/x" -> "ws://host/x", "https://..." -> "wss://..."
-std::string ws_url(const std::string& http) { return "ws" + http.substr(4); }
 
 constexpr std::size_t kMaxOutput = 64 * 1024;  // of one cell's output, kept to look for --expect
 
@@ -117,20 +115,31 @@ std::string cut(std::string text, std::size_t n = 300) {
 // What every student of one run shares.
 struct Class {
   const JourneyOptions& options;
-  engine::Loop& loop;
-  std::string root;   // the hub's root URL, credentials included: for requests, never shown
-  engine::ClientOptions client;  // TLS settings every student's client starts from
-  Clock::time_point t0;          // the start of the journeys phase: arrivals are counted from it
-  std::stop_token work;          // the first Ctrl-C: every step ends
-  std::stop_token cleanup;       // never stopped here: the kernel's deletion goes on after Ctrl-C
+  CallContext& calls;   // the run's: records, secrets, the dry run, the interrupt
+  std::string root;     // the hub's root URL, credentials included: for requests, never shown
+  Clock::time_point t0; // the start of the journeys phase: arrivals are counted from it
+  std::stop_token work; // the first Ctrl-C: every step ends
   Progress& progress;
-  std::vector<std::string> secrets;  // replaced by *** in every reason (URL credentials, the password)
+  SpawnStats& spawns;   // 429 answers to the students' start requests, and the time waited after them
 };
+
+// A request of a student's, of this kind (its method and route from the kind) to `path` under the
+// hub's root. A student's step handles its own retries.
+Request student_request(ApiKind kind, std::string path, double timeout_s) {
+  Request r;
+  r.kind = kind;
+  r.method = method_of(kind);
+  r.route = route_of(kind);
+  r.path = std::move(path);
+  r.retry = false;
+  r.timeout = millis(timeout_s);
+  return r;
+}
 
 class Student {
 public:
   Student(Class& c, StudentRecord& record, const std::string& token, std::uint64_t seed)
-      : c_(c), r_(record), client_(c.loop, client_options(c, token)), rng_(seed), session_id_(random_hex(rng_)) {}
+      : c_(c), r_(record), client_(c.calls, c.root, token), rng_(seed), session_id_(random_hex(rng_)) {}
 
   // Never throws: whatever goes wrong ends this student's journey (with a reason), not the run.
   engine::Task<void> run() {
@@ -145,43 +154,34 @@ public:
     try {
       co_await teardown();
     } catch (const std::exception& e) {
-      logger().warn("{}: clean-up of its kernel failed: {}", r_.user, e.what());
+      logger().warn("{}: clean-up of its kernel failed: {}", r_.user, c_.calls.redact(e.what()));
     } catch (...) {
     }
   }
 
 private:
-  static engine::ClientOptions client_options(const Class& c, const std::string& token) {
-    engine::ClientOptions o = c.client;
-    o.base_url = c.root;
-    o.token = token;
-    return o;
-  }
-
   // The student's scheduled arrival: its clock starts here, however late the tool starts it.
   Clock::time_point arrival() const { return c_.t0 + span(r_.scheduled_s); }
   std::string user_url(const std::string& path) const { return "/user/" + url_escape(r_.user) + path; }
   double remaining(Clock::time_point deadline) const { return since(Clock::now(), deadline); }
-
-  std::string redact(std::string text) const {
-    text = client_.redact(std::move(text));
-    for (const auto& s : c_.secrets) {
-      for (auto at = text.find(s); !s.empty() && at != std::string::npos; at = text.find(s, at)) text.replace(at, s.size(), "***");
-    }
-    return text;
-  }
+  bool form() const { return c_.options.auth == JourneyAuth::form; }
 
   bool fail(const std::string& step, const std::string& reason) {
     if (r_.failed_step.empty()) {
       r_.failed_step = step;
-      r_.reason = redact(reason);
+      r_.reason = c_.calls.redact(reason);
     }
     return false;
   }
   // A failed await: its own words, or a timeout/interruption said plainly.
+  bool fail_on(const std::string& step, Outcome outcome, const std::string& reason) {
+    if (outcome == Outcome::interrupted) return fail(step, "interrupted");
+    if (outcome == Outcome::timeout) return fail(step, fmt::format("step timed out ({:g} s)", timeout_of(step)));
+    return fail(step, reason);
+  }
   bool fail_on(const std::string& step, Errc errc, const std::string& reason) {
-    if (errc == Errc::cancelled) return fail(step, "interrupted");
-    if (errc == Errc::timeout) return fail(step, fmt::format("step timed out ({:g} s)", timeout_of(step)));
+    if (errc == Errc::cancelled) return fail_on(step, Outcome::interrupted, reason);
+    if (errc == Errc::timeout) return fail_on(step, Outcome::timeout, reason);
     return fail(step, reason);
   }
   double timeout_of(const std::string& step) const {
@@ -207,10 +207,8 @@ private:
   }
 
   engine::Task<bool> steps() {
-    const bool form = c_.options.auth == JourneyAuth::form;
-    if (form && !co_await login()) co_return false;
+    if (form() && !co_await login()) co_return false;
     if (!co_await spawn()) co_return false;
-    if (!co_await ready()) co_return false;
     if (!co_await open()) co_return false;
     if (!co_await start_kernel()) co_return false;
     if (!co_await cell(1, "first_result")) co_return false;
@@ -232,16 +230,13 @@ private:
     step_ = "login";
     const auto from = mark_;
     const auto deadline = Clock::now() + millis(c_.options.step_timeout_s);
-    engine::Request page = engine::Request::get("/hub/login");
-    page.timeout = millis(remaining(deadline));
-    const auto form_page = co_await client_.send(page, c_.work);
-    if (!form_page.answered()) co_return fail_on("login", form_page.errc, "login page: " + form_page.describe());
-    if (!form_page.ok()) co_return fail("login", "login page: " + form_page.describe());
-    engine::FormFields fields{{"username", r_.user}, {"password", c_.options.password}};
-    engine::Request post = engine::Request::post_form("/hub/login?next=" + url_escape("/hub/spawn"), std::move(fields));
-    post.timeout = millis(remaining(deadline));
-    const auto answer = co_await client_.send(post, c_.work);
-    if (!answer.answered()) co_return fail_on("login", answer.errc, "login: " + answer.describe());
+    const auto page = co_await client_.call(student_request(ApiKind::login_page, "/hub/login", remaining(deadline)), c_.work);
+    if (!page.answered()) co_return fail_on("login", page.outcome, "login page: " + page.describe());
+    if (!page.ok()) co_return fail("login", "login page: " + page.describe());
+    Request post = student_request(ApiKind::login, "/hub/login?next=" + url_escape("/hub/spawn"), remaining(deadline));
+    post.form = {{"username", r_.user}, {"password", c_.options.password}};
+    const auto answer = co_await client_.call(std::move(post), c_.work);
+    if (!answer.answered()) co_return fail_on("login", answer.outcome, "login: " + answer.describe());
     if (answer.status != 302 && answer.status != 303) {
       co_return fail("login", answer.status == 200 ? "login refused (the hub showed the login form again)"
                                                    : "login refused: " + answer.describe());
@@ -251,99 +246,69 @@ private:
     co_return true;
   }
 
-  // The start request, as the student's own: with its token the REST call, with its cookies the
-  // browser's GET /hub/spawn. A 429 (the hub's concurrent_spawn_limit) or 503 is retried after the
-  // hub's Retry-After, within the step's time.
+  // The start request and the spawn's progress stream, as the student's own: with its token the
+  // REST call, with its cookies the browser's GET /hub/spawn (the one spawn protocol). A 429 (the
+  // hub's concurrent_spawn_limit) or 503 is retried after the hub's Retry-After, within the step's time.
+  SpawnPlan spawn_plan() const {
+    SpawnPlan p;
+    p.user = url_escape(r_.user);
+    p.browser = form();
+    if (form()) {
+      p.start = student_request(ApiKind::start_server, "/hub/spawn", c_.options.step_timeout_s);
+      p.start.route = "/hub/spawn";
+      if (!c_.options.profile.empty()) {
+        p.start.method = "POST";
+        p.start.form = {{"profile", c_.options.profile}};
+      } else {
+        p.start.method = "GET";
+      }
+    } else {
+      const json body = c_.options.profile.empty() ? json::object() : json{{"profile", c_.options.profile}};
+      p.start = student_request(ApiKind::start_server, "/hub/api/users/" + url_escape(r_.user) + "/server", c_.options.step_timeout_s);
+      p.start.body = body.dump();
+    }
+    p.progress = student_request(ApiKind::progress, "/hub/api/users/" + url_escape(r_.user) + "/server/progress", c_.options.server_timeout_s);
+    // as the spawn-pending page's EventSource: JupyterHub before 4 takes a cookie on an API
+    // request only with a Referer from the hub itself
+    if (form()) p.progress.headers.push_back("Referer: " + client_.absolute("/hub/spawn-pending/" + url_escape(r_.user)));
+    p.start_timeout_s = c_.options.step_timeout_s;
+    p.ready_timeout_s = c_.options.server_timeout_s;
+    return p;
+  }
+
+  engine::Task<ThrottleAnswer> throttled(const Response& answer, Clock::time_point deadline) {
+    const double wait = answer.retry_after_s ? std::max(0.1, *answer.retry_after_s) : 1.0;
+    if (remaining(deadline) <= wait) co_return ThrottleAnswer{};
+    if (!co_await engine::sleep(span(wait), c_.work)) co_return ThrottleAnswer{};
+    co_return ThrottleAnswer{true, false, {}};
+  }
+
   engine::Task<bool> spawn() {
     step_ = "spawn";
     const auto from = mark_;
     const auto deadline = Clock::now() + millis(c_.options.step_timeout_s);
-    const bool form = c_.options.auth == JourneyAuth::form;
-    for (;;) {
-      engine::Request request;
-      if (form) {
-        request = engine::Request::get("/hub/spawn");
-        if (!c_.options.profile.empty()) {
-          engine::FormFields fields{{"profile", c_.options.profile}};
-          request = engine::Request::post_form("/hub/spawn", std::move(fields));
-        }
-      } else {
-        const json body = c_.options.profile.empty() ? json::object() : json{{"profile", c_.options.profile}};
-        request = engine::Request::post_json("/hub/api/users/" + url_escape(r_.user) + "/server", body.dump());
-      }
-      request.timeout = millis(remaining(deadline));
-      const auto answer = co_await client_.send(request, c_.work);
-      if (spawn_sent_ == Clock::time_point{}) spawn_sent_ = answer.sent;
-      if (!answer.answered()) co_return fail_on("spawn", answer.errc, "start request: " + answer.describe());
-      // a browser's spawn lands on its spawn-pending page (or its server when that was quick); a
-      // redirect anywhere else (the login page: the session cookie was not kept) is no spawn
-      const bool started = form ? (answer.status == 302 || answer.status == 303) &&
-                                      (answer.location.find("/hub/spawn-pending/") != std::string::npos ||
-                                       answer.location.find("/user/" + url_escape(r_.user)) != std::string::npos)
-                                : (answer.status == 201 || answer.status == 202);
-      if (started) {
-        ++c_.progress.requested;
-        done("spawn", from, answer.finished);
-        co_return true;
-      }
-      if (form && (answer.status == 302 || answer.status == 303)) {
-        co_return fail("spawn", "spawn refused: redirected to " + answer.location);
-      }
-      if (form && answer.status == 200) {
-        co_return fail("spawn", "the hub shows a spawn options form: pass -p PROFILE (sent as the form's profile field)");
-      }
-      const std::string retry_after = answer.header("retry-after");
-      double wait = 1.0;
-      if (!retry_after.empty()) wait = std::max(0.1, std::atof(retry_after.c_str()));
-      if ((answer.status != 429 && answer.status != 503) || remaining(deadline) <= wait) {
-        co_return fail("spawn", "spawn failed: " + answer.describe());
-      }
-      const auto paused = co_await engine::sleep(span(wait), c_.work);
-      if (!paused) co_return fail("spawn", "interrupted");
+    const ThrottleWait wait = [&](const Response& a) { return throttled(a, deadline); };
+    auto started = [&](const SpawnEnd& end) {
+      ++c_.progress.requested;
+      done("spawn", from, end.accepted);
+      step_ = "ready";
+    };
+    const SpawnEnd end = co_await spawn_and_wait(client_, spawn_plan(), wait, started, c_.work);
+    c_.spawns.throttled += end.throttled;
+    c_.spawns.throttled_s += end.throttled_s;
+    const std::string step = end.started ? "ready" : "spawn";
+    switch (end.how) {
+    case SpawnHow::ready:
+      done("ready", end.sent, end.ready);
+      r_.steps.back().start_s = since(c_.t0, end.sent);
+      co_return true;
+    case SpawnHow::failed: co_return fail(step, "spawn failed: " + (end.reason.empty() ? "the hub gave no reason" : end.reason));
+    case SpawnHow::refused: co_return fail(step, end.reason);
+    case SpawnHow::interrupted: co_return fail(step, "interrupted");
+    case SpawnHow::timed_out: break;
     }
-  }
-
-  // The spawn's progress stream until its ready (or failed) event; ready counts from the start request.
-  engine::Task<bool> ready() {
-    step_ = "ready";
-    const auto deadline = spawn_sent_ + millis(c_.options.server_timeout_s);
-    for (;;) {
-      engine::Request request = engine::Request::get("/hub/api/users/" + url_escape(r_.user) + "/server/progress");
-      request.headers.push_back("Accept: text/event-stream");
-      // as the spawn-pending page's EventSource: JupyterHub before 4 takes a cookie on an API
-      // request only with a Referer from the hub itself
-      if (c_.options.auth == JourneyAuth::form) request.headers.push_back("Referer: " + client_.absolute("/hub/spawn-pending/" + url_escape(r_.user)));
-      request.timeout = millis(remaining(deadline));
-      auto stream = co_await client_.open_stream(request, c_.work);
-      const Errc head = stream.head().errc;
-      if (head == Errc::cancelled || head == Errc::timeout) co_return fail_on("ready", head, "");
-      // a proxy or ingress under class-start load (5xx) or a broken connection: asked again below
-      const bool again = !stream.head().answered() || stream.head().status >= 500;
-      if (!again && !stream.ok()) co_return fail("ready", "progress stream: " + stream.head().describe());
-      std::string last = again ? "progress stream: " + stream.head().describe() : "";
-      for (; !again;) {
-        auto next = co_await stream.next(millis(remaining(deadline)), c_.work);
-        if (next.errc == Errc::closed) break;
-        if (next.errc == Errc::transport_failed) {
-          last = "progress stream: " + next.reason;
-          break;
-        }
-        if (!next) co_return fail_on("ready", next.errc, "progress stream: " + next.reason);
-        const auto verdict = progress_verdict(next.event.data);
-        if (!verdict) continue;
-        if (verdict->failed) co_return fail("ready", "spawn failed: " + (verdict->message.empty() ? "the hub gave no reason" : verdict->message));
-        done("ready", spawn_sent_, next.event.arrived);
-        mark_ = next.event.arrived;
-        r_.steps.back().start_s = since(c_.t0, spawn_sent_);
-        co_return true;
-      }
-      // the stream ended without a verdict or broke: ask again after a pause, within the server timeout
-      if (remaining(deadline) <= 1.0) {
-        co_return fail("ready", fmt::format("step timed out ({:g} s){}", c_.options.server_timeout_s, last.empty() ? "" : "; last: " + last));
-      }
-      const auto paused = co_await engine::sleep(std::chrono::seconds(1), c_.work);
-      if (!paused) co_return fail("ready", "interrupted");
-    }
+    if (!end.started) co_return fail_on(step, end.start_outcome == Outcome::timeout ? Outcome::timeout : Outcome::ok, end.reason);
+    co_return fail(step, fmt::format("step timed out ({:g} s){}", c_.options.server_timeout_s, end.reason.empty() ? "" : "; last: " + end.reason));
   }
 
   // The user's server through the proxy. Right after ready the route may be missing (503 from the
@@ -352,26 +317,24 @@ private:
     step_ = "open";
     const auto from = mark_;
     const auto deadline = Clock::now() + millis(c_.options.step_timeout_s);
-    const bool form = c_.options.auth == JourneyAuth::form;
     const std::string home = client_.absolute(user_url("/"));
     std::string last;
     for (double pause = 0.1;; pause = std::min(pause * 2, 1.0)) {
-      engine::Request request = engine::Request::get(form ? user_url("/") : user_url("/api/status"));
-      request.follow_redirects = form;  // the OAuth dance: authorize, callback, the server's own cookie
-      request.timeout = millis(std::min(remaining(deadline), 30.0));
-      const auto answer = co_await client_.send(request, c_.work);
-      if (answer.errc == Errc::cancelled) co_return fail("open", "interrupted");
-      if (answer.status == 200 && (!form || answer.url.rfind(home, 0) == 0)) {
+      Request request = student_request(ApiKind::open_server, form() ? user_url("/") : user_url("/api/status"),
+                                        std::min(remaining(deadline), 30.0));
+      request.follow_redirects = form();  // the OAuth dance: authorize, callback, the server's own cookie
+      const auto answer = co_await client_.call(std::move(request), c_.work);
+      if (answer.outcome == Outcome::interrupted) co_return fail("open", "interrupted");
+      if (answer.status == 200 && (!form() || answer.url.rfind(home, 0) == 0)) {
         done("open", from, answer.finished);
         co_return true;
       }
-      last = answer.answered() ? answer.describe() + (answer.location.empty() ? "" : " to " + answer.location)
-                               : std::string(engine::to_string(answer.errc)) + ": " + answer.reason;
+      last = answer.answered() ? answer.describe() + (answer.location.empty() ? "" : " to " + answer.location) : answer.describe();
       // no route yet: the proxy's 502-504, the hub's 404/424 or its redirect for a server it does not
       // see yet; anything else (403, 500) is the server's answer, not a missing route
       const long st = answer.status;
       const bool no_route_yet = !answer.answered() || (st >= 300 && st < 400) || st == 404 || st == 424 || (st >= 502 && st <= 504) ||
-                                (form && st == 200);
+                                (form() && st == 200);
       if (!no_route_yet) co_return fail("open", "the server answered " + last);
       if (remaining(deadline) <= pause) break;
       const auto paused = co_await engine::sleep(span(pause), c_.work);
@@ -384,17 +347,18 @@ private:
     step_ = "kernel";
     const auto from = mark_;
     const auto deadline = Clock::now() + millis(c_.options.step_timeout_s);
-    engine::Request request = engine::Request::post_json(user_url("/api/kernels"), "{}");
-    request.timeout = millis(remaining(deadline));
-    const auto answer = co_await client_.send(request, c_.work);
-    if (!answer.answered()) co_return fail_on("kernel", answer.errc, "kernel start failed: " + answer.describe());
+    Request request = student_request(ApiKind::start_kernel, user_url("/api/kernels"), remaining(deadline));
+    request.body = "{}";
+    const auto answer = co_await client_.call(std::move(request), c_.work);
+    if (!answer.answered()) co_return fail_on("kernel", answer.outcome, "kernel start failed: " + answer.describe());
     const json model = json::parse(answer.body, nullptr, false);
     if (answer.status != 201 || !model.is_object() || !model.contains("id") || !model["id"].is_string()) {
       co_return fail("kernel", "kernel start failed: " + answer.describe());
     }
     kernel_id_ = model["id"].get<std::string>();
-    const std::string url = ws_url(client_.absolute(user_url("/api/kernels/" + url_escape(kernel_id_) + "/channels?session_id=" + session_id_)));
-    ws_ = co_await engine::WebSocket::connect(client_, url, millis(remaining(deadline)), c_.work);
+    const std::string url = user_url("/api/kernels/" + url_escape(kernel_id_) + "/channels?session_id=" + session_id_);
+    const std::string dry_output = c_.options.expect.empty() ? "dry run" : c_.options.expect;
+    ws_ = co_await client_.kernel_channel(url, millis(remaining(deadline)), dry_output, c_.work);
     if (!ws_) co_return fail_on("kernel", ws_.opened().errc, "kernel WebSocket did not open: " + ws_.opened().reason);
     done("kernel", from, Clock::now());
     co_return true;
@@ -449,25 +413,24 @@ private:
 
   // The student's own clean-up: its kernel (its server and user are the run's to remove).
   engine::Task<void> teardown() {
-    if (ws_) co_await ws_.close(std::chrono::seconds(5), c_.cleanup);
+    if (ws_) co_await ws_.close(std::chrono::seconds(5));
     if (kernel_id_.empty()) co_return;
-    engine::Request request = engine::Request::del(user_url("/api/kernels/" + url_escape(kernel_id_)));
-    request.timeout = std::chrono::seconds(15);
-    const auto answer = co_await client_.send(request, c_.cleanup);
+    Request request = student_request(ApiKind::delete_kernel, user_url("/api/kernels/" + url_escape(kernel_id_)), 15);
+    request.interruptible = false;  // the kernel's deletion goes on after a first Ctrl-C
+    const auto answer = co_await client_.call(std::move(request));
     r_.kernel_deleted = answer.status == 204 || answer.status == 200;
-    if (!r_.kernel_deleted) logger().warn("{}: deleting kernel {} failed: {}", r_.user, kernel_id_, redact(answer.describe()));
+    if (!r_.kernel_deleted) logger().warn("{}: deleting kernel {} failed: {}", r_.user, kernel_id_, answer.describe());
   }
 
   Class& c_;
   StudentRecord& r_;
-  engine::Client client_;
+  HubClient client_;
   std::mt19937_64 rng_;
   std::string session_id_;
   std::string step_ = "spawn";
-  Clock::time_point mark_{};        // where the next step's time starts: the end of the previous one
-  Clock::time_point spawn_sent_{};  // the first start request
+  Clock::time_point mark_{};  // where the next step's time starts: the end of the previous one
   std::string kernel_id_;
-  engine::WebSocket ws_;
+  KernelChannel ws_;
 };
 
 // Mints each student a token to act as that student (POST /users/{name}/tokens, `tokens` scope).
@@ -525,17 +488,6 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
       result.students[i].user = result.created[i];
       result.students[i].scheduled_s = offsets[i];
     }
-    if (session.dry_run()) {
-      // the students' own requests would reach the hub: in a dry run they are only described
-      logger().info("[dry-run] would play {} students arriving over {:g} s ({}, --auth {}): {}login, spawn, ready, "
-                    "open, kernel, {} cell{} of {}",
-                    result.created.size(), options.ramp_up_s, to_string(options.arrival), to_string(options.auth),
-                    options.auth == JourneyAuth::token ? "token, " : "", options.cells, options.cells == 1 ? "" : "s",
-                    options.code);
-      result.students.clear();
-      teardown();
-      return;
-    }
     if (options.auth == JourneyAuth::token) {
       progress.phase = Phase::tokens;
       result.phases.push_back(run_phase(session, "tokens", [&] { tokens = mint_tokens(session, result.created, options, result.students); }));
@@ -552,34 +504,25 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
   }
 
   progress.phase = Phase::journey;
-  engine::Loop& loop = *session.loop();
-  std::stop_source work;
-  std::stop_source cleanup;
-  Class cls{options, loop, root_of_api_url(session.api_url()), {}, Clock::now(), work.get_token(), cleanup.get_token(), progress, {}};
-  cls.client.insecure = session.options().insecure;
-  cls.client.ca_bundle = session.options().ca_bundle;
-  if (const auto credentials = url_credentials(session.api_url()); !credentials.empty()) cls.secrets.push_back(credentials);
-  if (options.password.size() >= 4) cls.secrets.push_back(options.password);
+  session.context().add_secret(options.password);
+  Class cls{options, session.context(), root_of_api_url(session.api_url()), Clock::now(), session.context().work(), progress,
+            result.spawn_stats};
   std::random_device entropy;
   std::vector<std::unique_ptr<Student>> students;
-  logger().info("{} students arrive over {:g} s ({}), --auth {}", result.students.size(), options.ramp_up_s,
-                to_string(options.arrival), to_string(options.auth));
+  logger().info("{}{} students arrive over {:g} s ({}), --auth {}", session.dry_run() ? "[dry-run] " : "", result.students.size(),
+                options.ramp_up_s, to_string(options.arrival), to_string(options.auth));
   result.phases.push_back(run_phase(session, "journeys", [&] {
+                             engine::Group flows(*session.loop());
                              for (std::size_t i = 0; i < result.students.size(); ++i) {
                                if (!result.students[i].failed_step.empty()) continue;  // no token
                                students.push_back(std::make_unique<Student>(cls, result.students[i], tokens[i],
                                                                             (static_cast<std::uint64_t>(entropy()) << 32) ^ i));
-                               loop.spawn(students.back()->run());
+                               flows.spawn(students.back()->run());
                              }
-                             // a signal raises the session's flag; the ticker turns it into the flows' stop request
-                             engine::Ticker watch(loop, std::chrono::milliseconds(100), [&] {
-                               if (session.interrupted() && !work.stop_requested()) work.request_stop();
-                             });
-                             if (session.interrupted()) work.request_stop();  // a Ctrl-C before the first tick
-                             loop.run();
+                             session.run(flows.wait());
                            }));
   students.clear();
-  result.interrupted = work.stop_requested();
+  result.interrupted = session.interrupted();
   int said = 0;  // a few lines, not one per student of a large class: the reports group them all
   for (const auto& s : result.students) {
     if (s.ok()) continue;

@@ -433,7 +433,7 @@ std::string journey_section(const JourneySummary& j) {
 
 std::string throttle_section(const Summary& s) {
   const Throttling& t = s.throttle;
-  if (!s.spawn && t.answers_429 == 0) return {};
+  if (!s.spawn && !s.journey && t.answers_429 == 0) return {};
   std::string out = "<h2>Throttling</h2>\n<table>\n";
   out += "<tr>" + cell("requests answered 429") + cell(std::to_string(t.answers_429), true) + "</tr>\n";
   out += "<tr>" + cell("of them, start requests") + cell(std::to_string(t.start_429), true) + "</tr>\n";

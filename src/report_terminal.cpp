@@ -206,7 +206,7 @@ void journey(std::string& out, const JourneySummary& j) {
 
 void throttling(std::string& out, const Summary& s) {
   const Throttling& t = s.throttle;
-  if (!s.spawn && t.answers_429 == 0) return;
+  if (!s.spawn && !s.journey && t.answers_429 == 0) return;
   out += fmt::format("\n429 answers: {} ({} to start requests); {} s waited to re-send after a 429, summed over users",
                      t.answers_429, t.start_429, seconds(t.throttled_s));
   if (s.spawn) out += fmt::format("; narrowest spawn window {}", t.smallest_window);

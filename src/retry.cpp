@@ -1,6 +1,6 @@
 #include "hubstress/retry.hpp"
 
-#include "hubstress/http.hpp"
+#include "hubstress/hub/client.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -176,6 +176,7 @@ json journey_json(const JourneyResult& r, const JourneyOptions& o) {
           {"students", students},
           {"interrupted", r.interrupted},
           {"deleted", r.deleted},
+          {"spawn_stats", {{"throttled", r.spawn_stats.throttled}, {"throttled_s", r.spawn_stats.throttled_s}}},
           {"options",
            {{"auth", to_string(o.auth)},
             {"arrival", to_string(o.arrival)},
@@ -204,6 +205,10 @@ void journey_from(const json& j, RunData& d) {
   }
   r.interrupted = j.at("interrupted").get<bool>();
   r.deleted = j.at("deleted").get<bool>();
+  if (const auto st = j.find("spawn_stats"); st != j.end() && st->is_object()) {  // since the students' requests are recorded
+    r.spawn_stats.throttled = st->value("throttled", 0);
+    r.spawn_stats.throttled_s = st->value("throttled_s", 0.0);
+  }
   const json& oj = j.at("options");
   JourneyOptions o;
   o.auth = from_name<JourneyAuth>(oj.at("auth").get<std::string>(), 2, "--auth");
@@ -613,6 +618,8 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
       }
       j.interrupted = j.interrupted || r.interrupted;
       j.deleted = j.deleted && r.deleted;
+      j.spawn_stats.throttled += r.spawn_stats.throttled;
+      j.spawn_stats.throttled_s += r.spawn_stats.throttled_s;
     }
     std::stable_sort(j.students.begin(), j.students.end(),
                      [](const StudentRecord& a, const StudentRecord& b) { return a.scheduled_s < b.scheduled_s; });

@@ -20,242 +20,6 @@ namespace hubstress {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string server_path(const std::string& user) { return "/users/" + url_escape(user) + "/server"; }
-
-// Runs the spawn phase: one object, one engine loop, callbacks refill the window.
-class SpawnWindow {
-public:
-  SpawnWindow(Session& session, const std::vector<std::string>& users, int window, const std::string& profile,
-              double deadline_s, SpawnStats& stats)
-      : session_(session), max_window_(std::max(window, 1)), window_(max_window_), deadline_s_(deadline_s),
-        stats_(stats) {
-    if (!profile.empty()) body_ = json{{"profile", profile}}.dump();
-    for (const auto& u : users) {
-      SpawnRecord r;
-      r.user = u;
-      records_.push_back(std::move(r));
-      queue_.push_back(records_.size() - 1);
-    }
-    stats_.smallest_window = max_window_;
-  }
-
-  std::vector<SpawnRecord> run() {
-    start_ = Clock::now();
-    session_.progress().phase = Phase::spawn;
-    refill();
-    try {
-      session_.engine().run_until([this] { return done_ == records_.size() || session_.interrupted(); });
-    } catch (...) {
-      session_.engine().abort_all();  // callbacks point at this object
-      throw;
-    }
-    session_.engine().cancel(timers_);
-    // callbacks still to come point here: a progress stream this window closed after its ready
-    // event (a hub that keeps it open) still delivers its end later; interrupted, the spawns in
-    // flight too (the tear-down stops those)
-    session_.engine().abort_all();
-    if (done_ < records_.size()) {
-      for (auto& r : records_) {
-        if (r.state == SpawnState::requested || r.state == SpawnState::not_started) r.reason = "interrupted";
-      }
-    }
-    report_progress();
-    return records_;
-  }
-
-private:
-  void refill() {
-    if (session_.interrupted()) return;
-    while (!paused_ && in_flight_ < window_ && !queue_.empty()) {
-      const std::size_t i = queue_.front();
-      queue_.pop_front();
-      send(i);
-    }
-  }
-
-  void send(std::size_t i) {
-    SpawnRecord& r = records_[i];
-    const auto now = Clock::now();
-    if (r.state == SpawnState::not_started) {
-      r.requested_at_s = since(start_);
-      requested_[i] = now;
-      ++session_.progress().requested;
-    } else if (auto t = throttled_since_.find(i); t != throttled_since_.end()) {
-      stats_.throttled_s += std::chrono::duration<double>(now - t->second).count();
-      throttled_since_.erase(t);
-      if (since(requested_[i]) >= deadline_s_) {  // a hub that answers 429 for ever must not hold us for ever
-        ++in_flight_;  // time_out() completes a spawn in flight
-        return time_out(i);
-      }
-    }
-    r.state = SpawnState::requested;
-    ++in_flight_;
-    Request req = session_.request(ApiKind::start_server, server_path(r.user), body_);
-    req.retry_throttled = false;  // a 429 narrows the window instead of sleeping 30-60 s
-    session_.submit(std::move(req), [this, i](Response resp) { on_start_answer(i, resp); });
-  }
-
-  void on_start_answer(std::size_t i, const Response& resp) {
-    if (resp.status == 201) return ready(i);
-    if (resp.status == 202 || resp.status == 400) return follow(i);  // 400: already running (a retried request)
-    if (resp.status == 429) return throttle(i, resp);
-    if (resp.status == 500) {
-      // the spawn failed within the hub's first 10 s; its progress stream says why, the 500 does not
-      start_errors_[i] = "start request: " + resp.describe();
-      return follow(i);
-    }
-    fail(i, "start request: " + resp.describe());
-  }
-
-  // Follows the progress stream until it ends with ready or failed.
-  void follow(std::size_t i) {
-    const double left = deadline_s_ - since(requested_[i]);
-    if (left <= 0) return time_out(i);
-    Request req = session_.request(ApiKind::progress, server_path(records_[i].user) + "/progress");
-    req.timeout = std::chrono::milliseconds(static_cast<long>(left * 1000) + 1);  // the deadline
-    // each event as it arrives: the ready time is when "ready" came, not when the stream closed
-    session_.engine().stream(
-        std::move(req), [this, i](const engine::SseEvent& event) { return on_progress_event(i, event); },
-        [this, i](Response resp) { on_progress(i, resp); });
-  }
-
-  // One event of the progress stream; false (close it) once it says ready or failed.
-  bool on_progress_event(std::size_t i, const engine::SseEvent& event) {
-    const auto end = progress_verdict(event.data);
-    if (!end) return true;
-    if (end->ready) {
-      ready(i, event.arrived);
-    } else {
-      fail(i, end->message.empty() ? "spawn failed" : end->message);
-    }
-    return false;
-  }
-
-  // The stream ended; unless one of its events settled the spawn, decide what comes next.
-  void on_progress(std::size_t i, const Response& resp) {
-    if (records_[i].state != SpawnState::requested) return;
-    if (resp.outcome == Outcome::timeout) return time_out(i);
-    if (auto e = start_errors_.find(i); e != start_errors_.end() && !resp.ok()) return fail(i, e->second);
-    if (resp.status == 400) return fail(i, "the hub says the server is not starting: " + resp.describe());
-    if (!resp.ok() && !is_retryable(resp.outcome, static_cast<int>(resp.status))) {
-      return fail(i, "progress stream: " + resp.describe());
-    }
-    // the stream ended without a verdict, or broke: ask again after a pause (bounded by the deadline)
-    timers_.push_back(session_.engine().after(1.0, [this, i] { follow(i); }));
-  }
-
-  void throttle(std::size_t i, const Response& resp) {
-    ++stats_.throttled;
-    ++records_[i].throttled;
-    --in_flight_;
-    throttled_since_[i] = Clock::now();
-    queue_.push_front(i);
-    // the hub's limit is about what is pending now: send more only as our pending spawns complete
-    window_ = std::max(1, in_flight_);
-    stats_.smallest_window = std::min(stats_.smallest_window, window_);
-    if (in_flight_ == 0 && !paused_) {
-      // none of ours is pending: the hub's concurrent_spawn_limit is full of others' spawns, or its
-      // active_server_limit is reached (429 without Retry-After). Wait as it asks, but not for ever.
-      if (!stalled_since_) {
-        stalled_since_ = Clock::now();
-        logger().warn("Hub answers 429 with none of this run's spawns pending ({}); waiting",
-                      resp.retry_after_s ? "spawn limit full" : "active server limit reached?");
-      } else if (since(*stalled_since_) >= deadline_s_) {
-        return give_up_throttled();
-      }
-      paused_ = true;
-      const double wait = std::min(resp.retry_after_s.value_or(2.0), session_.options().retry.max_delay_s);
-      timers_.push_back(session_.engine().after(wait, [this] {
-        paused_ = false;
-        refill();
-      }));
-    }
-  }
-
-  // The hub refused every start for a whole server deadline: the rest cannot start in this run.
-  void give_up_throttled() {
-    const std::string reason = fmt::format("the hub answered 429 to every start request for {:.0f} s", deadline_s_);
-    logger().error("Giving up on {} servers: {}", queue_.size(), reason);
-    while (!queue_.empty()) {
-      const std::size_t i = queue_.front();
-      queue_.pop_front();
-      throttled_since_.erase(i);
-      ++in_flight_;  // fail() completes a spawn in flight
-      fail(i, reason);
-    }
-  }
-
-  void ready(std::size_t i, Clock::time_point at = Clock::now()) {
-    stalled_since_.reset();
-    records_[i].state = SpawnState::ready;
-    records_[i].ready_after_s = std::chrono::duration<double>(at - requested_[i]).count();
-    records_[i].ended_at_s = std::chrono::duration<double>(at - start_).count();
-    ++session_.progress().ready;
-    logger().debug("Server of {} ready after {:.3f} s", records_[i].user, records_[i].ready_after_s);
-    complete();
-  }
-
-  void fail(std::size_t i, std::string reason) {
-    records_[i].state = SpawnState::failed;
-    records_[i].ended_at_s = since(start_);
-    ++session_.progress().failed;
-    logger().warn("Server of {} failed: {}", records_[i].user, reason);
-    records_[i].reason = std::move(reason);
-    complete();
-  }
-
-  void time_out(std::size_t i) {
-    records_[i].state = SpawnState::timed_out;
-    records_[i].ended_at_s = since(start_);
-    ++session_.progress().failed;
-    records_[i].reason = fmt::format("not ready within {:.0f} s", deadline_s_);
-    logger().warn("Server of {} {}", records_[i].user, records_[i].reason);
-    complete();
-  }
-
-  void complete() {
-    --in_flight_;
-    ++done_;
-    if (window_ < max_window_) ++window_;  // widen again one step per completed spawn
-    refill();
-  }
-
-  void report_progress() const {
-    int ready = 0, failed = 0;
-    for (const auto& r : records_) {
-      ready += r.state == SpawnState::ready;
-      failed += r.state == SpawnState::failed || r.state == SpawnState::timed_out;
-    }
-    logger().info("Servers: {} ready, {} failed, {} pending, {} waiting to start ({} of {} done)", ready, failed,
-                  in_flight_, queue_.size(), done_, records_.size());
-  }
-
-  Session& session_;
-  std::string body_;
-  int max_window_;
-  int window_;
-  double deadline_s_;
-  SpawnStats& stats_;
-  std::vector<SpawnRecord> records_;
-  std::deque<std::size_t> queue_;
-  std::map<std::size_t, Clock::time_point> requested_;
-  std::map<std::size_t, Clock::time_point> throttled_since_;
-  std::map<std::size_t, std::string> start_errors_;
-  Clock::time_point start_;
-  int in_flight_ = 0;
-  std::size_t done_ = 0;
-  bool paused_ = false;
-  std::optional<Clock::time_point> stalled_since_;  // first 429 with none of ours pending, until a spawn works
-  std::vector<HttpEngine::TimerId> timers_;          // timers pointing at this object
-};
-
-} // namespace
-
 CreateHooks journal_hooks(Journal* journal, std::vector<std::string>& created) {
   CreateHooks hooks;
   hooks.before_batch = [journal](const std::vector<std::string>& batch) {
@@ -323,24 +87,6 @@ const char* to_string(SpawnState state) {
   case SpawnState::timed_out: return "timed out";
   }
   return "unknown";
-}
-
-std::optional<ProgressEnd> progress_verdict(std::string_view data) {
-  const json event = json::parse(data, nullptr, false);
-  if (!event.is_object()) return std::nullopt;
-  ProgressEnd end;
-  end.ready = event.contains("ready") && event["ready"] == true;
-  end.failed = event.contains("failed") && event["failed"] == true;
-  if (!end.ready && !end.failed) return std::nullopt;
-  end.message = event.contains("message") && event["message"].is_string() ? event["message"].get<std::string>() : "";
-  return end;
-}
-
-std::vector<SpawnRecord> start_servers(Session& session, const std::vector<std::string>& users, int window,
-                                       const std::string& profile, double deadline_s, SpawnStats& stats) {
-  ScopeTimer timer("start_servers");
-  if (users.empty()) return {};
-  return SpawnWindow(session, users, window, profile, deadline_s, stats).run();
 }
 
 int StressResult::ready() const {
@@ -437,54 +183,65 @@ public:
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(std::max(workers, 1)), users.size());
     lists_.resize(n);
     for (std::size_t i = 0; i < users.size(); ++i) lists_[i % n].push_back(users[i]);
-    next_.assign(n, 0);
     first_user_ = users.front();
     result_.workers = static_cast<int>(n);
   }
 
-  void run() {
+  Task<void> run() {
     start_s_ = session_.elapsed();
     running_ = lists_.size();
-    for (std::size_t w = 0; w < lists_.size(); ++w) send(w);
-    ping();
-    session_.engine().run();
+    engine::Group flows(*session_.loop());
+    for (std::size_t w = 0; w < lists_.size(); ++w) flows.spawn(sender(w));
+    flows.spawn(pinger());
+    co_await flows.wait();
   }
 
 private:
-  void send(std::size_t w) {
-    // with a duration, each sender goes round its users again until the time is up
-    if (next_[w] == lists_[w].size() && duration_s_ > 0 && session_.elapsed() - start_s_ < duration_s_) next_[w] = 0;
-    if (next_[w] == lists_[w].size() || session_.interrupted()) {
-      --running_;
-      return;
-    }
-    const std::string user = lists_[w][next_[w]++];
-    const std::string t = iso8601_utc_now();
-    const json body{{"last_activity", t}, {"servers", {{"", {{"last_activity", t}}}}}};
-    session_.submit(session_.request(ApiKind::activity, "/users/" + url_escape(user) + "/activity", body.dump()),
-                    [this, w, user](Response r) {
-                      ++session_.progress().activity;
-                      auto& counts = result_.per_user[user];
-                      if (r.ok()) {
-                        result_.post_s.push_back(r.elapsed_s);
-                        ++counts.first;
-                      } else {
-                        ++counts.second;
-                        ++result_.post_errors;
-                        logger().warn("Activity update failed: {}", r.describe());
-                      }
-                      std::uniform_real_distribution<double> pause(0.0, 1.0);
-                      session_.engine().after(pause(rng_), [this, w] { send(w); });
-                    });
+  static Clock::duration span(double seconds) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   }
 
-  void ping() {
-    if (running_ == 0 || session_.interrupted()) return;
-    session_.submit(session_.request(ApiKind::get_user, "/users/" + url_escape(first_user_)), [this](Response r) {
-      if (r.ok()) result_.ping_s.push_back(r.elapsed_s);
-      else ++result_.ping_errors;
-      session_.engine().after(ping_interval_s_, [this] { ping(); });
-    });
+  // One sender: through its users one by one, a random 0-1 s pause between two updates; with a
+  // duration, round its users again until the time is up.
+  Task<void> sender(std::size_t w) {
+    const std::stop_token stop = session_.context().work();
+    std::uniform_real_distribution<double> pause(0.0, 1.0);
+    for (std::size_t next = 0;; ++next) {
+      if (next == lists_[w].size() && duration_s_ > 0 && session_.elapsed() - start_s_ < duration_s_) next = 0;
+      if (next == lists_[w].size() || session_.interrupted()) break;
+      const std::string& user = lists_[w][next];
+      const std::string t = iso8601_utc_now();
+      const json body{{"last_activity", t}, {"servers", {{"", {{"last_activity", t}}}}}};
+      const Response r = co_await session_.admin().call(
+          session_.request(ApiKind::activity, "/users/" + url_escape(user) + "/activity", body.dump()), stop);
+      if (r.outcome == Outcome::interrupted) break;
+      ++session_.progress().activity;
+      auto& counts = result_.per_user[user];
+      if (r.ok()) {
+        result_.post_s.push_back(r.elapsed_s);
+        ++counts.first;
+      } else {
+        ++counts.second;
+        ++result_.post_errors;
+        logger().warn("Activity update failed: {}", r.describe());
+      }
+      if (!co_await engine::sleep(span(pause(rng_)), stop)) break;
+    }
+    --running_;
+  }
+
+  // Meanwhile, GET /users/{first user} again and again, while any sender goes on.
+  Task<void> pinger() {
+    const std::stop_token stop = session_.context().work();
+    while (running_ > 0 && !session_.interrupted()) {
+      const Response r = co_await session_.admin().call(session_.request(ApiKind::get_user, "/users/" + url_escape(first_user_)), stop);
+      if (r.ok()) {
+        result_.ping_s.push_back(r.elapsed_s);
+      } else if (r.outcome != Outcome::interrupted) {
+        ++result_.ping_errors;
+      }
+      if (!co_await engine::sleep(span(ping_interval_s_), stop)) break;
+    }
   }
 
   Session& session_;
@@ -493,7 +250,6 @@ private:
   double start_s_ = 0;
   ActivityResult& result_;
   std::vector<std::vector<std::string>> lists_;
-  std::vector<std::size_t> next_;
   std::string first_user_;
   std::size_t running_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
@@ -538,7 +294,8 @@ void activity_stress_test(Session& session, const ActivityOptions& options, Acti
   if (!result.used.empty()) {
     ScopeTimer activity("send_activity");
     session.progress().phase = Phase::activity;
-    ActivityRun(session, result.used, options.workers, options.ping_interval_s, options.duration_s, result).run();
+    ActivityRun run(session, result.used, options.workers, options.ping_interval_s, options.duration_s, result);
+    session.run(run.run());
   }
   logger().info("Hub ping time: {}", format_distribution(summarize(result.ping_s)));
   logger().info("Time to POST activity update: {}", format_distribution(summarize(result.post_s)));

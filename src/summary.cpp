@@ -215,62 +215,11 @@ HubSummary summarize_hub(std::vector<HubSample> samples) {
 
 } // namespace
 
-const char* to_string(ApiKind kind) {
-  switch (kind) {
-  case ApiKind::version: return "version";
-  case ApiKind::list_users: return "list users";
-  case ApiKind::create_users: return "create users";
-  case ApiKind::get_user: return "get user";
-  case ApiKind::start_server: return "start server";
-  case ApiKind::progress: return "progress";
-  case ApiKind::stop_server: return "stop server";
-  case ApiKind::delete_user: return "delete user";
-  case ApiKind::activity: return "activity";
-  case ApiKind::create_token: return "create token";
-  case ApiKind::metrics: return "metrics";
-  case ApiKind::other: return "other";
-  }
-  return "other";
-}
-
-const char* method_of(ApiKind kind) {
-  switch (kind) {
-  case ApiKind::version:
-  case ApiKind::list_users:
-  case ApiKind::get_user:
-  case ApiKind::progress:
-  case ApiKind::metrics: return "GET";
-  case ApiKind::create_users:
-  case ApiKind::start_server:
-  case ApiKind::activity:
-  case ApiKind::create_token: return "POST";
-  case ApiKind::stop_server:
-  case ApiKind::delete_user: return "DELETE";
-  case ApiKind::other: return "";
-  }
-  return "";
-}
-
-const char* route_of(ApiKind kind) {
-  switch (kind) {
-  case ApiKind::version: return "/";
-  case ApiKind::list_users:
-  case ApiKind::create_users: return "/users";
-  case ApiKind::get_user:
-  case ApiKind::delete_user: return "/users/{name}";
-  case ApiKind::start_server:
-  case ApiKind::stop_server: return "/users/{name}/server";
-  case ApiKind::progress: return "/users/{name}/server/progress";
-  case ApiKind::activity: return "/users/{name}/activity";
-  case ApiKind::create_token: return "/users/{name}/tokens";
-  case ApiKind::metrics: return "/hub/metrics";
-  case ApiKind::other: return "";
-  }
-  return "";
-}
-
 ApiKind classify_request(std::string_view method_in, std::string_view route) {
   const std::string method = upper(method_in);
+  for (std::size_t k = 0; k + 1 < kApiKindCount; ++k) {  // a route template of the table names its kind
+    if (method == kApiKinds[k].method && route == kApiKinds[k].route) return static_cast<ApiKind>(k);
+  }
   const auto p = path_segments(route);
   const bool get = method == "GET", post = method == "POST", del = method == "DELETE";
   if (p.empty()) return get ? ApiKind::version : ApiKind::other;
@@ -389,6 +338,8 @@ Summary build_summary(const SummaryInputs& in) {
     s.journey = summarize_journeys(*in.journey, *in.journey_options);
     s.users->started = static_cast<int>(find_step(*s.journey, "spawn")->seconds.count);
     s.users->ready = static_cast<int>(find_step(*s.journey, "ready")->seconds.count);
+    s.throttle.start_429 = in.journey->spawn_stats.throttled;
+    s.throttle.throttled_s = in.journey->spawn_stats.throttled_s;
   }
 
   if (in.hub_samples && !in.hub_samples->empty()) {

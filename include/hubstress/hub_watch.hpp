@@ -34,14 +34,14 @@ public:
   int restarts() const { return restarts_; }  // times the hub's process start time changed
 
 private:
-  void scrape();  // starts one: health, then metrics; `busy_` until both are answered
-  void on_health(const Response& h);
+  void scrape();  // starts one unless one is under way: health, then metrics; `busy_` until both are answered
+  engine::Task<void> scrape_once();
   void on_metrics(const Response& m, double t);
 
   Session session_;
   std::string metrics_path_;
   std::string health_path_;
-  const std::atomic<int>* interrupt_;
+  engine::Group scrapes_;  // the scrape under way, if any
   bool metrics_readable_ = true;
   bool healthy_ = true;
   bool busy_ = false;

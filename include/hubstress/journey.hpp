@@ -96,6 +96,7 @@ struct JourneyResult {
   std::vector<PhaseTime> phases;  // find, create, tokens (--auth token), journeys, delete
   std::vector<std::string> created;
   std::vector<StudentRecord> students;  // in arrival order
+  SpawnStats spawn_stats;         // 429 answers to the students' start requests, seconds waited after them
   bool interrupted = false;       // a signal ended the journeys early
   bool deleted = true;            // every created user was removed (true with --keep)
   int completed() const;

@@ -1,5 +1,6 @@
 #pragma once
 // The two load commands: stress-test (spawn servers) and activity-stress-test (SPEC §3).
+#include "hubstress/hub/spawn.hpp"
 #include "hubstress/journal.hpp"
 #include "hubstress/session.hpp"
 #include "hubstress/stats.hpp"
@@ -34,15 +35,6 @@ struct SpawnStats {
   double throttled_s = 0;     // seconds users spent waiting to be re-sent after a 429, summed over users
   int smallest_window = 0;    // the narrowest the spawn window got (batch size when never throttled)
 };
-
-// How a spawn ended, from an event of its progress stream (GET /users/{name}/server/progress).
-struct ProgressEnd {
-  bool ready = false;
-  bool failed = false;
-  std::string message;
-};
-// One event's data: a verdict when it says ready or failed, else nothing (a progress message).
-std::optional<ProgressEnd> progress_verdict(std::string_view data);
 
 // Starts a server for each of `users`, at most `window` spawns in flight (requested and not yet ready
 // or failed) as a sliding window that narrows on 429 and widens as spawns complete; follows each

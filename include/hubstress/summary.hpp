@@ -7,7 +7,7 @@
 //   Summary summary = build_summary(in);
 //   summary.thresholds = evaluate_all(parsed_thresholds, summary);   // thresholds.hpp
 //   std::cout << render_terminal(summary);                            // report.hpp
-#include "hubstress/api_kind.hpp"
+#include "hubstress/model/api_kind.hpp"
 #include "hubstress/hub_metrics.hpp"
 #include "hubstress/journey.hpp"
 #include "hubstress/session.hpp"

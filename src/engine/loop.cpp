@@ -256,6 +256,20 @@ void Loop::run() {
   impl_->io.run();
 }
 
+void Loop::block_on(Task<void> flow) {
+  bool done = false;
+  std::exception_ptr error;
+  asio::co_spawn(impl_->io, std::move(flow), [&done, &error](std::exception_ptr e) {
+    error = e;
+    done = true;
+  });
+  while (!done) {
+    if (impl_->io.stopped()) impl_->io.restart();
+    impl_->io.run_one();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 namespace {
 void wait_for_signal(asio::signal_set& set, std::shared_ptr<std::function<void(int)>> on_signal) {
   set.async_wait([&set, on_signal](const boost::system::error_code& ec, int number) {

@@ -2,7 +2,7 @@
 // driven through the real code path (Session, libcurl engine, the user-management functions).
 // Only loopback traffic: every server here binds 127.0.0.1 on a free port.
 #include "hubstress/errors.hpp"
-#include "hubstress/http.hpp"
+#include "hubstress/hub/client.hpp"
 #include "hubstress/journal.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/retry.hpp"

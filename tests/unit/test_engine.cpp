@@ -1,5 +1,6 @@
-// The engine without a network: a responder answers, so retries, ordering and dry-run are checked exactly.
-#include "hubstress/http.hpp"
+// The hub client without a network: a responder answers, so retries, ordering, records,
+// redaction and dry-run are checked exactly.
+#include "hubstress/hub/client.hpp"
 #include "hubstress/session.hpp"
 
 #include <gtest/gtest.h>
@@ -7,20 +8,35 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 
 using namespace hubstress;
 
 namespace {
-EngineOptions fast_retry_options() {
-  EngineOptions o;
-  o.base_url = "http://hub.invalid/hub/api";
-  o.retry.base_delay_s = 0.001;
-  o.retry.max_delay_s = 0.01;
-  return o;
-}
+
+// One run's context and one client on it, answered by `responder`.
+struct Harness {
+  explicit Harness(Responder responder, int max_retries = 4, std::string token = {}) {
+    CallSettings s;
+    s.retry.base_delay_s = 0.001;
+    s.retry.max_delay_s = 0.01;
+    s.retry.max_retries = max_retries;
+    s.responder = std::move(responder);
+    context.emplace(loop, s);
+    client.emplace(*context, "http://hub.invalid/hub/api", std::move(token));
+  }
+  Response call(Request request) {
+    Response out;
+    loop.block_on([](HubClient& c, Request r, Response& o) -> Task<void> { o = co_await c.call(std::move(r)); }(*client, std::move(request), out));
+    return out;
+  }
+  engine::Loop loop;
+  std::optional<CallContext> context;
+  std::optional<HubClient> client;
+};
 
 // A responder that gives every request the same answer.
-std::function<Response(const Request&)> answering(long status, std::string body) {
+Responder answering(long status, std::string body) {
   return [status, body](const Request&) {
     Response r;
     r.status = status;
@@ -28,63 +44,56 @@ std::function<Response(const Request&)> answering(long status, std::string body)
     return r;
   };
 }
+
+Task<void> collect(HubClient& c, std::vector<Request> requests, std::size_t window, std::vector<Response>& out,
+                   std::function<void(std::size_t, const Response&)> each = {}) {
+  out = co_await c.call_all(std::move(requests), window, std::move(each));
+}
+
 } // namespace
 
 TEST(Engine, RetriesUntilSuccessAndCounts) {
-  auto o = fast_retry_options();
   int calls = 0;
-  o.responder = [&](const Request&) {
+  Harness h([&](const Request&) {
     Response r;
     r.status = ++calls < 3 ? 503 : 200;
     return r;
-  };
-  int retries_seen = 0;
-  o.on_retry = [&](const Request&, const Response&, double) { ++retries_seen; };
-  HttpEngine engine(o);
-  Response answer;
-  engine.submit(Request{}, [&](Response r) { answer = std::move(r); });
-  engine.run();
+  });
+  const Response answer = h.call(Request{});
   EXPECT_EQ(answer.status, 200);
   EXPECT_EQ(answer.retries, 2);
-  EXPECT_EQ(retries_seen, 2);
+  EXPECT_EQ(h.context->retries(), 2);
   EXPECT_EQ(calls, 3);
 }
 
 TEST(Engine, RetriesAreBounded) {
-  auto o = fast_retry_options();
-  o.retry.max_retries = 3;
   int calls = 0;
-  o.responder = [&](const Request&) {
-    ++calls;
-    Response r;
-    r.outcome = Outcome::connect_failed;
-    r.error = "refused";
-    return r;
-  };
-  HttpEngine engine(o);
-  Response answer;
-  engine.submit(Request{}, [&](Response r) { answer = std::move(r); });
-  engine.run();
+  Harness h(
+      [&](const Request&) {
+        ++calls;
+        Response r;
+        r.outcome = Outcome::connect_failed;
+        r.error = "refused";
+        return r;
+      },
+      3);
+  const Response answer = h.call(Request{});
   EXPECT_EQ(calls, 4);
   EXPECT_EQ(answer.outcome, Outcome::connect_failed);
   EXPECT_EQ(answer.retries, 3);
 }
 
 TEST(Engine, NoRetryWhenTheCallerHandlesIt) {
-  auto o = fast_retry_options();
   int calls = 0;
-  o.responder = [&](const Request&) {
+  Harness h([&](const Request&) {
     ++calls;
     Response r;
     r.status = 429;
     return r;
-  };
-  HttpEngine engine(o);
+  });
   Request req;
   req.retry = false;
-  Response answer;
-  engine.submit(req, [&](Response r) { answer = std::move(r); });
-  engine.run();
+  const Response answer = h.call(req);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(answer.status, 429);
 }
@@ -92,16 +101,13 @@ TEST(Engine, NoRetryWhenTheCallerHandlesIt) {
 namespace {
 
 // Three requests to /a, /b and /c, of which "/b" is answered 503 once and retried, so it finishes last.
-EngineOptions b_retried_options() {
-  auto o = fast_retry_options();
-  o.responder = [](const Request& req) {
+Responder b_retried() {
+  return [](const Request& req) {
     Response r;
     r.status = req.path == "/b" ? 503 : 200;
     r.body = req.path;
     return r;
   };
-  o.retry.max_retries = 1;
-  return o;
 }
 std::vector<Request> requests_abc() {
   std::vector<Request> reqs(3);
@@ -114,8 +120,9 @@ std::vector<Request> requests_abc() {
 } // namespace
 
 TEST(Engine, RunAllKeepsInputOrder) {
-  HttpEngine engine(b_retried_options());
-  const auto answers = engine.run_all(requests_abc(), 2);
+  Harness h(b_retried(), 1);
+  std::vector<Response> answers;
+  h.loop.block_on(collect(*h.client, requests_abc(), 2, answers));
   ASSERT_EQ(answers.size(), 3u);
   EXPECT_EQ(answers[0].body, "/a");
   EXPECT_EQ(answers[1].body, "/b");
@@ -124,21 +131,56 @@ TEST(Engine, RunAllKeepsInputOrder) {
 }
 
 TEST(Engine, RunAllTellsEachAnswerAsItArrives) {
-  HttpEngine engine(b_retried_options());
+  Harness h(b_retried(), 1);
   std::vector<std::string> heard;
-  engine.run_all(requests_abc(), 3, [&](std::size_t i, const Response& r) { heard.push_back(std::to_string(i) + r.body); });
+  std::vector<Response> answers;
+  h.loop.block_on(collect(*h.client, requests_abc(), 3, answers,
+                          [&](std::size_t i, const Response& r) { heard.push_back(std::to_string(i) + r.body); }));
   EXPECT_EQ(heard, (std::vector<std::string>{"0/a", "2/c", "1/b"}));  // in the order they were answered
 }
 
-TEST(Engine, TimersRunInOrder) {
-  auto o = fast_retry_options();
-  o.responder = [](const Request&) { return Response{}; };
-  HttpEngine engine(o);
-  std::vector<int> order;
-  engine.after(0.02, [&] { order.push_back(2); });
-  engine.after(0.0, [&] { order.push_back(1); });
-  engine.run();
-  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+TEST(Engine, AnInterruptEndsARetryWaitAtOnce) {
+  int calls = 0;
+  Harness h([&](const Request&) {
+    ++calls;
+    Response r;
+    r.status = 503;
+    r.retry_after_s = 3600;  // a wait nobody sits out: the interrupt ends it
+    return r;
+  });
+  h.context->interrupt();
+  const Response answer = h.call(Request{});
+  EXPECT_EQ(answer.outcome, Outcome::interrupted);
+  EXPECT_EQ(calls, 0);  // never sent: the run was interrupted before
+  Request cleanup;
+  cleanup.interruptible = false;  // a clean-up request goes on after a first signal
+  cleanup.retry = false;
+  EXPECT_EQ(h.call(cleanup).status, 503);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Engine, EveryAnswerIsARecordWithItsKindAndSecretsAreHidden) {
+  // a hub (or a proxy) that echoes what it was sent: the student's token, the admin's, a password
+  Harness h([](const Request& r) {
+    Response a;
+    a.status = 200;
+    a.body = "echo " + r.body;
+    return a;
+  }, 4, "student-token-123");
+  h.context->add_secret("admin-token-456");
+  h.context->add_secret("hunter2-password");
+  h.context->add_secret("abc");  // too short to hide: it would blank ordinary text
+  Request r;
+  r.kind = ApiKind::start_kernel;
+  r.method = "POST";
+  r.route = "/user/{name}/api/kernels";
+  r.body = "student-token-123 admin-token-456 hunter2-password abc";
+  const Response answer = h.call(r);
+  EXPECT_EQ(answer.body, "echo *** *** *** abc");
+  ASSERT_EQ(h.context->records().size(), 1u);
+  EXPECT_EQ(h.context->records()[0].kind, ApiKind::start_kernel);
+  EXPECT_EQ(h.context->records()[0].route, "/user/{name}/api/kernels");
+  EXPECT_EQ(h.context->redact("a student-token-123 reason"), "a *** reason");
 }
 
 TEST(DryRun, AnswersLikeAHubThatAgrees) {
@@ -176,56 +218,49 @@ TEST(Session, DryRunRecordsEveryCallAndSendsNothing) {
 }
 
 TEST(Engine, TheDefaultPolicyRetriesFourTimes) {
-  EngineOptions o;  // the default policy, only with short waits
-  o.base_url = "http://hub.invalid/hub/api";
-  o.retry.base_delay_s = 0.001;
-  o.retry.max_delay_s = 0.01;
   int calls = 0;
-  o.responder = [&](const Request&) {
+  CallSettings s;  // the default policy, only with short waits
+  s.retry.base_delay_s = 0.001;
+  s.retry.max_delay_s = 0.01;
+  s.responder = [&](const Request&) {
     ++calls;
     Response r;
     r.status = 503;
     return r;
   };
-  HttpEngine engine(o);
+  engine::Loop loop;
+  CallContext context(loop, s);
+  HubClient client(context, "http://hub.invalid/hub/api");
   Response answer;
-  engine.submit(Request{}, [&](Response r) { answer = std::move(r); });
-  engine.run();
+  loop.block_on([](HubClient& c, Response& o) -> Task<void> {
+    Request plain;  // named: a braced temporary inside co_await is destroyed twice by GCC 12
+    o = co_await c.call(std::move(plain));
+  }(client, answer));
   EXPECT_EQ(calls, 5);  // README: at most 4 retries
   EXPECT_EQ(answer.retries, 4);
   EXPECT_EQ(answer.status, 503);
 }
 
-TEST(Engine, AStreamHandsOverEachEventInOrderAndStopsWhenTold) {
-  auto o = fast_retry_options();
-  o.responder = answering(200, "data: one\n\n: a comment\n\nevent: progress\ndata: two\n\ndata: three\n\ndata: four\n\n");
-  HttpEngine engine(o);
+TEST(Engine, AStreamHandsOverEachEventInOrderAndIsRecordedOnce) {
+  Harness h(answering(200, "data: one\n\n: a comment\n\nevent: progress\ndata: two\n\ndata: three\n\ndata: four\n\n"));
   std::vector<std::string> seen;
-  Response end;
   Request req;
+  req.kind = ApiKind::progress;
   req.timeout = std::chrono::seconds(5);
-  engine.stream(
-      req,
-      [&](const engine::SseEvent& e) {
-        seen.push_back(e.type + ":" + e.data);
-        return e.data != "three";  // close after the third
-      },
-      [&](Response r) { end = std::move(r); });
-  engine.run();
+  h.loop.block_on([](HubClient& c, Request r, std::vector<std::string>& out) -> Task<void> {
+    HubStream stream = co_await c.stream(std::move(r));
+    EXPECT_TRUE(stream.ok()) << stream.head().describe();
+    for (;;) {
+      auto next = co_await stream.next(std::chrono::seconds(1));
+      if (!next) break;
+      out.push_back(next.event.type + ":" + next.event.data);
+      if (next.event.data == "three") break;  // close after the third
+    }
+  }(*h.client, req, seen));
   EXPECT_EQ(seen, (std::vector<std::string>{"message:one", "progress:two", "message:three"}));
-  EXPECT_TRUE(end.ok()) << end.describe();
-}
-
-TEST(Engine, AnExceptionFromAStreamEventLeavesRunUntil) {
-  auto o = fast_retry_options();
-  o.responder = answering(200, "data: x\n\n");
-  HttpEngine engine(o);
-  bool done_called = false;
-  engine.stream(
-      Request{}, [](const engine::SseEvent&) -> bool { throw std::runtime_error("bad event"); },
-      [&](Response) { done_called = true; });
-  EXPECT_THROW(engine.run(), std::runtime_error);
-  EXPECT_FALSE(done_called);
+  ASSERT_EQ(h.context->records().size(), 1u);
+  EXPECT_EQ(h.context->records()[0].kind, ApiKind::progress);
+  EXPECT_EQ(h.context->records()[0].status, 200);
 }
 
 TEST(Session, EachCallCarriesTheKindItWasBuiltWith) {

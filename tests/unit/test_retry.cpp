@@ -1,4 +1,4 @@
-#include "hubstress/http.hpp"
+#include "hubstress/hub/client.hpp"
 #include "hubstress/retry.hpp"
 
 #include <gtest/gtest.h>

@@ -68,6 +68,10 @@ public:
   void spawn(Task<void> flow);
   // Runs the loop on this thread until every spawned flow has ended.
   void run();
+  // Runs the loop on this thread until `flow` has ended, and rethrows what escaped it. Other flows,
+  // streams and tickers on the loop go on meanwhile, but do not keep it running: the way a
+  // synchronous caller (a command's phase) awaits a coroutine.
+  void block_on(Task<void> flow);
 
   // Calls `on_signal(signal_number)` on the loop's thread for each of these signals (SIGINT,
   // SIGTERM) while run() runs: the async-signal-safe way to turn Ctrl-C into stop requests.

@@ -1,0 +1,107 @@
+// The dry run's hub: what it would answer the admin and every student, so that each code path
+// runs as it would against a hub that works, and no request leaves the process.
+#include "hubstress/hub/client.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace hubstress {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  const std::string p = path.substr(0, path.find('?'));
+  for (std::size_t start = 0; start < p.size();) {
+    auto slash = p.find('/', start);
+    if (slash == std::string::npos) slash = p.size();
+    if (slash > start) parts.push_back(p.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+bool ends_with(const std::string& text, const std::string& tail) {
+  return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// A student's requests, relative to the hub's root: the login, the browser's spawn, the progress
+// stream, the server through the proxy and its kernels. False when `request` is none of them.
+bool student_answer(const Request& request, const std::string& path, Response& r) {
+  if (path == "/hub/login" && request.method == "GET") {
+    r.body = "<form method=\"post\"><input name=\"username\"><input name=\"password\"></form>";
+  } else if (path == "/hub/login") {
+    r.status = 302;
+    r.location = "/hub/spawn";
+  } else if (path == "/hub/spawn") {
+    r.status = 302;
+    r.location = "/hub/spawn-pending/dry-run";
+  } else if (ends_with(path, "/server/progress")) {
+    r.body = "data: {\"progress\": 100, \"ready\": true, \"message\": \"dry run: the server is ready\"}\n\n";
+  } else if (path.rfind("/user/", 0) == 0 && ends_with(path, "/api/kernels") && request.method == "POST") {
+    r.status = 201;
+    r.body = R"({"id": "dry-run-kernel", "name": "python3"})";
+  } else if (path.rfind("/user/", 0) == 0 && request.method == "DELETE") {
+    r.status = 204;
+  } else if (path.rfind("/user/", 0) == 0) {
+    r.body = "{}";
+  } else {
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+Response dry_run_answer(const Request& request) {
+  Response r;
+  r.status = 200;
+  const std::string path = request.path.substr(0, request.path.find('?'));
+  if (student_answer(request, path, r)) return r;
+  const auto parts = split_path(request.path);
+  const bool users = !parts.empty() && parts[0] == "users";
+  if (request.method == "GET" && parts.empty()) {
+    r.body = R"({"version": "dry-run"})";
+  } else if (request.method == "GET" && users && parts.size() == 1) {
+    r.body = R"({"items": [], "_pagination": {"offset": 0, "limit": 200, "total": 0, "next": null}})";
+  } else if (request.method == "GET" && users && parts.size() == 2) {
+    r.body = json{{"name", parts[1]}, {"servers", json::object()}}.dump();
+  } else if (request.method == "POST" && users && parts.size() == 1) {
+    r.status = 201;
+    json created = json::array();
+    const json body = json::parse(request.body, nullptr, false);
+    if (body.is_object() && body.contains("usernames") && body["usernames"].is_array()) {
+      for (const auto& name : body["usernames"]) created.push_back({{"name", name}, {"servers", json::object()}});
+    }
+    r.body = created.dump();
+  } else if (request.method == "POST" && users && parts.size() == 3 && parts[2] == "tokens") {
+    r.status = 201;
+    r.body = json{{"token", "dry-run-token-of-" + parts[1]}}.dump();
+  } else if (request.method == "POST") {
+    r.status = 201;
+  } else if (request.method == "DELETE") {
+    r.status = 204;
+  } else {
+    r.body = "{}";
+  }
+  return r;
+}
+
+std::vector<std::string> dry_run_kernel_replies(const std::string& request, const std::string& output) {
+  const json sent = json::parse(request, nullptr, false);
+  const std::string msg_id = sent.is_object() ? sent.value(json::json_pointer("/header/msg_id"), std::string()) : "";
+  auto message = [&](const std::string& type, const std::string& channel, json content) {
+    return json{{"header", {{"msg_type", type}, {"msg_id", msg_id + "-" + type}}},
+                {"parent_header", {{"msg_id", msg_id}}},
+                {"channel", channel},
+                {"content", std::move(content)}}
+        .dump();
+  };
+  return {message("status", "iopub", {{"execution_state", "busy"}}),
+          message("stream", "iopub", {{"name", "stdout"}, {"text", output}}),
+          message("execute_reply", "shell", {{"status", "ok"}}),
+          message("status", "iopub", {{"execution_state", "idle"}})};
+}
+
+} // namespace hubstress
