@@ -230,7 +230,8 @@ private:
     step_ = "login";
     const auto from = mark_;
     const auto deadline = Clock::now() + millis(c_.options.step_timeout_s);
-    const auto page = co_await client_.call(student_request(ApiKind::login_page, "/hub/login", remaining(deadline)), c_.work);
+    Request get = student_request(ApiKind::login_page, "/hub/login", remaining(deadline));
+    const auto page = co_await client_.call(std::move(get), c_.work);
     if (!page.answered()) co_return fail_on("login", page.outcome, "login page: " + page.describe());
     if (!page.ok()) co_return fail("login", "login page: " + page.describe());
     Request post = student_request(ApiKind::login, "/hub/login?next=" + url_escape("/hub/spawn"), remaining(deadline));
@@ -288,12 +289,13 @@ private:
     const auto from = mark_;
     const auto deadline = Clock::now() + millis(c_.options.step_timeout_s);
     const ThrottleWait wait = [&](const Response& a) { return throttled(a, deadline); };
-    auto started = [&](const SpawnEnd& end) {
+    std::function<void(const SpawnEnd&)> started = [&](const SpawnEnd& end) {
       ++c_.progress.requested;
       done("spawn", from, end.accepted);
       step_ = "ready";
     };
-    const SpawnEnd end = co_await spawn_and_wait(client_, spawn_plan(), wait, started, c_.work);
+    SpawnPlan plan = spawn_plan();
+    const SpawnEnd end = co_await spawn_and_wait(client_, std::move(plan), wait, std::move(started), c_.work);
     c_.spawns.throttled += end.throttled;
     c_.spawns.throttled_s += end.throttled_s;
     const std::string step = end.started ? "ready" : "spawn";

@@ -140,8 +140,11 @@ private:
     ++session_.progress().requested;
     r.state = SpawnState::requested;
     const auto first = Clock::now();
-    ThrottleWait wait = [&](const Response& a) { return throttled(a, first); };
-    const SpawnEnd end = co_await spawn_and_wait(session_.admin(), plan(r.user), wait, {}, stop);
+    const ThrottleWait wait = [&](const Response& a) { return throttled(a, first); };
+    // named, never braced or converted inside co_await: GCC 12 destroys such temporaries twice
+    std::function<void(const SpawnEnd&)> no_hook;
+    SpawnPlan p = plan(r.user);
+    const SpawnEnd end = co_await spawn_and_wait(session_.admin(), std::move(p), wait, std::move(no_hook), stop);
     r.throttled = end.throttled;
     stats_.throttled += end.throttled;
     stats_.throttled_s += end.throttled_s;

@@ -212,8 +212,8 @@ private:
       const std::string& user = lists_[w][next];
       const std::string t = iso8601_utc_now();
       const json body{{"last_activity", t}, {"servers", {{"", {{"last_activity", t}}}}}};
-      const Response r = co_await session_.admin().call(
-          session_.request(ApiKind::activity, "/users/" + url_escape(user) + "/activity", body.dump()), stop);
+      Request update = session_.request(ApiKind::activity, "/users/" + url_escape(user) + "/activity", body.dump());
+      const Response r = co_await session_.admin().call(std::move(update), stop);
       if (r.outcome == Outcome::interrupted) break;
       ++session_.progress().activity;
       auto& counts = result_.per_user[user];
@@ -234,7 +234,8 @@ private:
   Task<void> pinger() {
     const std::stop_token stop = session_.context().work();
     while (running_ > 0 && !session_.interrupted()) {
-      const Response r = co_await session_.admin().call(session_.request(ApiKind::get_user, "/users/" + url_escape(first_user_)), stop);
+      Request ping = session_.request(ApiKind::get_user, "/users/" + url_escape(first_user_));
+      const Response r = co_await session_.admin().call(std::move(ping), stop);
       if (r.ok()) {
         result_.ping_s.push_back(r.elapsed_s);
       } else if (r.outcome != Outcome::interrupted) {

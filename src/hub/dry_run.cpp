@@ -37,6 +37,8 @@ bool student_answer(const Request& request, const std::string& path, Response& r
   } else if (path == "/hub/spawn") {
     r.status = 302;
     r.location = "/hub/spawn-pending/dry-run";
+  } else if (path.rfind("/hub/api/users/", 0) == 0 && ends_with(path, "/server") && request.method == "POST") {
+    r.status = 202;  // pending: the student follows its progress stream, as it would on a hub
   } else if (ends_with(path, "/server/progress")) {
     r.body = "data: {\"progress\": 100, \"ready\": true, \"message\": \"dry run: the server is ready\"}\n\n";
   } else if (path.rfind("/user/", 0) == 0 && ends_with(path, "/api/kernels") && request.method == "POST") {

@@ -144,7 +144,8 @@ Task<SpawnEnd> follow(HubClient& client, const SpawnPlan& plan, SpawnEnd end, st
 
 Task<SpawnEnd> spawn_and_wait(HubClient& client, SpawnPlan plan, const ThrottleWait& throttled,
                               std::function<void(const SpawnEnd&)> on_started, std::stop_token stop) {
-  SpawnEnd end = co_await start(client, plan, throttled, SpawnEnd{}, stop);
+  SpawnEnd fresh;  // named: see the GCC 12 note in loop.hpp
+  SpawnEnd end = co_await start(client, plan, throttled, std::move(fresh), stop);
   if (!end.started) co_return end;
   if (on_started) on_started(end);
   if (end.how == SpawnHow::ready) co_return end;

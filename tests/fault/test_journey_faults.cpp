@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <atomic>
 #include <thread>
 
@@ -172,14 +174,24 @@ TEST(JourneyFaults, AnInterruptEndsEveryStudentAndStillRemovesTheUsers) {
   expect_nothing_left(hub, r);
 }
 
-TEST(JourneyFaults, ADryRunPlaysNoStudentAndSendsNothing) {
+TEST(JourneyFaults, ADryRunPlaysEveryStudentAndSendsNothing) {
   FakeHub hub;
   auto opts = session_options(hub);
   opts.dry_run = true;
   hs::Session session(opts);
-  const auto r = hs::journey(session, options(3));
+  const auto r = hs::journey(session, options(3, 2));
   EXPECT_EQ(r.created.size(), 3u) << "the names it would create";
-  EXPECT_TRUE(r.students.empty());
+  ASSERT_EQ(r.students.size(), 3u);
+  for (const auto& s : r.students) {
+    EXPECT_TRUE(s.ok()) << s.user << ": " << s.failed_step << ": " << s.reason;
+    EXPECT_TRUE(s.time_to_first_result_s.has_value()) << s.user;
+  }
+  std::set<hs::ApiKind> kinds;
+  for (const auto& rec : session.records()) kinds.insert(rec.kind);
+  for (auto k : {hs::ApiKind::create_token, hs::ApiKind::start_server, hs::ApiKind::progress, hs::ApiKind::open_server,
+                 hs::ApiKind::start_kernel, hs::ApiKind::kernel_socket, hs::ApiKind::delete_kernel}) {
+    EXPECT_EQ(kinds.count(k), 1u) << "no " << hs::to_string(k) << " record in the dry run";
+  }
   const auto state = hub.state();
   EXPECT_EQ(state["users"].size(), 0u);
   EXPECT_EQ(state["kernels_started"], 0);

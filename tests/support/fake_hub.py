@@ -14,6 +14,10 @@ JupyterHub already needs). Faults are switched on by options:
   --kernel silent      the kernel never answers an execute_request
   --kernel drop        the kernel WebSocket's TCP connection is dropped mid-cell
   --kernel wrong       the cell's output is "41"
+  --spawn-limit K      a start request while K spawns are pending is answered 429 (Retry-After: 1),
+                       as the hub's concurrent_spawn_limit does
+  --echo               refusals repeat what was sent: the login's form body, the kernel start's
+                       Authorization header (a hub or proxy that echoes secrets into its errors)
 
 It prints "PORT <n>" on stdout once it listens on 127.0.0.1. GET /_state answers what a test
 checks afterwards: users left, servers running, kernels started/deleted, cells run.
@@ -38,11 +42,13 @@ p.add_argument("--fail-every", type=int, default=0)
 p.add_argument("--proxy-503", type=float, default=0.0)
 p.add_argument("--kernel", choices=["ok", "silent", "drop", "wrong"], default="ok")
 p.add_argument("--token", default="admin-token")
+p.add_argument("--spawn-limit", type=int, default=0)
+p.add_argument("--echo", action="store_true")
 args = p.parse_args()
 
 users = {}  # name -> {"ready_at": t or None, "failed": bool, "started": t}
 tokens = {args.token: None}  # token -> user name (None: the admin)
-state = {"requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0}
+state = {"answers_429": 0, "requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0}
 kernels = {}  # id -> user
 HUB_XSRF = "2|hubxsrf|" + secrets.token_hex(4)
 
@@ -139,6 +145,22 @@ def may_act_for(handler, name):
     return w is not None and (w[1] is None or w[1] == name)
 
 
+def pending_spawns():
+    now = time.monotonic()
+    return sum(1 for u in users.values() if u.get("started") is not None and not u.get("failed") and u["ready_at"] > now)
+
+
+def throttled(handler):
+    """--spawn-limit: the hub's concurrent_spawn_limit is full."""
+    if args.spawn_limit <= 0 or pending_spawns() < args.spawn_limit:
+        return False
+    state["answers_429"] += 1
+    handler.set_status(429)
+    handler.set_header("Retry-After", "1")
+    handler.finish(json.dumps({"status": 429, "message": "Too many users trying to log in right now. Try again in 1 second."}))
+    return True
+
+
 def start(name):
     u = users[name]
     u["started"] = time.monotonic()
@@ -150,6 +172,8 @@ class Server(Base):
     def post(self, name):
         if not may_act_for(self, name) or name not in users:
             raise web.HTTPError(403)
+        if throttled(self):
+            return
         start(name)
         self.set_status(202)
         self.finish()
@@ -205,6 +229,9 @@ class Login(Base):
             state["xsrf_refused"] += 1
             raise web.HTTPError(403, "XSRF cookie does not match POST argument")
         name = self.get_body_argument("username", "")
+        if args.echo:
+            self.set_status(403)
+            return self.finish("refused: " + self.request.body.decode())
         if name not in users:
             return self.finish("<p>Invalid username or password</p>")
         state["logins"] += 1
@@ -217,6 +244,8 @@ class Spawn(Base):
         w = self.who()
         if not w or w[0] != "cookie":
             return self.redirect("/hub/login")
+        if throttled(self):
+            return
         start(w[1])
         self.redirect(f"/hub/spawn-pending/{w[1]}", status=302)
 
@@ -263,6 +292,9 @@ class UserServer(Base):
         if not self.request.headers.get("Authorization") and self.request.headers.get("X-XSRFToken") != self.get_cookie("_xsrf"):
             state["xsrf_refused"] += 1
             raise web.HTTPError(403, "'_xsrf' argument missing from POST")
+        if rest == "api/kernels" and args.echo:
+            self.set_status(500)
+            return self.finish("refused: Authorization: " + self.request.headers.get("Authorization", ""))
         if rest == "api/kernels":
             kid = str(uuid.uuid4())
             kernels[kid] = name
