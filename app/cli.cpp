@@ -1,10 +1,10 @@
 #include "cli.hpp"
 
 #include "hubstress/duration.hpp"
-#include "hubstress/journal.hpp"
-#include "hubstress/thresholds.hpp"
-#include "hubstress/url.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/hub/journal.hpp"
+#include "hubstress/report/thresholds.hpp"
+#include "hubstress/hub/url.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/chrono.h>
@@ -234,7 +234,7 @@ ParseResult parse(int argc, const char* const* argv) {
   CLI::App app{"Stress-test a JupyterHub: create fake users in batches, start their servers, measure, clean up.",
                "hub-stress-test"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "hub-stress-test 0.1.0");
+  app.set_version_flag("--version", std::string("hub-stress-test ") + kToolVersion);
   app.add_option("-e,--endpoint", c.endpoint,
                  "hub API URL (https://hub.example.org/hub/api; the hub or root URL works too) "
                  "[env: JUPYTERHUB_ENDPOINT]");

@@ -1,6 +1,6 @@
 #pragma once
 // Command line -> Config. Everything the user can set, fixed before the run starts.
-#include "hubstress/shard.hpp"
+#include "hubstress/scenarios/shard.hpp"
 
 #include <optional>
 #include <string>

@@ -3,17 +3,17 @@
 #include "progress_display.hpp"
 #include "signals.hpp"
 
-#include "hubstress/compare.hpp"
-#include "hubstress/errors.hpp"
-#include "hubstress/hub_watch.hpp"
-#include "hubstress/journal.hpp"
-#include "hubstress/journey.hpp"
+#include "hubstress/report/compare.hpp"
+#include "hubstress/hub/errors.hpp"
+#include "hubstress/hub/watch.hpp"
+#include "hubstress/hub/journal.hpp"
+#include "hubstress/scenarios/journey.hpp"
 #include "hubstress/log.hpp"
-#include "hubstress/report.hpp"
-#include "hubstress/stress.hpp"
-#include "hubstress/thresholds.hpp"
-#include "hubstress/url.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/report/report.hpp"
+#include "hubstress/scenarios/stress.hpp"
+#include "hubstress/report/thresholds.hpp"
+#include "hubstress/hub/url.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include <fmt/format.h>
 

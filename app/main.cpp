@@ -3,7 +3,7 @@
 #include "commands.hpp"
 #include "logging.hpp"
 
-#include "hubstress/errors.hpp"
+#include "hubstress/hub/errors.hpp"
 #include "hubstress/log.hpp"
 
 #include <csignal>

@@ -1,6 +1,6 @@
 #pragma once
 #include "hubstress/engine/loop.hpp"
-#include "hubstress/progress.hpp"
+#include "hubstress/model/progress.hpp"
 
 #include <optional>
 #include <string>

@@ -3,11 +3,11 @@
 // parsers run on it. They may fail with HubError/AuthError/invalid_argument; they must not crash,
 // hang, or read out of bounds.
 #include "hubstress/engine/sse.hpp"
-#include "hubstress/errors.hpp"
-#include "hubstress/hub_metrics.hpp"
+#include "hubstress/hub/errors.hpp"
+#include "hubstress/model/hub_metrics.hpp"
 #include "hubstress/log.hpp"
-#include "hubstress/stress.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/scenarios/stress.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>

@@ -1,7 +1,7 @@
 #include "hubstress/hub/client.hpp"
 
 #include "hubstress/log.hpp"
-#include "hubstress/url.hpp"
+#include "hubstress/hub/url.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>

@@ -1,8 +1,8 @@
 // Fault tests: create_users under faults. Creates that worked although their answer was lost (timeout,
 // 502, 503), names the hub already had, and a failed batch that is cleaned up.
-#include "hubstress/errors.hpp"
-#include "hubstress/session.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/hub/errors.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include "../support/fault_fixture.hpp"
 

@@ -1,7 +1,7 @@
 // Fault tests: delete_users (stop, then delete) under faults. Servers that take a while to stop or
 // never do, users already gone, and failed deletes.
-#include "hubstress/session.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include "../support/fault_fixture.hpp"
 

@@ -1,6 +1,6 @@
 // Fault tests: --dry-run sends nothing to the hub.
-#include "hubstress/session.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include "../support/fault_fixture.hpp"
 

@@ -1,7 +1,7 @@
 // Fault tests: sanity of the harness itself. The fake hub (tests/support/fault_hub.hpp) answers like a
 // hub through the real client, and the path patterns that the "nothing was sent to X" checks of the
 // other test_faults_*.cpp files rely on match what they should.
-#include "hubstress/session.hpp"
+#include "hubstress/hub/session.hpp"
 
 #include "../support/fault_fixture.hpp"
 

@@ -1,8 +1,8 @@
 // Fault tests: retries and back-off. 429 with Retry-After, 503 storms, which statuses are retried,
 // and the version probe that is not retried with back-off.
-#include "hubstress/errors.hpp"
+#include "hubstress/hub/errors.hpp"
 #include "hubstress/hub/client.hpp"
-#include "hubstress/session.hpp"
+#include "hubstress/hub/session.hpp"
 
 #include "../support/fault_fixture.hpp"
 

@@ -1,8 +1,8 @@
 // Fault tests: whole stress-test and activity runs against the fake hub. What a run removes, what its
 // journal holds, and how many activity workers it starts (issue 13).
-#include "hubstress/journal.hpp"
-#include "hubstress/session.hpp"
-#include "hubstress/stress.hpp"
+#include "hubstress/hub/journal.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/scenarios/stress.hpp"
 
 #include "../support/fault_fixture.hpp"
 

@@ -1,7 +1,7 @@
 // Fault tests: start_servers. The spawn window against a hub that answers 429, and the progress
 // streams (no verdict, a ready event on a stream held open, a failed event).
-#include "hubstress/session.hpp"
-#include "hubstress/stress.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/scenarios/stress.hpp"
 
 #include "../support/fault_fixture.hpp"
 

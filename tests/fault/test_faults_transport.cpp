@@ -1,8 +1,8 @@
 // Fault tests: transport failures. Connections dropped without an answer, a truncated response, a
 // refused connection, an answer slower than the timeout, and a TLS handshake that cannot succeed.
-#include "hubstress/errors.hpp"
+#include "hubstress/hub/errors.hpp"
 #include "hubstress/hub/client.hpp"
-#include "hubstress/session.hpp"
+#include "hubstress/hub/session.hpp"
 
 #include "../support/fault_fixture.hpp"
 

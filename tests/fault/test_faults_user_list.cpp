@@ -1,10 +1,10 @@
 // Fault tests: listing the hub's users. HTML instead of JSON, 403 and a token echoed back, pagination,
 // and runs that stop when the list cannot be read.
-#include "hubstress/errors.hpp"
+#include "hubstress/hub/errors.hpp"
 #include "hubstress/hub/client.hpp"
-#include "hubstress/session.hpp"
-#include "hubstress/stress.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/scenarios/stress.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include "../support/fault_fixture.hpp"
 

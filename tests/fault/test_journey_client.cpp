@@ -1,10 +1,10 @@
 // A journey's own requests on the one hub client (issue 20), against tests/support/fake_hub.py:
 // every student request is a record with its kind, a hub that throttles spawns shows its 429s in
 // every report as stress-test's do, and no reason ever shows a student's token or the password.
-#include "hubstress/journey.hpp"
-#include "hubstress/report.hpp"
-#include "hubstress/session.hpp"
-#include "hubstress/summary.hpp"
+#include "hubstress/scenarios/journey.hpp"
+#include "hubstress/report/report.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/report/summary.hpp"
 
 #include "../support/fake_hub.hpp"
 

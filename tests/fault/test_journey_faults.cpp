@@ -2,9 +2,9 @@
 // XSRF, a proxy without the route for seconds, a kernel that never answers, a WebSocket dropped
 // mid-cell, a wrong output, a failed spawn, Ctrl-C). Each must end that student's journey at the
 // right step with the right reason, remove what the run made, and not hang.
-#include "hubstress/journey.hpp"
-#include "hubstress/session.hpp"
-#include "hubstress/stress.hpp"
+#include "hubstress/scenarios/journey.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/scenarios/stress.hpp"
 
 #include "../support/fake_hub.hpp"
 

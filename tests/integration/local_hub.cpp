@@ -1,6 +1,6 @@
 #include "local_hub.hpp"
 
-#include "hubstress/users.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include <nlohmann/json.hpp>
 

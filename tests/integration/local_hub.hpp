@@ -1,7 +1,7 @@
 #pragma once
 // A real JupyterHub for one test: started on free loopback ports by tests/hub/local-hub.sh,
 // stopped (with every process it started) when the object goes.
-#include "hubstress/session.hpp"
+#include "hubstress/hub/session.hpp"
 
 #include <string>
 #include <vector>

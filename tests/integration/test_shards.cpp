@@ -5,7 +5,7 @@
 
 #include "../support/fake_hub.hpp"
 
-#include "hubstress/stats.hpp"
+#include "hubstress/model/stats.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // stress-test and activity-stress-test end to end against a real JupyterHub.
 #include "local_hub.hpp"
 
-#include "hubstress/stress.hpp"
+#include "hubstress/scenarios/stress.hpp"
 
 #include <gtest/gtest.h>
 

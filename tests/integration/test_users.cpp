@@ -1,8 +1,8 @@
 // The five user-management functions against a real JupyterHub (Debian's 3.0).
 #include "local_hub.hpp"
 
-#include "hubstress/errors.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/hub/errors.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include <gtest/gtest.h>
 

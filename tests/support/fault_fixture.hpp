@@ -5,8 +5,8 @@
 #include "fault_hub.hpp"
 
 #include "hubstress/log.hpp"
-#include "hubstress/retry.hpp"
-#include "hubstress/session.hpp"
+#include "hubstress/hub/retry.hpp"
+#include "hubstress/hub/session.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>

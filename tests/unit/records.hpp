@@ -1,7 +1,7 @@
 #pragma once
 // A RequestRecord in one line, for the tests of everything built from records.
-#include "hubstress/session.hpp"
-#include "hubstress/summary.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/report/summary.hpp"
 
 #include <string>
 

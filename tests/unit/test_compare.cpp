@@ -1,8 +1,8 @@
 // compare: two reports side by side, every figure both have with its change; reports that cannot
 // be compared are refused with one line.
-#include "hubstress/compare.hpp"
-#include "hubstress/report.hpp"
-#include "hubstress/summary.hpp"
+#include "hubstress/report/compare.hpp"
+#include "hubstress/report/report.hpp"
+#include "hubstress/report/summary.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
 // create_users against a hub (a responder) that already holds some of the names the run picks, as
 // when several runs or shards start together: the run ends with exactly its count, and never claims,
 // journals or deletes a name another client had.
-#include "hubstress/errors.hpp"
-#include "hubstress/session.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/hub/errors.hpp"
+#include "hubstress/hub/session.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // The hub client without a network: a responder answers, so retries, ordering, records,
 // redaction and dry-run are checked exactly.
 #include "hubstress/hub/client.hpp"
-#include "hubstress/session.hpp"
+#include "hubstress/hub/session.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
-#include "hubstress/hub_metrics.hpp"
-#include "hubstress/summary.hpp"
+#include "hubstress/model/hub_metrics.hpp"
+#include "hubstress/report/summary.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
 // The journey's pure pieces: arrivals, the summary of students' steps, thresholds and reports
 // fed from the one registry of step metrics, durations on the command line, the cell message.
 #include "hubstress/duration.hpp"
-#include "hubstress/journey.hpp"
-#include "hubstress/report.hpp"
-#include "hubstress/summary.hpp"
-#include "hubstress/thresholds.hpp"
+#include "hubstress/scenarios/journey.hpp"
+#include "hubstress/report/report.hpp"
+#include "hubstress/report/summary.hpp"
+#include "hubstress/report/thresholds.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "hubstress/users.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-#include "hubstress/errors.hpp"
-#include "hubstress/users.hpp"
+#include "hubstress/hub/errors.hpp"
+#include "hubstress/hub/users.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The live line: the phase and elapsed time first, then only the counters that apply to the phase.
-#include "hubstress/progress.hpp"
+#include "hubstress/model/progress.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-#include "hubstress/report.hpp"
-#include "hubstress/thresholds.hpp"
+#include "hubstress/report/report.hpp"
+#include "hubstress/report/thresholds.hpp"
 
 #include <gtest/gtest.h>
 

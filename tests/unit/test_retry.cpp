@@ -1,5 +1,5 @@
 #include "hubstress/hub/client.hpp"
-#include "hubstress/retry.hpp"
+#include "hubstress/hub/retry.hpp"
 
 #include <gtest/gtest.h>
 

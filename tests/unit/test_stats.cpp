@@ -1,4 +1,4 @@
-#include "hubstress/stats.hpp"
+#include "hubstress/model/stats.hpp"
 
 #include <gtest/gtest.h>
 

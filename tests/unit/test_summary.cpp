@@ -1,5 +1,5 @@
 #include "records.hpp"
-#include "hubstress/summary.hpp"
+#include "hubstress/report/summary.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "hubstress/thresholds.hpp"
+#include "hubstress/report/thresholds.hpp"
 
 #include <gtest/gtest.h>
 

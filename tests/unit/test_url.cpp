@@ -1,4 +1,4 @@
-#include "hubstress/url.hpp"
+#include "hubstress/hub/url.hpp"
 
 #include <gtest/gtest.h>
 

@@ -27,7 +27,7 @@ struct ClientOptions {
   std::string token;     // sent as "Authorization: token ..."; empty: none. Never in a reason or body
   bool insecure = false; // skip TLS verification
   std::string ca_bundle; // CA file for TLS verification; empty: the system's
-  std::string user_agent = "hub-stress-test-cpp/0.1";
+  std::string user_agent = "hub-stress-test-cpp/" HUB_STRESS_TEST_VERSION;
 };
 
 struct Request {

@@ -20,7 +20,7 @@ struct WsOptions {
   std::vector<std::string> secrets; // replaced by *** in every reason
   bool insecure = false;            // wss: skip certificate verification
   std::string ca_bundle;            // wss: CA file; empty: the system's
-  std::string user_agent = "hub-stress-test-cpp/0.1";
+  std::string user_agent = "hub-stress-test-cpp/" HUB_STRESS_TEST_VERSION;
 };
 
 struct WsMessage {

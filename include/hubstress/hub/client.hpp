@@ -8,7 +8,7 @@
 #include "hubstress/engine/sse.hpp"
 #include "hubstress/engine/ws.hpp"
 #include "hubstress/model/request.hpp"
-#include "hubstress/retry.hpp"
+#include "hubstress/hub/retry.hpp"
 
 #include <atomic>
 #include <deque>
