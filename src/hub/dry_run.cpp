@@ -100,6 +100,9 @@ std::vector<std::string> dry_run_kernel_replies(const std::string& request, cons
                 {"content", std::move(content)}}
         .dump();
   };
+  if (sent.is_object() && sent.value(json::json_pointer("/header/msg_type"), std::string()) == "kernel_info_request") {
+    return {message("kernel_info_reply", "shell", {{"status", "ok"}, {"protocol_version", "5.3"}})};
+  }
   return {message("status", "iopub", {{"execution_state", "busy"}}),
           message("stream", "iopub", {{"name", "stdout"}, {"text", output}}),
           message("execute_reply", "shell", {{"status", "ok"}}),

@@ -262,6 +262,7 @@ private:
       const auto answer = co_await client_.call(std::move(request), c_.work);
       if (answer.outcome == Outcome::interrupted) co_return fail("open", "interrupted");
       if (answer.status == 200 && (!form() || answer.url.rfind(home, 0) == 0)) {
+        if (form() && !co_await known_to_server(deadline)) co_return false;
         done("open", from, answer.finished);
         co_return true;
       }
@@ -296,8 +297,41 @@ private:
     const std::string dry_output = c_.options.expect.empty() ? "dry run" : c_.options.expect;
     ws_ = co_await client_.kernel_channel(url, millis(remaining(deadline)), dry_output, c_.work);
     if (!ws_) co_return fail_on("kernel", ws_.opened().errc, "kernel WebSocket did not open: " + ws_.opened().reason);
+    if (!co_await kernel_info(deadline)) co_return false;
     done("kernel", from, Clock::now());
     co_return true;
+  }
+
+  // A server root may answer 200 without asking who the caller is (jupyter-server 2 without a
+  // front end, JupyterHub 5.2): a form-login student is open only once its server's API knows it.
+  engine::Task<bool> known_to_server(Clock::time_point deadline) {
+    Request request = student_request(ApiKind::open_server, user_url("/api/status"), std::min(remaining(deadline), 30.0));
+    const auto answer = co_await client_.call(std::move(request), c_.work);
+    if (answer.status == 200) co_return true;
+    if (!answer.answered()) co_return fail_on("open", answer.outcome, "GET api/status: " + answer.describe());
+    co_return fail("open", "the server answered its root page but does not know the student (GET api/status: " +
+                               answer.describe() + ")");
+  }
+
+  // jupyter-server 2 may drop what a new kernel WebSocket carries before the kernel's
+  // kernel_info_reply: as a browser does, ask for it and wait for it before the first cell.
+  engine::Task<bool> kernel_info(Clock::time_point deadline) {
+    const std::string msg_id = session_id_ + "-info";
+    json request = json::parse(execute_request(msg_id, session_id_, r_.user, ""));
+    request["header"]["msg_type"] = "kernel_info_request";
+    request["content"] = json::object();
+    const auto sent = co_await ws_.send(request.dump(), millis(remaining(deadline)), c_.work);
+    if (!sent) co_return fail_on("kernel", sent.errc, "WebSocket closed: " + sent.reason);
+    for (;;) {
+      if (Clock::now() >= deadline) co_return fail_on("kernel", Errc::timeout, "");
+      auto message = co_await ws_.receive(millis(remaining(deadline)), c_.work);
+      if (!message) co_return fail_on("kernel", message.errc, "WebSocket closed: " + message.reason);
+      const json m = json::parse(message.text, nullptr, false);
+      if (m.is_object() && m.value(json::json_pointer("/parent_header/msg_id"), std::string()) == msg_id &&
+          m.value(json::json_pointer("/header/msg_type"), std::string()) == "kernel_info_reply") {
+        co_return true;
+      }
+    }
   }
 
   // One cell: execute_request on the shell channel, then every message of that request until both
