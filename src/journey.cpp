@@ -362,6 +362,7 @@ private:
       const auto answer = co_await client_.send(request, c_.work);
       if (answer.errc == Errc::cancelled) co_return fail("open", "interrupted");
       if (answer.status == 200 && (!form || answer.url.rfind(home, 0) == 0)) {
+        if (form && !co_await known_to_server(deadline)) co_return false;  // issue 22 item 13
         done("open", from, answer.finished);
         co_return true;
       }
@@ -396,9 +397,44 @@ private:
     const std::string url = ws_url(client_.absolute(user_url("/api/kernels/" + url_escape(kernel_id_) + "/channels?session_id=" + session_id_)));
     ws_ = co_await engine::WebSocket::connect(client_, url, millis(remaining(deadline)), c_.work);
     if (!ws_) co_return fail_on("kernel", ws_.opened().errc, "kernel WebSocket did not open: " + ws_.opened().reason);
+    if (!co_await kernel_info(deadline)) co_return false;  // issue 22 item 14
     done("kernel", from, Clock::now());
     co_return true;
   }
+
+  // --- Issue 22 items 13 and 14 (JupyterHub 5.2, jupyter-server 2): two checks a browser makes ---
+  // A server root may answer 200 without asking who the caller is (jupyter-server 2 without a
+  // front end): a form-login student is open only once its server's API knows it.
+  engine::Task<bool> known_to_server(Clock::time_point deadline) {
+    engine::Request request = engine::Request::get(user_url("/api/status"));
+    request.timeout = millis(std::min(remaining(deadline), 30.0));
+    const auto answer = co_await client_.send(request, c_.work);
+    if (answer.status == 200) co_return true;
+    if (!answer.answered()) co_return fail_on("open", answer.errc, "GET api/status: " + answer.describe());
+    co_return fail("open", "the server answered its root page but does not know the student (GET api/status: " +
+                               answer.describe() + ")");
+  }
+  // jupyter-server 2 may drop what a new kernel WebSocket carries before the kernel's
+  // kernel_info_reply: as a browser does, ask for it and wait for it before the first cell.
+  engine::Task<bool> kernel_info(Clock::time_point deadline) {
+    const std::string msg_id = session_id_ + "-info";
+    json request = json::parse(execute_request(msg_id, session_id_, r_.user, ""));
+    request["header"]["msg_type"] = "kernel_info_request";
+    request["content"] = json::object();
+    const auto sent = co_await ws_.send(request.dump(), millis(remaining(deadline)), c_.work);
+    if (!sent) co_return fail_on("kernel", sent.errc, "WebSocket closed: " + sent.reason);
+    while (true) {
+      if (Clock::now() >= deadline) co_return fail_on("kernel", Errc::timeout, "");
+      auto message = co_await ws_.receive(millis(remaining(deadline)), c_.work);
+      if (!message) co_return fail_on("kernel", message.errc, "WebSocket closed: " + message.reason);
+      const json m = json::parse(message.text, nullptr, false);
+      if (m.is_object() && m.value(json::json_pointer("/parent_header/msg_id"), std::string()) == msg_id &&
+          m.value(json::json_pointer("/header/msg_type"), std::string()) == "kernel_info_reply") {
+        co_return true;
+      }
+    }
+  }
+  // --- end of issue 22 items 13 and 14 ---
 
   // One cell: execute_request on the shell channel, then every message of that request until both
   // its execute_reply and the kernel's idle status came (outputs come before idle on iopub).
