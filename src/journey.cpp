@@ -25,7 +25,7 @@ const std::vector<JourneyMetric>& journey_metrics() {
       {"spawn", "the server's start request answered (POST /hub/api/users/NAME/server, or GET /hub/spawn)"},
       {"ready", "from the start request to the ready event of the spawn's progress stream"},
       {"open", "from ready to the first 200 of the user's server through the proxy (503s and redirects retried)"},
-      {"kernel", "POST /user/NAME/api/kernels answered 201 and the kernel's WebSocket connected"},
+      {"kernel", "POST /user/NAME/api/kernels answered 201, its WebSocket connected and kernel_info_reply came"},
       {"first_result", "the first cell: execute_request sent until its output and execute_reply arrived"},
       {"cell", "each further cell, --think apart"},
       {"time_to_first_result", "from the student's scheduled arrival to the first cell's result"},

@@ -114,10 +114,14 @@ make_root() {
   remove_root "$new"
   echo "local-hub.sh: making the JupyterHub 5.2 root $r from Debian sid at $mirror (about 10 minutes; log $log)" >&2
   local started=$SECONDS
+  # sid's base seldom configures in one go (node packages whose dependencies dpkg meets later):
+  # debootstrap then fails after "Configuring the base system", and apt-get -f install below
+  # finishes it. A failure before that point (a download, the mirror) is the end of it.
   if ! debootstrap --variant=minbase \
       --include=jupyterhub,python3-jupyter-server,python3-ipykernel,python3-notebook,curl \
-      sid "$new" "$mirror" >"$log" 2>&1; then
-    echo "local-hub.sh: debootstrap of Debian sid failed: $(grep -E '^(E|W):' "$log" | tail -1 || tail -1 "$log") (log $log)" >&2
+      sid "$new" "$mirror" >"$log" 2>&1 &&
+    ! grep -q '^I: Configuring the base system' "$log"; then
+    echo "local-hub.sh: debootstrap of Debian sid from $mirror failed: $(grep -E '^(E|W):' "$log" | tail -1 || tail -1 "$log") (log $log)" >&2
     return 1
   fi
   bind_system "$new"
