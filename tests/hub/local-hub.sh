@@ -99,8 +99,10 @@ remove_root() {
 }
 
 # A root is complete once its marker is written, after every step of make_root succeeded.
+notebook_json=etc/jupyter/jupyter_server_config.d/notebook.json
 root_ok() {
-  [ -f "$1/.hub-stress-test-ready" ] && [ -x "$1/usr/bin/python3" ] && [ -x "$1/usr/bin/jupyterhub-singleuser" ]
+  [ -f "$1/.hub-stress-test-ready" ] && [ -x "$1/usr/bin/python3" ] && [ -x "$1/usr/bin/jupyterhub-singleuser" ] &&
+    [ -f "$1/$notebook_json" ]
 }
 
 # Debian sid with JupyterHub 5.2, Notebook 7, ipykernel; made in DIR.new and renamed when done.
@@ -112,7 +114,7 @@ make_root() {
     return 1
   }
   remove_root "$new"
-  echo "local-hub.sh: making the JupyterHub 5.2 root $r from Debian sid at $mirror (about 10 minutes; log $log)" >&2
+  echo "local-hub.sh: making the JupyterHub 5.2 root $r from Debian sid at $mirror (10 to 30 minutes; log $log)" >&2
   local started=$SECONDS
   # sid's base seldom configures in one go (node packages whose dependencies dpkg meets later):
   # debootstrap then fails after "Configuring the base system", and apt-get -f install below
@@ -127,7 +129,7 @@ make_root() {
   bind_system "$new"
   # the release file of a snapshot is past its date here; -f install finishes configuring;
   # configurable-http-proxy's logger needs safe-stable-stringify, which its package does not depend on
-  if ! { chroot "$new" apt-get -o Acquire::Check-Valid-Until=false -f install -y &&
+  if ! { chroot "$new" apt-get -o Acquire::Check-Valid-Until=false -f install -y --no-install-recommends &&
     chroot "$new" apt-get -o Acquire::Check-Valid-Until=false install -y --no-install-recommends node-fast-safe-stringify &&
     chroot "$new" apt-get clean &&
     chroot "$new" /usr/bin/python3 -c 'import jupyterhub, jupyter_server, notebook, ipykernel, jupyterhub.tests.mocksu'
@@ -135,6 +137,10 @@ make_root() {
     echo "local-hub.sh: finishing the Debian sid root failed: $(tail -1 "$log") (log $log)" >&2
     return 1
   fi
+  # Debian's python3-notebook 7.4.7 does not enable its own server extension (upstream ships this
+  # file): without it /user/NAME/tree, Notebook 7's default URL, is a 404
+  mkdir -p "$new/etc/jupyter/jupyter_server_config.d"
+  echo '{"ServerApp": {"jpserver_extensions": {"notebook": true}}}' >"$new/$notebook_json"
   chroot "$new" /usr/bin/python3 -c 'import jupyterhub; print(jupyterhub.__version__)' >"$new/.hub-stress-test-ready"
   unmount_all "$new"
   remove_root "$r"
