@@ -4,6 +4,7 @@
 #   bench/stress-cycle.sh            both settings of issue 3, then the purge measurement
 #   bench/stress-cycle.sh mocksu 100 10   one setting: SPAWNER COUNT BATCH
 #   HST_TOOL=/path/to/hub-stress-test bench/stress-cycle.sh shared 500 50   another build (a comparison)
+#   HUB_STRESS_TEST_HUB=5.2 bench/stress-cycle.sh   on JupyterHub 5.2.1 (tests/hub/local-hub.sh)
 # Settings: "mocksu" = one real process per user (jupyterhub.tests.mocksu), "shared" = every user
 # points at one shared server inside the hub (SPEC §5), so hundreds of users cost nothing.
 set -euo pipefail

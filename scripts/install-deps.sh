@@ -13,7 +13,8 @@ packages=(
 build_only=false
 [ "${1:-}" = --build-only ] && build_only=true
 if ! $build_only; then
-  packages+=(libgtest-dev libgmock-dev libcpp-httplib-dev jupyterhub python3-ipykernel chromium tmux)
+  # debootstrap: the JupyterHub 5.2 root of the second hub flavour (tests/hub/local-hub.sh)
+  packages+=(libgtest-dev libgmock-dev libcpp-httplib-dev jupyterhub python3-ipykernel chromium tmux debootstrap)
   command -v npm >/dev/null || packages+=(nodejs npm)  # a Node.js from elsewhere (NodeSource) will do
 fi
 npm_packages() {  # the schema check of deploy/'s Kubernetes objects (kubernetes-models, yaml)

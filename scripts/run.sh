@@ -5,6 +5,8 @@
 # jupyterhub-singleuser notebook servers, runs the stress test against it, and stops it.
 # Arguments are hub-stress-test's stress-test arguments (default: -c 50 -b 10), or a command name
 # first and its arguments: ./scripts/run.sh journey -c 5 --ramp-up 10s
+# HUB_STRESS_TEST_HUB=5.2 runs the local hub as JupyterHub 5.2.1 with Notebook 7 instead of Debian
+# 12's 3.0 (a Debian sid root, made on first use: tests/hub/local-hub.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install-deps.sh"

@@ -130,6 +130,55 @@ TEST(JourneyFaults, AWrongOutputIsAFailedStepWithTheOutputAsReason) {
   expect_nothing_left(hub, r);
 }
 
+// JupyterHub 5.2 with a jupyter-server 2 that has no front end (issue 22, item 13): GET /user/NAME/
+// answers 200 without asking who the student is. A form-login student that counts that as open
+// would go on unknown to its server (its kernel start refused 403): open must end with the
+// student known to its server, or fail there saying so.
+TEST(JourneyFaults, AServerRootThatAsksNoOneIsNotAnOpenServerForAFormLoginStudent) {
+  FakeHub hub({"--server-root", "open", "--version", "5.2.1", "--xsrf"});
+  hs::Session session(session_options(hub));
+  auto o = options(2);
+  o.auth = hs::JourneyAuth::form;
+  o.password = "any";
+  const auto r = hs::journey(session, o);
+  ASSERT_EQ(r.students.size(), 2u);
+  for (const auto& s : r.students) {
+    EXPECT_EQ(s.failed_step, "open") << s.user << ": " << s.reason;
+    EXPECT_NE(s.reason.find("does not know the student"), std::string::npos) << s.reason;
+    EXPECT_FALSE(s.kernel_deleted) << "it never had one";
+  }
+  EXPECT_EQ(hub.state()["kernels_started"], 0) << "no kernel may be asked for by a student its server does not know";
+  expect_nothing_left(hub, r);
+}
+
+// The same front-end-less root is no trouble for a token student: its token is checked by the API.
+TEST(JourneyFaults, AServerRootThatAsksNoOneLetsATokenStudentThrough) {
+  FakeHub hub({"--server-root", "open", "--version", "5.2.1"});
+  hs::Session session(session_options(hub));
+  const auto r = hs::journey(session, options(2));
+  for (const auto& s : r.students) EXPECT_TRUE(s.ok()) << s.user << ": " << s.failed_step << ": " << s.reason;
+  expect_nothing_left(hub, r);
+}
+
+// JupyterHub 5.2.1 with Notebook 7 (jupyter-server 2.20), issue 22 item 14: a first cell sent
+// right after the kernel's WebSocket opened was sometimes never answered. A browser sends
+// kernel_info_request and waits for its reply before it executes; so must a student. The fake
+// kernel drops whatever comes before its kernel_info_reply.
+TEST(JourneyFaults, AKernelThatIgnoresMessagesBeforeItsKernelInfoReplyAnswersTheFirstCell) {
+  FakeHub hub({"--kernel", "info-first", "--kernel-ready", "0.3", "--version", "5.2.1"});
+  hs::Session session(session_options(hub));
+  auto o = options(3, 2);
+  o.step_timeout_s = 5;
+  const auto r = hs::journey(session, o);
+  ASSERT_EQ(r.students.size(), 3u);
+  for (const auto& s : r.students) EXPECT_TRUE(s.ok()) << s.user << ": " << s.failed_step << ": " << s.reason;
+  const auto state = hub.state();
+  EXPECT_EQ(state["ignored_before_info"], 0) << "a cell was sent before the kernel's kernel_info_reply";
+  EXPECT_GE(state["kernel_info_replies"], 3);
+  EXPECT_EQ(state["cells"], 6);
+  expect_nothing_left(hub, r);
+}
+
 TEST(JourneyFaults, AFailedSpawnEndsThatStudentAtReadyWithTheSpawnersMessageAndNoOtherOne) {
   FakeHub hub({"--fail-every", "2"});
   hs::Session session(session_options(hub));

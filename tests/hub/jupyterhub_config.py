@@ -1,4 +1,5 @@
-# JupyterHub config for the local hub used by the tests, the demo and the benchmarks.
+# JupyterHub config for the local hub used by the tests, the demo and the benchmarks, on Debian 12's
+# JupyterHub 3.0 and on 5.2 in a Debian sid root alike (tests/hub/local-hub.sh, HUB_STRESS_TEST_HUB).
 # Everything is set through environment variables so one file serves every case:
 #   HST_PORT         hub port on 127.0.0.1 (required)
 #   HST_TOKEN        API token of the "stress-tester" service (required)
@@ -26,6 +27,10 @@ c.JupyterHub.db_url = f"sqlite:///{os.path.join(state_dir, 'jupyterhub.sqlite')}
 c.JupyterHub.cookie_secret_file = os.path.join(state_dir, "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = os.path.join(state_dir, "jupyterhub.pid")
 c.JupyterHub.authenticator_class = "dummy"
+import jupyterhub  # noqa: E402
+
+if int(jupyterhub.__version__.split(".")[0]) >= 5:
+    c.Authenticator.allow_all = True  # 5.0 lets no one in by default, the dummy authenticator included
 c.JupyterHub.concurrent_spawn_limit = int(os.environ.get("HST_SPAWN_LIMIT", "100"))
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.cleanup_proxy = True
@@ -108,7 +113,7 @@ elif spawner_kind == "singleuser":
     c.JupyterHub.spawner_class = HomeMakingSpawner
     c.Spawner.cmd = ["/usr/bin/jupyterhub-singleuser"]
     c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
-    c.Spawner.default_url = "/tree"  # Debian 12 ships the classic notebook, not JupyterLab
+    c.Spawner.default_url = "/tree"  # the classic notebook (3.0) or Notebook 7 (5.2), no JupyterLab
 elif spawner_kind in ("mocksu", "failing"):
     c.JupyterHub.spawner_class = FailingSpawner if spawner_kind == "failing" else HomeMakingSpawner
     c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.tests.mocksu"]

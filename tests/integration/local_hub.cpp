@@ -42,14 +42,22 @@ int exit_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 1
 
 } // namespace
 
-LocalHub::LocalHub(const std::string& spawner, int spawn_limit) {
+std::string default_hub_flavour() {
+  const char* hub = std::getenv("HUB_STRESS_TEST_HUB");
+  return hub != nullptr && *hub != '\0' ? hub : "3.0";
+}
+
+LocalHub::LocalHub(const std::string& spawner, int spawn_limit, const std::string& hub) : hub_(hub) {
   char templ[] = "/tmp/hst-hub-XXXXXX";
   if (mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = templ;
-  const std::string cmd = std::string(HST_LOCAL_HUB_SCRIPT) + " start " + shell_quote(dir_) + " " + spawner + " " +
-                          std::to_string(spawn_limit);
+  // kill, restart and stop read the flavour back from the hub's own hub.env
+  const std::string cmd = "HUB_STRESS_TEST_HUB=" + shell_quote(hub_) + " " + std::string(HST_LOCAL_HUB_SCRIPT) +
+                          " start " + shell_quote(dir_) + " " + spawner + " " + std::to_string(spawn_limit);
   try {
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the local JupyterHub: " + cmd);
+    if (std::system(cmd.c_str()) != 0) {
+      throw std::runtime_error("could not start the local JupyterHub (" + hub_ + "): " + cmd);
+    }
     endpoint_ = read_env_value(dir_ + "/hub.env", "HST_ENDPOINT");
     token_ = read_env_value(dir_ + "/hub.env", "HST_TOKEN");
     limited_token_ = read_env_value(dir_ + "/hub.env", "HST_LIMITED_TOKEN");

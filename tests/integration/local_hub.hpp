@@ -8,10 +8,15 @@
 
 namespace hubstress::testing {
 
+// The hub flavour a LocalHub runs when none is given: HUB_STRESS_TEST_HUB, else "3.0".
+std::string default_hub_flavour();
+
 class LocalHub {
 public:
   // spawner: mocksu | shared | singleuser | failing (see tests/hub/jupyterhub_config.py)
-  explicit LocalHub(const std::string& spawner = "mocksu", int spawn_limit = 100);
+  // hub: "3.0" (Debian 12's package) or "5.2" (a Debian sid root; see tests/hub/local-hub.sh)
+  explicit LocalHub(const std::string& spawner = "mocksu", int spawn_limit = 100,
+                    const std::string& hub = default_hub_flavour());
   ~LocalHub();
   LocalHub(const LocalHub&) = delete;
   LocalHub& operator=(const LocalHub&) = delete;
@@ -20,6 +25,7 @@ public:
   const std::string& token() const { return token_; }
   const std::string& limited_token() const { return limited_token_; }  // list:users and read:users only
   const std::string& state_dir() const { return dir_; }
+  const std::string& hub() const { return hub_; }  // the flavour: "3.0" or "5.2"
   SessionOptions options() const;
 
   // Direct calls that bypass the code under test, to set up and check the hub.
@@ -36,6 +42,7 @@ public:
 private:
   void stop_and_remove() const;
 
+  std::string hub_;
   std::string dir_;
   std::string endpoint_;
   std::string token_;

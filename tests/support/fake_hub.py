@@ -14,6 +14,13 @@ JupyterHub already needs). Faults are switched on by options:
   --kernel silent      the kernel never answers an execute_request
   --kernel drop        the kernel WebSocket's TCP connection is dropped mid-cell
   --kernel wrong       the cell's output is "41"
+  --kernel info-first  as a kernel behind jupyter-server 2 can be (seen on JupyterHub 5.2.1 with
+                       Notebook 7): every message sent on a new WebSocket before the kernel's
+                       kernel_info_reply is dropped unanswered; the reply comes --kernel-ready S
+                       (default 0.3) after the WebSocket opened, to a kernel_info_request
+  --server-root open   as a jupyter-server 2 without a front end (Debian trixie's 5.2.1):
+                       GET /user/NAME/ answers 200 and sets _xsrf without asking who the caller
+                       is; its API still refuses a caller it does not know (403)
   --spawn-limit K      a start request while K spawns are pending is answered 429 (Retry-After: 1),
                        as the hub's concurrent_spawn_limit does
   --echo               refusals repeat what was sent: the login's form body, the kernel start's
@@ -40,7 +47,9 @@ p.add_argument("--xsrf", action="store_true")
 p.add_argument("--spawn-delay", type=float, default=0.2)
 p.add_argument("--fail-every", type=int, default=0)
 p.add_argument("--proxy-503", type=float, default=0.0)
-p.add_argument("--kernel", choices=["ok", "silent", "drop", "wrong"], default="ok")
+p.add_argument("--kernel", choices=["ok", "silent", "drop", "wrong", "info-first"], default="ok")
+p.add_argument("--kernel-ready", type=float, default=0.3)
+p.add_argument("--server-root", choices=["login", "open"], default="login")
 p.add_argument("--token", default="admin-token")
 p.add_argument("--spawn-limit", type=int, default=0)
 p.add_argument("--echo", action="store_true")
@@ -48,7 +57,8 @@ args = p.parse_args()
 
 users = {}  # name -> {"ready_at": t or None, "failed": bool, "started": t}
 tokens = {args.token: None}  # token -> user name (None: the admin)
-state = {"answers_429": 0, "requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0}
+state = {"answers_429": 0, "requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0,
+         "ignored_before_info": 0, "kernel_info_replies": 0, "server_api_refused": 0}
 kernels = {}  # id -> user
 HUB_XSRF = "2|hubxsrf|" + secrets.token_hex(4)
 
@@ -277,8 +287,13 @@ class UserServer(Base):
         if rest == "oauth_callback":
             self.set_cookie(f"fake-user-{name}", "ok", path=f"/user/{name}/")
             return self.redirect(f"/user/{name}/tree", status=302)
+        if args.server_root == "open" and rest == "":
+            # no front end: the root page asks no one who they are
+            self.set_cookie("_xsrf", "2|server|" + name, path=f"/user/{name}/")
+            return self.finish("<html>jupyter-server</html>")
         if not self.owner_ok(name):
             if rest.startswith("api/"):
+                state["server_api_refused"] += 1
                 raise web.HTTPError(403)
             return self.redirect(f"/hub/api/oauth2/authorize?redirect_uri=/user/{name}/oauth_callback", status=302)
         self.set_cookie("_xsrf", "2|server|" + name, path=f"/user/{name}/")
@@ -288,6 +303,7 @@ class UserServer(Base):
 
     def post(self, name, rest):
         if not self.owner_ok(name):
+            state["server_api_refused"] += 1
             raise web.HTTPError(403)
         if not self.request.headers.get("Authorization") and self.request.headers.get("X-XSRFToken") != self.get_cookie("_xsrf"):
             state["xsrf_refused"] += 1
@@ -333,14 +349,27 @@ class Channels(websocket.WebSocketHandler):
             return
         state["ws_connections"] += 1
         self.set_nodelay(True)
+        self.ready_at = time.monotonic() + args.kernel_ready
+        self.info_sent = args.kernel != "info-first"
 
     def reply(self, parent, channel, msg_type, content):
         self.write_message(json.dumps({"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type}, "parent_header": parent["header"],
                                        "metadata": {}, "content": content, "channel": channel}))
 
-    def on_message(self, message):
+    async def on_message(self, message):
         msg = json.loads(message)
-        if msg.get("header", {}).get("msg_type") != "execute_request":
+        msg_type = msg.get("header", {}).get("msg_type")
+        if msg_type == "kernel_info_request":
+            await asyncio.sleep(max(0.0, self.ready_at - time.monotonic()))
+            self.reply(msg, "shell", "kernel_info_reply", {"status": "ok", "protocol_version": "5.3",
+                                                           "implementation": "fake", "language_info": {"name": "python"}})
+            state["kernel_info_replies"] += 1
+            self.info_sent = True
+            return
+        if msg_type != "execute_request":
+            return
+        if not self.info_sent:
+            state["ignored_before_info"] += 1  # lost, as the first cell on jupyter-server 2 can be
             return
         state["cells"] += 1
         if args.kernel == "silent":
