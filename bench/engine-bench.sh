@@ -6,6 +6,11 @@
 # drifts from one second to the next: only figures taken side by side compare). Prints every
 # figure, the medians and the ratios. Not part of CI.
 #   bench/engine-bench.sh [CONNECTIONS] [SECONDS] [ROUNDS]
+# ENGINE_BENCH=/path/engine-bench and CURL_BENCH=/path/curl-bench run other builds of them (an older
+# commit's, to compare before and after); the default is this tree's build/bench/.
+# INSTRUCTIONS=1 first counts instructions per request of both under valgrind --tool=callgrind
+# (steady state: the runs of --requests 12000 and 2000, the difference divided by the difference
+# of answers), which a shared machine's load does not move; it installs valgrind if missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 connections="${1:-50}"
@@ -19,8 +24,8 @@ if ! command -v wrk >/dev/null || ! [ -x /usr/sbin/nginx ]; then
   echo "engine-bench.sh: installing nginx wrk" >&2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx wrk >/dev/null
 fi
-bench="$root/build/bench/engine-bench"
-floor="$root/build/bench/curl-bench"
+bench="${ENGINE_BENCH:-$root/build/bench/engine-bench}"
+floor="${CURL_BENCH:-$root/build/bench/curl-bench}"
 if ! [ -x "$bench" ] || ! [ -x "$floor" ]; then
   "$root/scripts/build.sh"
 fi
@@ -65,6 +70,24 @@ trap stop_nginx EXIT
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
 
 url="http://127.0.0.1:$port/"
+if [ "${INSTRUCTIONS:-0}" = 1 ]; then
+  command -v valgrind >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind >/dev/null
+  # "INSTRUCTIONS ANSWERS" of one run of $1 that stops after $2 answers
+  counted() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" --url "$url" --connections "$connections" \
+      --duration 1000 --requests "$2" 2>&1 |
+      awk '/Collected :/ {c = $4} /^answers 2xx/ {n += $3} /^answers other/ {n += $3} /^failed/ {n += $2} END {print c, n}'
+  }
+  per_request() {
+    read -r c1 n1 < <(counted "$1" 2000)
+    read -r c2 n2 < <(counted "$1" 12000)
+    awk -v c1="$c1" -v c2="$c2" -v n1="$n1" -v n2="$n2" 'BEGIN {printf "%.0f", (c2 - c1) / (n2 - n1)}'
+  }
+  engine_ipr="$(per_request "$bench")"
+  floor_ipr="$(per_request "$floor")"
+  echo "instructions/request: engine-bench $engine_ipr  curl-bench $floor_ipr  (callgrind, 12000 minus 2000 requests)"
+  awk -v e="$engine_ipr" -v f="$floor_ipr" 'BEGIN {printf "ratio by instructions: libcurl alone/engine %.3f\n", f / e}'
+fi
 rps() { awk '/^requests\/s/ {print $2} /^Requests\/sec:/ {print $2}'; }
 engine_all=() floor_all=() wrk_all=()
 for round in $(seq "$rounds"); do

@@ -32,15 +32,19 @@ Errc classify(CURLcode code) {
   }
 }
 
+// ASCII only, as HTTP header names are: no locale, no call per character (every answer's headers pass here).
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : out) c = ascii_lower(c);
   return out;
 }
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   return text;
 }
 
@@ -89,29 +93,33 @@ struct Client::Jar {
     curl_easy_setopt(probe, CURLOPT_COOKIEFILE, "");
   }
   ~Jar() {
-    for (CURL* easy : idle) curl_easy_cleanup(easy);
+    for (Pooled& handle : idle) curl_easy_cleanup(handle.easy);
     curl_easy_cleanup(probe); // detaches it from the share first
     curl_share_cleanup(share);
   }
 
   // Easy handles are reused: a new one costs allocations (its 16 KB buffer among them) per request.
-  // Reused as they are (options are all set again by configure()); nullptr when out of memory.
-  CURL* take(bool& fresh) {
+  // Reused as they are (configure() sets every option that varies); easy is nullptr when out of memory.
+  struct Pooled {
+    CURL* easy = nullptr;
+    std::string url; // what its CURLOPT_URL holds: libcurl copies and parses it again when set again
+  };
+  Pooled take(bool& fresh) {
     fresh = idle.empty();
-    if (fresh) return curl_easy_init();
-    CURL* easy = idle.back();
+    if (fresh) return Pooled{curl_easy_init(), {}};
+    Pooled handle = std::move(idle.back());
     idle.pop_back();
-    return easy;
+    return handle;
   }
-  void give_back(CURL* easy) {
+  void give_back(Pooled handle) {
     if (idle.size() >= kMaxIdle) {
-      curl_easy_cleanup(easy);
+      curl_easy_cleanup(handle.easy);
       return;
     }
-    idle.push_back(easy);
+    idle.push_back(std::move(handle));
   }
   static constexpr std::size_t kMaxIdle = 64;
-  std::vector<CURL*> idle;
+  std::vector<Pooled> idle;
   Jar(const Jar&) = delete;
   Jar& operator=(const Jar&) = delete;
 
@@ -136,12 +144,15 @@ struct Client::Jar {
 struct Transfer final : CurlJob {
   Transfer(const asio::any_io_executor& executor, std::shared_ptr<CurlDriver> curl, std::shared_ptr<Client::Jar> cookies)
       : driver(std::move(curl)), jar(std::move(cookies)), waiter(executor) {
-    easy = jar->take(fresh);
-    if (easy == nullptr) throw std::runtime_error("could not initialise libcurl");
+    Client::Jar::Pooled handle = jar->take(fresh);
+    if (handle.easy == nullptr) throw std::runtime_error("could not initialise libcurl");
+    easy = handle.easy;
+    url_set = std::move(handle.url);
+    error[0] = '\0';
   }
   ~Transfer() override {
     if (started && !finished) driver->remove(*this);
-    jar->give_back(easy);
+    jar->give_back(Client::Jar::Pooled{easy, std::move(url_set)});
     curl_slist_free_all(header_list);
   }
   Transfer(const Transfer&) = delete;
@@ -185,13 +196,13 @@ struct Transfer final : CurlJob {
       answer.body.append(bytes);
       return;
     }
-    auto events = parser.feed(bytes);
+    auto events = stream->parser.feed(bytes);
     if (events.empty()) return;
     const auto now = Clock::now();
     for (auto& event : events) {
       event.arrived = now;
       replace_all(event.data, secret);
-      queue.push_back(std::move(event));
+      stream->queue.push_back(std::move(event));
     }
     waiter.notify();
   }
@@ -214,8 +225,7 @@ struct Transfer final : CurlJob {
     const auto colon = trimmed.find(':');
     if (colon == std::string_view::npos) return;
     if (answer.headers.empty()) answer.headers.reserve(16);
-    auto& [name, value] = answer.headers.emplace_back(trimmed.substr(0, colon), trim(trimmed.substr(colon + 1)));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto& [name, value] = answer.headers.emplace_back(lower(trimmed.substr(0, colon)), trim(trimmed.substr(colon + 1)));
     replace_all(value, secret);
   }
 
@@ -235,7 +245,8 @@ struct Transfer final : CurlJob {
   std::shared_ptr<Client::Jar> jar; // the share handle must outlive this easy handle
   Waiter waiter;
   curl_slist* header_list = nullptr;
-  char error[CURL_ERROR_SIZE] = {};
+  char error[CURL_ERROR_SIZE]; // libcurl writes it only on a failure
+  std::string url_set; // the easy handle's CURLOPT_URL
   std::string body; // libcurl reads the request body from here (CURLOPT_POSTFIELDS does not copy)
   std::string secret;
   Answer answer;
@@ -243,11 +254,15 @@ struct Transfer final : CurlJob {
   bool started = false;
   bool finished = false;
   CURLcode code = CURLE_OK;
-  // text/event-stream
+  // text/event-stream: the parser and the events not yet read, made only for a stream (an empty
+  // deque allocates, and a plain request has no use for either).
+  struct Stream {
+    SseParser parser;
+    std::deque<SseEvent> queue;
+  };
   bool streaming = false;
   bool head_done = false;
-  SseParser parser;
-  std::deque<SseEvent> queue;
+  std::unique_ptr<Stream> stream;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +304,10 @@ namespace {
 void configure(Transfer& t, const Client& client, Request& request) {
   const ClientOptions& options = client.options();
   CURL* e = t.easy;
-  const std::string url = client.absolute(request.url);
+  std::string relative_made_absolute;
+  const bool is_absolute = request.url.find("://") != std::string::npos;
+  if (!is_absolute) relative_made_absolute = client.absolute(request.url);
+  const std::string& url = is_absolute ? request.url : relative_made_absolute;
   if (request.xsrf && !is_safe_method(request.method)) {
     if (auto xsrf = client.cookie("_xsrf", url)) {
       request.headers.push_back("X-XSRFToken: " + *xsrf);
@@ -303,7 +321,6 @@ void configure(Transfer& t, const Client& client, Request& request) {
   }
   t.secret = options.token;
   for (const auto& h : request.headers) t.header_list = curl_slist_append(t.header_list, h.c_str());
-  t.header_list = curl_slist_append(t.header_list, "Expect:"); // no 100-continue round trip
   std::string content_type = request.content_type;
   if (!request.form.empty()) {
     t.body = form_encode(request.form);
@@ -315,7 +332,12 @@ void configure(Transfer& t, const Client& client, Request& request) {
   if (!content_type.empty()) {
     t.header_list = curl_slist_append(t.header_list, ("Content-Type: " + content_type).c_str());
   }
-  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  const bool has_body = !t.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  if (has_body) t.header_list = curl_slist_append(t.header_list, "Expect:"); // no 100-continue round trip
+  if (t.fresh || url != t.url_set) {
+    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+    t.url_set = url;
+  }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
   if (t.fresh) {
     // Once per handle: what never changes for this client's handles (they are only ever this
@@ -351,7 +373,6 @@ void configure(Transfer& t, const Client& client, Request& request) {
   curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, static_cast<char*>(nullptr));
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); // last: setting POSTFIELDS above made it a POST
-  const bool has_body = !t.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
   if (has_body) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(t.body.size()));
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.body.c_str());
@@ -368,6 +389,7 @@ std::unique_ptr<Transfer> start(const asio::any_io_executor& executor, Loop& loo
                                 std::shared_ptr<Client::Jar> jar, Request& request, bool streaming) {
   auto t = std::make_unique<Transfer>(executor, loop.impl().curl, std::move(jar));
   t->streaming = streaming;
+  if (streaming) t->stream = std::make_unique<Transfer::Stream>();
   configure(*t, client, request);
   t->answer.sent = Clock::now();
   t->started = t->driver->add(*t);
@@ -429,9 +451,9 @@ Task<EventStream::Next> EventStream::next(std::chrono::milliseconds timeout, std
   Transfer& t = *impl_->transfer;
   const auto deadline = deadline_after(timeout);
   for (;;) {
-    if (!t.queue.empty()) {
-      Next next{Errc::ok, {}, std::move(t.queue.front())};
-      t.queue.pop_front();
+    if (!t.stream->queue.empty()) {
+      Next next{Errc::ok, {}, std::move(t.stream->queue.front())};
+      t.stream->queue.pop_front();
       co_return next;
     }
     if (t.finished) {

@@ -14,7 +14,6 @@
 
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace hubstress::engine {
 
@@ -25,6 +24,13 @@ public:
   virtual ~CurlJob() = default;
   virtual void on_done(CURLcode code) = 0;
   CURL* easy = nullptr;
+
+private:
+  friend class CurlDriver;
+  // The driver's list of the jobs in the multi handle: intrusive, so adding a transfer allocates nothing.
+  CurlJob* prev_ = nullptr;
+  CurlJob* next_ = nullptr;
+  bool in_multi_ = false;
 };
 
 class CurlDriver : public std::enable_shared_from_this<CurlDriver> {
@@ -48,6 +54,8 @@ private:
   void arm(const std::shared_ptr<Watch>& watch);
   void action(curl_socket_t fd, int events);
   void collect_finished();
+  void link(CurlJob& job);
+  void unlink(CurlJob& job);
 
   asio::io_context& io_;
   CURLM* multi_ = nullptr;
@@ -56,7 +64,7 @@ private:
   Clock::time_point timer_expiry_;
   bool kick_posted_ = false;      // a "timeout now" is queued on the loop
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
-  std::unordered_set<CurlJob*> jobs_;
+  CurlJob* jobs_ = nullptr; // every job in the multi handle (CurlJob::next_)
 };
 
 } // namespace hubstress::engine

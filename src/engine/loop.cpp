@@ -97,19 +97,39 @@ bool CurlDriver::add(CurlJob& job) {
   curl_easy_setopt(job.easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlDriver::on_close);
   curl_easy_setopt(job.easy, CURLOPT_CLOSESOCKETDATA, this);
   if (curl_multi_add_handle(multi_, job.easy) != CURLM_OK) return false;
-  jobs_.insert(&job);
+  link(job);
   return true;
 }
 
 void CurlDriver::remove(CurlJob& job) {
-  if (multi_ == nullptr || jobs_.erase(&job) == 0) return;
+  if (multi_ == nullptr || !job.in_multi_) return;
+  unlink(job);
   curl_multi_remove_handle(multi_, job.easy);
+}
+
+void CurlDriver::link(CurlJob& job) {
+  job.in_multi_ = true;
+  job.prev_ = nullptr;
+  job.next_ = jobs_;
+  if (jobs_ != nullptr) jobs_->prev_ = &job;
+  jobs_ = &job;
+}
+
+void CurlDriver::unlink(CurlJob& job) {
+  job.in_multi_ = false;
+  if (job.prev_ != nullptr) job.prev_->next_ = job.next_;
+  else jobs_ = job.next_;
+  if (job.next_ != nullptr) job.next_->prev_ = job.prev_;
+  job.prev_ = job.next_ = nullptr;
 }
 
 void CurlDriver::shutdown() {
   if (multi_ == nullptr) return;
-  for (CurlJob* job : jobs_) curl_multi_remove_handle(multi_, job->easy);
-  jobs_.clear();
+  while (jobs_ != nullptr) {
+    CurlJob& job = *jobs_;
+    unlink(job);
+    curl_multi_remove_handle(multi_, job.easy);
+  }
   for (auto& [fd, watch] : watches_) {
     watch->gone = true;
     watch->descriptor.release();
@@ -230,7 +250,9 @@ void CurlDriver::collect_finished() {
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &data);
     curl_multi_remove_handle(multi_, easy);
     auto* job = reinterpret_cast<CurlJob*>(data);
-    if (job != nullptr && jobs_.erase(job) != 0) job->on_done(code);
+    if (job == nullptr || !job->in_multi_) continue;
+    unlink(*job);
+    job->on_done(code);
   }
 }
 
