@@ -1,5 +1,6 @@
 #include "hubstress/engine/client.hpp"
 
+#include "jar.hpp"
 #include "loop_impl.hpp"
 #include "waiter.hpp"
 
@@ -79,64 +80,6 @@ std::string Answer::describe() const {
   if (body.size() > 300) text += "...";
   return "HTTP " + std::to_string(status) + (text.empty() ? "" : ": " + text);
 }
-
-// ---------------------------------------------------------------------------------------------
-// The jar: a share handle per user, so every transfer of this user reads and writes one jar.
-
-struct Client::Jar {
-  Jar() {
-    share = curl_share_init();
-    probe = curl_easy_init();
-    if (share == nullptr || probe == nullptr) throw std::runtime_error("could not initialise libcurl");
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
-    curl_easy_setopt(probe, CURLOPT_SHARE, share);
-    curl_easy_setopt(probe, CURLOPT_COOKIEFILE, "");
-  }
-  ~Jar() {
-    for (Pooled& handle : idle) curl_easy_cleanup(handle.easy);
-    curl_easy_cleanup(probe); // detaches it from the share first
-    curl_share_cleanup(share);
-  }
-
-  // Easy handles are reused: a new one costs allocations (its 16 KB buffer among them) per request.
-  // Reused as they are (configure() sets every option that varies); easy is nullptr when out of memory.
-  struct Pooled {
-    CURL* easy = nullptr;
-    std::string url; // what its CURLOPT_URL holds: libcurl copies and parses it again when set again
-  };
-  Pooled take(bool& fresh) {
-    fresh = idle.empty();
-    if (fresh) return Pooled{curl_easy_init(), {}};
-    Pooled handle = std::move(idle.back());
-    idle.pop_back();
-    return handle;
-  }
-  void give_back(Pooled handle) {
-    if (idle.size() >= kMaxIdle) {
-      curl_easy_cleanup(handle.easy);
-      return;
-    }
-    idle.push_back(std::move(handle));
-  }
-  static constexpr std::size_t kMaxIdle = 64;
-  std::vector<Pooled> idle;
-  Jar(const Jar&) = delete;
-  Jar& operator=(const Jar&) = delete;
-
-  CookieJar cookies() const {
-    CookieJar jar;
-    curl_slist* list = nullptr;
-    curl_easy_getinfo(probe, CURLINFO_COOKIELIST, &list);
-    for (curl_slist* item = list; item != nullptr; item = item->next) {
-      if (auto cookie = parse_cookie_line(item->data)) jar.push_back(std::move(*cookie));
-    }
-    curl_slist_free_all(list);
-    return jar;
-  }
-
-  CURLSH* share = nullptr;
-  CURL* probe = nullptr; // never sends anything: reads the jar
-};
 
 // ---------------------------------------------------------------------------------------------
 // One request in flight. Owned by the coroutine that awaits it; libcurl's callbacks point at it.

@@ -1,0 +1,25 @@
+// A user's WebSocket: the handshake carries its cookies and its token, as its browser would.
+#include "hubstress/engine/client.hpp"
+#include "hubstress/engine/web.hpp"
+#include "hubstress/engine/ws.hpp"
+
+namespace hubstress::engine {
+
+Task<WebSocket> WebSocket::connect(const Client& client, std::string url, std::chrono::milliseconds timeout,
+                                   std::stop_token stop) {
+  std::string absolute = client.absolute(url);
+  if (absolute.rfind("http", 0) == 0) absolute.replace(0, 4, "ws"); // http(s):// -> ws(s)://
+  WsOptions options;
+  options.insecure = client.options().insecure;
+  options.ca_bundle = client.options().ca_bundle;
+  options.user_agent = client.options().user_agent;
+  const auto cookies = client.cookies_for(absolute);
+  if (!cookies.empty()) options.headers.push_back("Cookie: " + cookie_header(cookies));
+  if (!client.options().token.empty()) {
+    options.headers.push_back("Authorization: token " + client.options().token);
+    options.secrets.push_back(client.options().token);
+  }
+  co_return co_await connect(std::move(absolute), std::move(options), timeout, std::move(stop));
+}
+
+} // namespace hubstress::engine
