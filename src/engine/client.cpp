@@ -243,6 +243,24 @@ std::optional<std::string> Client::cookie(std::string_view name, std::string_vie
 
 namespace {
 
+// Once per handle: what never changes for this client's handles (they are only ever this
+// client's: the jar keeps them). libcurl 7.88 also keeps (and leaks) a file list per COOKIEFILE call.
+void configure_once(CURL* e, Transfer& t, const ClientOptions& options) {
+  curl_easy_setopt(e, CURLOPT_SHARE, t.jar->share);
+  curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // the cookie engine on, on the share's jar
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.insecure ? 0L : 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options.insecure ? 0L : 2L);
+  if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
+}
+
 // Everything libcurl needs for one request of this client.
 void configure(Transfer& t, const Client& client, Request& request) {
   const ClientOptions& options = client.options();
@@ -282,23 +300,7 @@ void configure(Transfer& t, const Client& client, Request& request) {
     t.url_set = url;
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
-  if (t.fresh) {
-    // Once per handle: what never changes for this client's handles (they are only ever this
-    // client's: the jar keeps them). libcurl 7.88 also keeps (and leaks) a file list per COOKIEFILE call.
-    curl_easy_setopt(e, CURLOPT_SHARE, t.jar->share);
-    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // the cookie engine on, on the share's jar
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.insecure ? 0L : 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options.insecure ? 0L : 2L);
-    if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
-  }
+  if (t.fresh) configure_once(e, t, options);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
