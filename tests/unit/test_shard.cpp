@@ -1,6 +1,7 @@
 // Shards: the share and the names of each, --start-at times, a shard's report read back, and the
 // merge of several into the whole test (counts summed, percentiles from every sample together).
 #include "hubstress/report/report.hpp"
+#include "hubstress/scenarios/journey.hpp"
 #include "hubstress/scenarios/shard.hpp"
 
 #include <gtest/gtest.h>
