@@ -406,6 +406,219 @@ int run_merge(const Config& config) {
   return report_run(config, d, code, why, &merged);
 }
 
+namespace {
+
+// purge [--run ID]: deletes stress-test users (or one run's), and writes the reports of what it did.
+int run_purge(const Config& config, Session& session, const std::atomic<int>& interrupted, const std::string& started_at,
+              std::chrono::steady_clock::time_point t0) {
+  set_last_words("hub-stress-test: stopped at once; finish with: " + cleanup_command(config, nullptr) + "\n");
+  std::optional<Journal> journal;
+  if (!config.run_id.empty()) {
+    // a bad run id is bad input: said before anything is sent
+    journal = Journal::load(Journal::default_dir(), config.run_id);
+    if (normalize_api_url(journal->endpoint()) != session.endpoint()) {
+      throw std::invalid_argument("run " + journal->id() + " was against " + journal->endpoint() + ", not " +
+                                  session.endpoint());
+    }
+    validate_prefix(journal->prefix());
+  }
+  refuse_purge_during_a_run(config, session, journal);
+  HubWatch watch(on_loop_of(session, session_options(config)), config.hub_metrics_interval_s, &interrupted);
+  RunInfo run = run_info(config, journal ? journal->id() : "");
+  run.run_id.clear();  // purge makes no run of its own
+  int code = 0;
+  try {
+    code = journal ? purge_run(config, session, *journal) : (purge_users(session, config.prefix, config.batch_size), 0);
+  } catch (const Interrupted& e) {
+    logger().error("Interrupted; finish with: {}", cleanup_command(config, journal ? &*journal : nullptr));
+    run.status = "interrupted";
+    run.error = e.what();
+    code = kInterrupted;
+  } catch (const std::invalid_argument&) {
+    throw;  // bad input: one line, exit 1
+  } catch (const std::exception& e) {
+    logger().error("{}", e.what());
+    run.status = "failed";
+    run.error = e.what();
+    code = kFailed;
+  }
+  return finish(config, session, watch, started_at, t0, Results{}, code, run);
+}
+
+// What a load run (stress-test, activity-stress-test, journey) carries from step to step. What the
+// run measures is built here as it goes, so that a failed or interrupted run still writes every
+// report with what it measured until then.
+struct LoadRun {
+  const Config& config;
+  Session& session;
+  StressResult stress;
+  ActivityResult activity;
+  JourneyResult journeyed;
+  const JourneyOptions journey_opts;
+  RunInfo run;
+  std::vector<std::string> why;
+  std::optional<Journal> journal;
+  std::optional<ProgressDisplay> display;
+  std::string leftovers;
+  int code = 0;
+
+  LoadRun(const Config& c, Session& s)
+      : config(c), session(s), journey_opts(journey_options(c, nullptr)), run(run_info(c, "")),
+        leftovers("remove what is left with: " + cleanup_command(c, nullptr)) {}
+  // the run is over for `purge`'s sake however it ends (the second signal's _exit leaves "running"
+  // with a dead pid, which counts as over too)
+  ~LoadRun() {
+    try {
+      if (journal) journal->finish();
+    } catch (const std::exception&) {
+    }
+  }
+  LoadRun(const LoadRun&) = delete;
+  LoadRun& operator=(const LoadRun&) = delete;
+
+  Results results() const {
+    Results results;
+    if (config.command == "stress-test") results.stress = &stress;
+    if (config.command == "activity-stress-test") results.activity = &activity;
+    if (config.command == "journey") results.journey = &journeyed, results.journey_options = &journey_opts;
+    return results;
+  }
+
+  // A run that ended by a throw: its reports are still written, marked with how it ended.
+  void ended(const std::exception& e, const char* status, int exit_code) {
+    display.reset();
+    logger().error("{}", e.what());
+    if (journal && !journal->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
+    run.status = status;
+    run.error = e.what();
+    code = exit_code;
+  }
+};
+
+// Before the load: the hub and the token checked, the journal started, the live display on.
+// Returns the journal (none in a dry run).
+Journal* open_run(LoadRun& r) {
+  const Config& config = r.config;
+  Session& session = r.session;
+  logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
+  check_token(session, config.command == "journey" && config.auth == "form" ? "journey --auth form" : config.command);
+  if (!config.dry_run) {
+    r.journal = Journal::start(Journal::default_dir(), config.command, session.endpoint(), config.prefix);
+    logger().info("Run {} (journal {})", r.journal->id(), r.journal->path());
+    r.run.run_id = r.journal->id();
+  }
+  Journal* j = r.journal ? &*r.journal : nullptr;
+  r.leftovers = "remove what is left with: " + cleanup_command(config, j);
+  set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + r.leftovers + "\n");
+  if (!config.quiet) r.display.emplace(session.progress(), *session.loop());
+  if (config.shard) logger().info("Shard {}: {} of the test's {} users", to_string(*config.shard), config.count, config.total_count);
+  return j;
+}
+
+// Every shard begins its load at --start-at: late is said in the log and in the report.
+std::function<void()> start_gate(LoadRun& r) {
+  std::function<void()> before_load;
+  if (r.config.start_at) {
+    before_load = [&r] {
+      const double late = wait_for_start(r.session, *r.config.start_at);
+      if (r.run.shard) r.run.shard->start_late_s = late;
+    };
+  }
+  return before_load;
+}
+
+void load_stress(LoadRun& r, Journal* j, const NameSlot& names, const std::function<void()>& before_load) {
+  const Config& config = r.config;
+  StressOptions o;
+  o.count = config.count;
+  o.batch_size = config.batch_size;
+  o.keep = config.keep;
+  o.profile = config.profile;
+  o.prefix = config.prefix;
+  o.server_deadline_s = config.server_deadline_s;
+  o.journal = j;
+  o.names = names;
+  o.before_load = before_load;
+  stress_test(r.session, o, r.stress);
+  r.display.reset();
+  r.code = report_stress(r.stress, r.session.records(), config.count, r.why);
+  if (!r.stress.deleted) logger().error("Some users of this run remain; {}", r.leftovers);
+}
+
+void load_journey(LoadRun& r, Journal* j, const std::function<void()>& before_load) {
+  const Config& config = r.config;
+  if (config.auth == "form" && config.password.empty()) {
+    logger().warn("--auth form without --password (or HUB_STRESS_TEST_PASSWORD): every student logs in with an empty password");
+  }
+  if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
+  JourneyOptions o = r.journey_opts;
+  o.journal = j;
+  o.before_load = before_load;
+  journey(r.session, o, r.journeyed);
+  r.display.reset();
+  r.code = report_journey(r.journeyed, r.session.records(), config.count, r.why);
+  if (r.journeyed.interrupted) {
+    r.run.status = "interrupted";
+    r.run.error = "interrupted while the students were on their way";
+  }
+  if (!r.journeyed.deleted) logger().error("Some users of this run remain; {}", r.leftovers);
+}
+
+void load_activity(LoadRun& r, Journal* j, const NameSlot& names, const std::function<void()>& before_load) {
+  const Config& config = r.config;
+  ActivityOptions o;
+  o.count = config.count;
+  o.workers = config.workers;
+  o.duration_s = config.duration_s;
+  o.keep = config.keep;
+  o.prefix = config.prefix;
+  o.journal = j;
+  o.names = names;
+  o.before_load = before_load;
+  activity_stress_test(r.session, o, r.activity);
+  r.display.reset();
+  log_requests(r.session.records(), r.activity.used.size());
+  if (!r.activity.deleted) {
+    const std::string line = "activity-stress-test: some users could not be deleted; " + r.leftovers;
+    logger().error("{}", line);
+    r.why.push_back(line);
+    r.code = kFailed;
+  }
+}
+
+// stress-test, activity-stress-test or journey: the load, then the reports of what it measured.
+int run_load(const Config& config, Session& session, const std::atomic<int>& interrupted, const std::string& started_at,
+             std::chrono::steady_clock::time_point t0) {
+  if (config.command == "stress-test" && config.batch_size > 100) {
+    logger().warn("-b {}: each name of a create request is a synchronous database write on the hub; 100 or less "
+                  "keeps the hub answering", config.batch_size);
+  }
+  HubWatch watch(on_loop_of(session, session_options(config)), config.hub_metrics_interval_s, &interrupted);
+  LoadRun r(config, session);
+  const Results results = r.results();
+  try {
+    Journal* j = open_run(r);
+    const NameSlot names = names_of(config);
+    const std::function<void()> before_load = start_gate(r);
+    if (config.command == "stress-test") {
+      load_stress(r, j, names, before_load);
+    } else if (config.command == "journey") {
+      load_journey(r, j, before_load);
+    } else {
+      load_activity(r, j, names, before_load);
+    }
+  } catch (const Interrupted& e) {
+    r.ended(e, "interrupted", kInterrupted);
+  } catch (const std::invalid_argument&) {
+    throw;  // bad input: one line, exit 1
+  } catch (const std::exception& e) {
+    r.ended(e, "failed", kFailed);
+  }
+  return finish(config, session, watch, started_at, t0, results, r.code, r.run, r.why);
+}
+
+} // namespace
+
 int run_command(const Config& config) {
   if (config.command == "compare") return run_compare(config);
   if (config.command == "merge") return run_merge(config);
@@ -414,162 +627,8 @@ int run_command(const Config& config) {
   const std::string started_at = iso8601_utc_now();
   Session session(session_options(config));
   session.set_interrupt_flag(&interrupted);
-  if (config.command == "purge") {
-    set_last_words("hub-stress-test: stopped at once; finish with: " + cleanup_command(config, nullptr) + "\n");
-    std::optional<Journal> journal;
-    if (!config.run_id.empty()) {
-      // a bad run id is bad input: said before anything is sent
-      journal = Journal::load(Journal::default_dir(), config.run_id);
-      if (normalize_api_url(journal->endpoint()) != session.endpoint()) {
-        throw std::invalid_argument("run " + journal->id() + " was against " + journal->endpoint() + ", not " +
-                                    session.endpoint());
-      }
-      validate_prefix(journal->prefix());
-    }
-    refuse_purge_during_a_run(config, session, journal);
-    HubWatch watch(on_loop_of(session, session_options(config)), config.hub_metrics_interval_s, &interrupted);
-    RunInfo run = run_info(config, journal ? journal->id() : "");
-    run.run_id.clear();  // purge makes no run of its own
-    int code = 0;
-    try {
-      code = journal ? purge_run(config, session, *journal) : (purge_users(session, config.prefix, config.batch_size), 0);
-    } catch (const Interrupted& e) {
-      logger().error("Interrupted; finish with: {}", cleanup_command(config, journal ? &*journal : nullptr));
-      run.status = "interrupted";
-      run.error = e.what();
-      code = kInterrupted;
-    } catch (const std::invalid_argument&) {
-      throw;  // bad input: one line, exit 1
-    } catch (const std::exception& e) {
-      logger().error("{}", e.what());
-      run.status = "failed";
-      run.error = e.what();
-      code = kFailed;
-    }
-    return finish(config, session, watch, started_at, t0, Results{}, code, run);
-  }
-  if (config.command == "stress-test" && config.batch_size > 100) {
-    logger().warn("-b {}: each name of a create request is a synchronous database write on the hub; 100 or less "
-                  "keeps the hub answering", config.batch_size);
-  }
-  HubWatch watch(on_loop_of(session, session_options(config)), config.hub_metrics_interval_s, &interrupted);
-  // what the run measures is built here as it goes, so that a failed or interrupted run still
-  // writes every report with what it measured until then
-  StressResult stress;
-  ActivityResult activity;
-  JourneyResult journeyed;
-  const JourneyOptions journey_opts = journey_options(config, nullptr);
-  Results results;
-  if (config.command == "stress-test") results.stress = &stress;
-  if (config.command == "activity-stress-test") results.activity = &activity;
-  if (config.command == "journey") results.journey = &journeyed, results.journey_options = &journey_opts;
-  RunInfo run = run_info(config, "");
-  std::vector<std::string> why;
-  std::optional<Journal> journal;
-  std::optional<ProgressDisplay> display;
-  // the run is over for `purge`'s sake however this function ends (the second signal's _exit leaves
-  // "running" with a dead pid, which counts as over too)
-  struct FinishJournal {
-    std::optional<Journal>& j;
-    ~FinishJournal() {
-      try {
-        if (j) j->finish();
-      } catch (const std::exception&) {
-      }
-    }
-  } finish_journal{journal};
-  std::string leftovers = "remove what is left with: " + cleanup_command(config, nullptr);
-  int code = 0;
-  // a run that ended by a throw: its reports are still written, marked with how it ended
-  auto ended = [&](const std::exception& e, const char* status, int exit_code) {
-    display.reset();
-    logger().error("{}", e.what());
-    if (journal && !journal->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
-    run.status = status;
-    run.error = e.what();
-    code = exit_code;
-  };
-  try {
-    logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
-    check_token(session, config.command == "journey" && config.auth == "form" ? "journey --auth form" : config.command);
-    if (!config.dry_run) {
-      journal = Journal::start(Journal::default_dir(), config.command, session.endpoint(), config.prefix);
-      logger().info("Run {} (journal {})", journal->id(), journal->path());
-      run.run_id = journal->id();
-    }
-    Journal* j = journal ? &*journal : nullptr;
-    leftovers = "remove what is left with: " + cleanup_command(config, j);
-    set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + leftovers + "\n");
-    if (!config.quiet) display.emplace(session.progress(), *session.loop());
-    if (config.shard) logger().info("Shard {}: {} of the test's {} users", to_string(*config.shard), config.count, config.total_count);
-    const NameSlot names = names_of(config);
-    // every shard begins its load at --start-at: late is said in the log and in the report
-    std::function<void()> before_load;
-    if (config.start_at) {
-      before_load = [&] {
-        const double late = wait_for_start(session, *config.start_at);
-        if (run.shard) run.shard->start_late_s = late;
-      };
-    }
-    if (config.command == "stress-test") {
-      StressOptions o;
-      o.count = config.count;
-      o.batch_size = config.batch_size;
-      o.keep = config.keep;
-      o.profile = config.profile;
-      o.prefix = config.prefix;
-      o.server_deadline_s = config.server_deadline_s;
-      o.journal = j;
-      o.names = names;
-      o.before_load = before_load;
-      stress_test(session, o, stress);
-      display.reset();
-      code = report_stress(stress, session.records(), config.count, why);
-      if (!stress.deleted) logger().error("Some users of this run remain; {}", leftovers);
-    } else if (config.command == "journey") {
-      if (config.auth == "form" && config.password.empty()) {
-        logger().warn("--auth form without --password (or HUB_STRESS_TEST_PASSWORD): every student logs in with an empty password");
-      }
-      if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
-      JourneyOptions o = journey_opts;
-      o.journal = j;
-      o.before_load = before_load;
-      journey(session, o, journeyed);
-      display.reset();
-      code = report_journey(journeyed, session.records(), config.count, why);
-      if (journeyed.interrupted) {
-        run.status = "interrupted";
-        run.error = "interrupted while the students were on their way";
-      }
-      if (!journeyed.deleted) logger().error("Some users of this run remain; {}", leftovers);
-    } else {
-      ActivityOptions o;
-      o.count = config.count;
-      o.workers = config.workers;
-      o.duration_s = config.duration_s;
-      o.keep = config.keep;
-      o.prefix = config.prefix;
-      o.journal = j;
-      o.names = names;
-      o.before_load = before_load;
-      activity_stress_test(session, o, activity);
-      display.reset();
-      log_requests(session.records(), activity.used.size());
-      if (!activity.deleted) {
-        const std::string line = "activity-stress-test: some users could not be deleted; " + leftovers;
-        logger().error("{}", line);
-        why.push_back(line);
-        code = kFailed;
-      }
-    }
-  } catch (const Interrupted& e) {
-    ended(e, "interrupted", kInterrupted);
-  } catch (const std::invalid_argument&) {
-    throw;  // bad input: one line, exit 1
-  } catch (const std::exception& e) {
-    ended(e, "failed", kFailed);
-  }
-  return finish(config, session, watch, started_at, t0, results, code, run, why);
+  if (config.command == "purge") return run_purge(config, session, interrupted, started_at, t0);
+  return run_load(config, session, interrupted, started_at, t0);
 }
 
 } // namespace hubstress::cli
