@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build2/tests/engine_fault_tests[1]_tests.cmake")
-  include("/work/main/build2/tests/engine_fault_tests[1]_tests.cmake")
-else()
-  add_test(engine_fault_tests_NOT_BUILT engine_fault_tests_NOT_BUILT)
-endif()
