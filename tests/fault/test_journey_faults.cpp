@@ -16,16 +16,10 @@
 #include <thread>
 
 using hubstress::testing::FakeHub;
+using hubstress::testing::session_options;
 namespace hs = hubstress;
 
 namespace {
-
-hs::SessionOptions session_options(const FakeHub& hub) {
-  hs::SessionOptions o;
-  o.endpoint = hub.url();
-  o.token = FakeHub::token();
-  return o;
-}
 
 hs::JourneyOptions options(int count, int cells = 1) {
   hs::JourneyOptions o;

@@ -1,6 +1,8 @@
 #pragma once
 // tests/support/fake_hub.py in a child process on a free loopback port: a fake hub, proxy and user
 // servers with kernels, for the faults a real hub can't produce on demand. Stopped when destroyed.
+#include "hubstress/hub/session.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -25,5 +27,13 @@ private:
   int pid_ = -1;
   int port_ = 0;
 };
+
+// A session of the fake hub's admin.
+inline SessionOptions session_options(const FakeHub& hub) {
+  SessionOptions o;
+  o.endpoint = hub.url();
+  o.token = FakeHub::token();
+  return o;
+}
 
 } // namespace hubstress::testing
