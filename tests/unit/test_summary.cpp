@@ -379,3 +379,19 @@ TEST(SummarySpawns, PendingServersRiseAtEachStartRequestAndFallWhenTheSpawnEnds)
   for (const auto& p : pending) got.emplace_back(p.t_s, p.ready);
   EXPECT_EQ(got, (std::vector<std::pair<double, std::size_t>>{{0, 1}, {1, 2}, {1.5, 3}, {2, 2}, {3, 1}}));
 }
+
+TEST(Summary, AKernelWebSocketsHandshakeIsNoErrorButAFailedOneIs) {
+  RequestRecord upgraded;
+  upgraded.kind = ApiKind::kernel_socket;
+  upgraded.status = 101;
+  EXPECT_FALSE(is_error(upgraded));
+  RequestRecord refused = upgraded;
+  refused.status = 403;
+  EXPECT_TRUE(is_error(refused));
+  RequestRecord cut = upgraded;
+  cut.outcome = Outcome::transport_failed;
+  EXPECT_TRUE(is_error(cut));
+  RequestRecord informational;
+  informational.status = 100;
+  EXPECT_TRUE(is_error(informational));
+}

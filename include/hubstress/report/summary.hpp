@@ -281,7 +281,7 @@ JourneySummary summarize_journeys(const JourneyResult& result, const JourneyOpti
 // The step of that name (journey_metrics()), or null.
 const StepStats* find_step(const JourneySummary& journey, std::string_view name);
 
-// Whether a record counts as an error: an answer outside 2xx, or no answer at all.
+// Whether a record counts as an error: an answer outside 2xx (but a WebSocket's 101), or no answer at all.
 bool is_error(const RequestRecord& record);
 
 } // namespace hubstress
