@@ -16,7 +16,7 @@ namespace {
 // GET /hub/metrics of a local JupyterHub 3.0.0 (Debian's package) after creating 2 users and
 // starting 1 server: tests/unit/data/hub_metrics_3.0.txt.
 std::string real_sample() {
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "data" / "hub_metrics_3.0.txt";
+  const auto path = std::filesystem::path(HST_UNIT_DATA) / "hub_metrics_3.0.txt";
   std::ifstream f(path, std::ios::binary);
   EXPECT_TRUE(f.good()) << "cannot read " << path;
   std::stringstream ss;
