@@ -22,15 +22,29 @@ JupyterHub already needs). Faults are switched on by options:
                        GET /user/NAME/ answers 200 and sets _xsrf without asking who the caller
                        is; its API still refuses a caller it does not know (403)
   --spawn-limit K      a start request while K spawns are pending is answered 429 (Retry-After: 1),
-                       as the hub's concurrent_spawn_limit does
+                       as the hub's concurrent_spawn_limit does. Held rate: with --spawn-delay D,
+                       about 60*K/D starts a minute; beyond that students wait on 429s
+  --slow-above K       a start request that arrives while K or more other spawns are pending takes
+                       --slow-delay S (default 30) seconds more to become ready, on top of
+                       --spawn-delay. Held rate: with --spawn-delay D, uniform arrivals at R a minute
+                       keep about R*D/60 spawns pending, so R <= 60*K/D a minute; beyond that the
+                       students' spawns (the ready step) take S longer
+  --starts-per-minute K  start requests beyond K in the last 60 seconds (a sliding window of the
+                       starts it let through) are answered 202 but the spawn fails (progress
+                       "failed": "Spawn failed: the fake hub takes at most K starts a minute").
+                       Held rate: K starts a minute
   --echo               refusals repeat what was sent: the login's form body, the kernel start's
                        Authorization header (a hub or proxy that echoes secrets into its errors)
 
 It prints "PORT <n>" on stdout once it listens on 127.0.0.1. GET /_state answers what a test
-checks afterwards: users left, servers running, kernels started/deleted, cells run.
+checks afterwards: users left, servers running, kernels started/deleted, cells run, and for a
+capacity run: max_pending (the most spawns pending at once), starts (start requests answered 202),
+slowed (spawns given --slow-delay), start_failures_by_rate (spawns failed by --starts-per-minute).
+A server is stopped (DELETE /hub/api/users/NAME/server) by the admin or by the user's own token.
 """
 import argparse
 import asyncio
+import collections
 import json
 import re
 import secrets
@@ -52,13 +66,18 @@ p.add_argument("--kernel-ready", type=float, default=0.3)
 p.add_argument("--server-root", choices=["login", "open"], default="login")
 p.add_argument("--token", default="admin-token")
 p.add_argument("--spawn-limit", type=int, default=0)
+p.add_argument("--slow-above", type=int, default=0)
+p.add_argument("--slow-delay", type=float, default=30.0)
+p.add_argument("--starts-per-minute", type=int, default=0)
 p.add_argument("--echo", action="store_true")
 args = p.parse_args()
 
 users = {}  # name -> {"ready_at": t or None, "failed": bool, "started": t}
 tokens = {args.token: None}  # token -> user name (None: the admin)
 state = {"answers_429": 0, "requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0,
-         "ignored_before_info": 0, "kernel_info_replies": 0, "server_api_refused": 0}
+         "ignored_before_info": 0, "kernel_info_replies": 0, "server_api_refused": 0,
+         "max_pending": 0, "starts": 0, "slowed": 0, "start_failures_by_rate": 0}
+taken = collections.deque()  # --starts-per-minute: times of the starts let through in the last minute
 kernels = {}  # id -> user
 HUB_XSRF = "2|hubxsrf|" + secrets.token_hex(4)
 
@@ -155,9 +174,10 @@ def may_act_for(handler, name):
     return w is not None and (w[1] is None or w[1] == name)
 
 
-def pending_spawns():
+def pending_spawns(but=None):
     now = time.monotonic()
-    return sum(1 for u in users.values() if u.get("started") is not None and not u.get("failed") and u["ready_at"] > now)
+    return sum(1 for n, u in users.items()
+               if n != but and u.get("started") is not None and not u.get("failed") and u["ready_at"] > now)
 
 
 def throttled(handler):
@@ -171,11 +191,34 @@ def throttled(handler):
     return True
 
 
+def rate_full(now):
+    """--starts-per-minute: K starts were let through in the last 60 seconds."""
+    if args.starts_per_minute <= 0:
+        return False
+    while taken and taken[0] <= now - 60:
+        taken.popleft()
+    if len(taken) >= args.starts_per_minute:
+        return True
+    taken.append(now)
+    return False
+
+
 def start(name):
     u = users[name]
+    pending = pending_spawns(but=name)
+    state["starts"] += 1
     u["started"] = time.monotonic()
     u["failed"] = args.fail_every > 0 and number(name) % args.fail_every == 0
+    u["fail_message"] = "fake spawner refused " + name
+    if not u["failed"] and rate_full(u["started"]):
+        u["failed"] = True
+        u["fail_message"] = f"Spawn failed: the fake hub takes at most {args.starts_per_minute} starts a minute"
+        state["start_failures_by_rate"] += 1
     u["ready_at"] = None if u["failed"] else u["started"] + args.spawn_delay
+    if not u["failed"] and args.slow_above > 0 and pending >= args.slow_above:
+        u["ready_at"] += args.slow_delay
+        state["slowed"] += 1
+    state["max_pending"] = max(state["max_pending"], pending_spawns())
 
 
 class Server(Base):
@@ -189,10 +232,12 @@ class Server(Base):
         self.finish()
 
     def delete(self, name):
-        self.admin()
+        if not may_act_for(self, name):
+            raise web.HTTPError(403)
         if name in users:
             users[name]["started"] = None
             users[name]["ready_at"] = None
+            users[name]["failed"] = False
         self.set_status(204)
         self.finish()
 
@@ -210,10 +255,14 @@ class Progress(Base):
         await self.flush()
         if u["failed"]:
             await asyncio.sleep(args.spawn_delay)
-            self.write('data: {"progress": 100, "failed": true, "message": "fake spawner refused ' + name + '"}\n\n')
+            self.write(json.dumps({"progress": 100, "failed": True, "message": u.get("fail_message", "fake spawner refused " + name)}).join(["data: ", "\n\n"]))
             return self.finish()
+        opened_started = u["started"] is not None
         while u["ready_at"] is None or time.monotonic() < u["ready_at"]:
-            await asyncio.sleep(max(0.01, (u["ready_at"] or time.monotonic() + 0.05) - time.monotonic()))
+            if opened_started and (u["started"] is None or users.get(name) is not u):  # stopped or deleted while pending
+                self.write('data: {"progress": 100, "failed": true, "message": "server stopped"}\n\n')
+                return self.finish()
+            await asyncio.sleep(min(1.0, max(0.01, (u["ready_at"] or time.monotonic() + 0.05) - time.monotonic())))
         self.write(json.dumps({"progress": 100, "ready": True, "url": f"/user/{name}/"}).join(["data: ", "\n\n"]))
         self.finish()
 
