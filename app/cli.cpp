@@ -2,7 +2,9 @@
 
 #include "hubstress/duration.hpp"
 #include "hubstress/hub/journal.hpp"
+#include "hubstress/report/capacity.hpp"
 #include "hubstress/report/thresholds.hpp"
+#include "hubstress/scenarios/capacity.hpp"
 #include "hubstress/hub/url.hpp"
 #include "hubstress/hub/users.hpp"
 
@@ -11,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -134,7 +137,7 @@ void validate(const Config& c) {
       throw CLI::ValidationError("state folder " + runs + " (HUB_STRESS_TEST_STATE_DIR): " + *why);
     }
   }
-  if (c.command == "journey") {
+  if (c.command == "journey" || c.command == "capacity") {
     if (c.cells < 1) throw CLI::ValidationError("--cells must be at least 1, got " + std::to_string(c.cells));
     if (!(c.step_timeout_s >= 0.001 && c.step_timeout_s <= 86400)) {
       throw CLI::ValidationError("--step-timeout must be at least 1ms and at most 24h");
@@ -148,6 +151,13 @@ void validate(const Config& c) {
     throw CLI::ValidationError(e.what());
   }
   validate_thresholds(c);
+  if (c.command == "capacity") {
+    try {
+      for (const auto& t : c.thresholds) check_stage_threshold(parse_threshold(t));
+    } catch (const std::invalid_argument& e) {
+      throw CLI::ValidationError(e.what());
+    }
+  }
   if (c.shard && c.total_count < c.shard->count) {
     throw CLI::ValidationError(fmt::format("--count {} over {} shards leaves some shards without users: use at most {} shards",
                                            c.total_count, c.shard->count, c.total_count));
@@ -212,6 +222,13 @@ std::string Config::describe() const {
     journey = fmt::format(" ramp_up={}s arrival={} auth={} password={} cells={} think={}s step_timeout={}s server_timeout={}s",
                           ramp_up_s, arrival, auth, password.empty() ? "(none)" : "***", cells, think_s, step_timeout_s,
                           server_deadline_s);
+  }
+  if (command == "capacity") {
+    std::string rates_text;
+    for (const double r : rates) rates_text += (rates_text.empty() ? "" : ",") + format_rate(r);
+    journey = fmt::format(" rates={} stage={}s stay={} arrival={} auth={} password={} think={}s step_timeout={}s server_timeout={}s",
+                          rates_text, stage_s, stay_s < 0 ? std::string("(to the end)") : fmt::format("{}s", stay_s), arrival, auth,
+                          password.empty() ? "(none)" : "***", think_s, step_timeout_s, server_deadline_s);
   }
   return journey.empty() ? describe_common() : describe_common() + journey;
 }
@@ -293,28 +310,48 @@ ParseResult parse(int argc, const char* const* argv) {
   journey->add_option("--ramp-up", ramp_up, "students arrive over this long (0: all at once), e.g. 5m")
       ->type_name("DURATION")
       ->capture_default_str();
-  journey->add_option("--arrival", c.arrival, "poisson: arrivals bunch up as real ones do; uniform: evenly spaced")
-      ->check(CLI::IsMember({"poisson", "uniform"}))
-      ->capture_default_str();
-  journey->add_option("--auth", c.auth,
-                      "token: each student gets its own API token (any authenticator); form: the hub's login form "
-                      "(dummy, PAM, native) with --password")
-      ->check(CLI::IsMember({"token", "form"}))
-      ->capture_default_str();
-  journey->add_option("--password", c.password, "every student's password for --auth form [env: HUB_STRESS_TEST_PASSWORD]");
   journey->add_option("--cells", c.cells, "cells each student runs (the first, then --think apart)")->capture_default_str();
-  journey->add_option("--think", think, "pause between two cells")->type_name("DURATION")->capture_default_str();
-  journey->add_option("--code", c.code, "the code of each cell")->capture_default_str();
-  journey->add_option("--expect", c.expect, "text each cell's output must contain (empty: any output)")->capture_default_str();
-  journey->add_option("--step-timeout", step_timeout, "time allowed for each step but ready")
-      ->type_name("DURATION")
+  auto* capacity = app.add_subcommand(
+      "capacity", "how many students a minute the hub holds: stages of rising arrival rate, each judged on its students, "
+                  "until one does not hold; then clean up");
+  std::string start_rate = "10/min", max_rate, rates_list, stage = "2m", stay;
+  double factor = 1.5;
+  capacity->add_option("--start", start_rate, "the first stage's arrival rate: students per minute (40/min) or per second (2/s)")
+      ->type_name("RATE")
       ->capture_default_str();
-  journey->add_option("--server-timeout", server_timeout, "time allowed from the start request to ready")
-      ->type_name("DURATION")
-      ->default_str("300s");
-  journey->add_option("-p,--profile", c.profile, "profile to pass when starting servers");
-  journey->add_flag("-k,--keep", c.keep, "keep the users this run created, and their servers running");
-  journey->add_option("-b,--batch-size", c.batch_size, "users per create request while setting up")->capture_default_str();
+  capacity->add_option("--factor", factor, "each stage's rate is the one before times this")->capture_default_str();
+  capacity->add_option("--max", max_rate, "the highest rate to try (default: the 8th stage's, --start times --factor^7)")
+      ->type_name("RATE");
+  capacity->add_option("--rates", rates_list, "the stages' rates instead, rising: 10,20,40,80 (per minute; 2/s also)")
+      ->type_name("LIST");
+  capacity->add_option("--stage", stage, "how long each stage's students keep arriving")->type_name("DURATION")->capture_default_str();
+  capacity->add_option("--stay", stay,
+                       "each student leaves (kernel deleted, server stopped) this long after its first result (default: stays, a "
+                       "cell every --think, until the run ends)")
+      ->type_name("DURATION");
+  for (auto* sub : {journey, capacity}) {
+    sub->add_option("--arrival", c.arrival, "poisson: arrivals bunch up as real ones do; uniform: evenly spaced")
+        ->check(CLI::IsMember({"poisson", "uniform"}))
+        ->capture_default_str();
+    sub->add_option("--auth", c.auth,
+                    "token: each student gets its own API token (any authenticator); form: the hub's login form "
+                    "(dummy, PAM, native) with --password")
+        ->check(CLI::IsMember({"token", "form"}))
+        ->capture_default_str();
+    sub->add_option("--password", c.password, "every student's password for --auth form [env: HUB_STRESS_TEST_PASSWORD]");
+    sub->add_option("--think", think, "pause between two cells")->type_name("DURATION")->capture_default_str();
+    sub->add_option("--code", c.code, "the code of each cell")->capture_default_str();
+    sub->add_option("--expect", c.expect, "text each cell's output must contain (empty: any output)")->capture_default_str();
+    sub->add_option("--step-timeout", step_timeout, "time allowed for each step but ready")
+        ->type_name("DURATION")
+        ->capture_default_str();
+    sub->add_option("--server-timeout", server_timeout, "time allowed from the start request to ready")
+        ->type_name("DURATION")
+        ->default_str("300s");
+    sub->add_option("-p,--profile", c.profile, "profile to pass when starting servers");
+    sub->add_flag("-k,--keep", c.keep, "keep the users this run created, and their servers running");
+    sub->add_option("-b,--batch-size", c.batch_size, "users per create request while setting up")->capture_default_str();
+  }
   stress->add_flag("-k,--keep", c.keep, "keep the users this run created, and their servers running");
   activity->add_flag("-k,--keep", c.keep, "keep the users this run created");
   stress->add_option("-b,--batch-size", c.batch_size, "users per create request; spawns in flight at once")
@@ -333,7 +370,7 @@ ParseResult parse(int argc, const char* const* argv) {
 
   std::string shard, start_at;
   int shards = -1;  // not given
-  for (auto* sub : {stress, activity, journey}) {
+  for (auto* sub : {stress, activity, journey, capacity}) {
     sub->add_option("--shard", shard,
                     "run shard I of N (I from 0) of one test spread over N processes: this one's share of --count, -b "
                     "and --workers, with names no other shard takes")
@@ -347,14 +384,30 @@ ParseResult parse(int argc, const char* const* argv) {
   try {
     app.parse(argc, argv);
     c.command = app.get_subcommands().front()->get_name();
-    if (c.command != "journey" && stress->count("--count") + activity->count("--count") == 0) {
+    if (c.command != "journey" && c.command != "capacity" && stress->count("--count") + activity->count("--count") == 0) {
       c.count = 100;  // the Python script's default for its two commands
     }
     try {
       c.hub_metrics_interval_s = parse_duration(hub_metrics_interval, "--hub-metrics-interval");
       if (c.hub_metrics_interval_s < 0.1) throw std::invalid_argument("--hub-metrics-interval must be at least 100ms");
-      if (c.command == "journey") {
-        c.ramp_up_s = parse_duration(ramp_up, "--ramp-up");
+      if (c.command == "capacity") {
+        std::vector<double> explicit_rates;
+        for (std::size_t from = 0; !rates_list.empty() && from <= rates_list.size();) {
+          const auto comma = rates_list.find(',', from);
+          const auto item = rates_list.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+          explicit_rates.push_back(parse_rate(item, "--rates"));
+          if (comma == std::string::npos) break;
+          from = comma + 1;
+        }
+        const double start = parse_rate(start_rate, "--start");
+        const double max = max_rate.empty() ? start * std::pow(factor, 7) * (1 + 1e-9) : parse_rate(max_rate, "--max");
+        c.rates = capacity_rates(start, factor, max, explicit_rates);
+        c.stage_s = parse_duration(stage, "--stage");
+        if (c.stage_s < 1 || c.stage_s > 86400) throw std::invalid_argument("--stage must be at least 1s and at most 24h");
+        if (!stay.empty()) c.stay_s = parse_duration(stay, "--stay");
+      }
+      if (c.command == "journey" || c.command == "capacity") {
+        if (c.command == "journey") c.ramp_up_s = parse_duration(ramp_up, "--ramp-up");
         c.think_s = parse_duration(think, "--think");
         c.step_timeout_s = parse_duration(step_timeout, "--step-timeout");
         if (!server_timeout.empty()) c.server_deadline_s = parse_duration(server_timeout, "--server-timeout");
@@ -398,7 +451,7 @@ ParseResult parse(int argc, const char* const* argv) {
     // "A subcommand is required" when the command was mistyped: name the word that was not understood
     for (const auto& extra : app.remaining()) {
       if (message.find("subcommand") != std::string::npos && !extra.empty() && extra.front() != '-') {
-        message = "unknown command '" + extra + "' (stress-test, activity-stress-test, journey, purge, compare or merge)";
+        message = "unknown command '" + extra + "' (stress-test, activity-stress-test, journey, capacity, purge, compare or merge)";
         break;
       }
     }

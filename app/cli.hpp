@@ -9,7 +9,7 @@
 namespace hubstress::cli {
 
 struct Config {
-  std::string command;            // "stress-test" | "activity-stress-test" | "journey" | "purge"
+  std::string command;            // "stress-test" | "activity-stress-test" | "journey" | "capacity" | "purge" | ...
   std::string endpoint;           // -e / JUPYTERHUB_ENDPOINT
   std::string token;              // -t / JUPYTERHUB_API_TOKEN (never logged)
   bool dry_run = false;
@@ -39,6 +39,10 @@ struct Config {
   std::string code = "print(6 * 7)";
   std::string expect = "42";
   double step_timeout_s = 60;
+  // capacity (every journey option but --count, --ramp-up and --cells applies too)
+  std::vector<double> rates;        // students per minute, one per stage (--start/--factor/--max, or --rates)
+  double stage_s = 120;             // --stage
+  double stay_s = -1;               // --stay (< 0: students stay until the run ends)
   // a test spread over shards (stress-test, activity-stress-test, journey)
   std::optional<ShardSpec> shard;   // --shard I/N, or --shards N and JOB_COMPLETION_INDEX; count, batch_size
                                     // and workers are then this shard's share of the whole test's

@@ -7,6 +7,8 @@
 #include "hubstress/hub/errors.hpp"
 #include "hubstress/hub/watch.hpp"
 #include "hubstress/hub/journal.hpp"
+#include "hubstress/report/capacity.hpp"
+#include "hubstress/scenarios/capacity.hpp"
 #include "hubstress/scenarios/journey.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/report/report.hpp"
@@ -126,7 +128,15 @@ struct Results {
   const ActivityResult* activity = nullptr;
   const JourneyResult* journey = nullptr;
   const JourneyOptions* journey_options = nullptr;
+  const CapacityResult* capacity = nullptr;
 };
+
+// What each stage of a capacity search is judged by: --threshold, or the defaults.
+std::vector<Threshold> stage_thresholds(const Config& config) {
+  std::vector<Threshold> out;
+  for (const auto& t : config.thresholds.empty() ? capacity_default_thresholds() : config.thresholds) out.push_back(parse_threshold(t));
+  return out;
+}
 
 // The exit code once the thresholds are known: kThresholdExitCode when the run did what was asked
 // but a threshold did not hold; failed servers or students (kLoadFailures) are judged by a
@@ -174,6 +184,17 @@ Verdict verdict_of(int code, const Summary& s, const std::vector<std::string>& w
   return v;
 }
 
+// A capacity search's verdict: its answer, the capacity line, first; then why it ended as it did.
+Verdict capacity_verdict(int code, const CapacitySummary& c, const std::vector<std::string>& why) {
+  Verdict v;
+  v.result = code == 0 ? "PASS" : code == kInterrupted ? "INTERRUPTED" : "FAIL";
+  v.why.push_back("capacity: " + c.line);
+  if (code != 0 && code != kThresholdExitCode) v.why.insert(v.why.end(), why.begin(), why.end());
+  if (code == kThresholdExitCode) v.why.push_back("the first stage did not hold: start lower (--start)");
+  if (code == kInterrupted) v.why.push_back("the reports hold the stages until then");
+  return v;
+}
+
 // Thresholds, exit code, verdict and every report asked for, from what a run recorded (or what a
 // merge put together from its shards); returns the exit code.
 int report_run(const Config& config, const RunData& data, int code, const std::vector<std::string>& why,
@@ -184,10 +205,16 @@ int report_run(const Config& config, const RunData& data, int code, const std::v
     summary.missing_shards = merged->missing;
   }
   std::vector<Threshold> thresholds;
-  for (const auto& t : config.thresholds) thresholds.push_back(parse_threshold(t));
-  summary.thresholds = evaluate_all(thresholds, summary);
-  code = final_code(code, summary);
-  summary.verdict = verdict_of(code, summary, why);
+  if (data.capacity && data.journey_options) {
+    // the thresholds judge each stage, not the whole run: the search's answer is the exit code
+    summary.capacity = summarize_capacity(*data.capacity, *data.journey_options, stage_thresholds(config), summary, data.records);
+    summary.verdict = capacity_verdict(code, *summary.capacity, why);
+  } else {
+    for (const auto& t : config.thresholds) thresholds.push_back(parse_threshold(t));
+    summary.thresholds = evaluate_all(thresholds, summary);
+    code = final_code(code, summary);
+    summary.verdict = verdict_of(code, summary, why);
+  }
   // a run that failed before its first phase (unreachable hub, refused token) has measured nothing:
   // its one ERROR line says it all on the terminal (files asked for are still written)
   const bool failed_before_starting = data.run.status == "failed" && summary.phases.empty() && merged == nullptr;
@@ -230,12 +257,14 @@ int finish(const Config& config, Session& session, HubWatch& watch, const std::s
   d.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   d.session_start_unix_s = session.started_unix_s();
   if (results.stress != nullptr || results.activity != nullptr || results.journey != nullptr) d.requested_users = config.count;
+  if (results.capacity != nullptr) d.requested_users = static_cast<int>(results.capacity->journey.created.size());
   if (results.stress != nullptr) d.stress = *results.stress;
   if (results.activity != nullptr) d.activity = *results.activity;
   if (results.journey != nullptr && results.journey_options != nullptr) {
     d.journey = *results.journey;
     d.journey_options = *results.journey_options;
   }
+  if (results.capacity != nullptr) d.capacity = *results.capacity;
   d.run = run;
   return report_run(config, d, code, why);
 }
@@ -244,7 +273,7 @@ RunInfo run_info(const Config& c, const std::string& run_id) {
   RunInfo r;
   r.command_line = c.command_line;
   r.run_id = run_id;
-  if (c.command == "stress-test" || c.command == "journey") r.batch_size = c.batch_size;
+  if (c.command == "stress-test" || c.command == "journey" || c.command == "capacity") r.batch_size = c.batch_size;
   if (c.shard) {
     r.shard = ShardInfo{c.shard->index, c.shard->count, c.total_count, c.start_at ? format_utc_time(*c.start_at) : "", 0, c.prefix};
   }
@@ -455,6 +484,8 @@ struct LoadRun {
   ActivityResult activity;
   JourneyResult journeyed;
   const JourneyOptions journey_opts;
+  CapacityResult capacity;
+  JourneyOptions capacity_view;  // the capacity's students as the reports read them (arrivals over the stages run)
   RunInfo run;
   std::vector<std::string> why;
   std::optional<Journal> journal;
@@ -481,6 +512,11 @@ struct LoadRun {
     if (config.command == "stress-test") results.stress = &stress;
     if (config.command == "activity-stress-test") results.activity = &activity;
     if (config.command == "journey") results.journey = &journeyed, results.journey_options = &journey_opts;
+    if (config.command == "capacity") {
+      results.journey = &capacity.journey;
+      results.journey_options = &capacity_view;
+      results.capacity = &capacity;
+    }
     return results;
   }
 
@@ -501,7 +537,8 @@ Journal* open_run(LoadRun& r) {
   const Config& config = r.config;
   Session& session = r.session;
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
-  check_token(session, config.command == "journey" && config.auth == "form" ? "journey --auth form" : config.command);
+  const bool students = config.command == "journey" || config.command == "capacity";
+  check_token(session, students ? (config.auth == "form" ? "journey --auth form" : "journey") : config.command);
   if (!config.dry_run) {
     r.journal = Journal::start(Journal::default_dir(), config.command, session.endpoint(), config.prefix);
     logger().info("Run {} (journal {})", r.journal->id(), r.journal->path());
@@ -564,6 +601,65 @@ void load_journey(LoadRun& r, Journal* j, const std::function<void()>& before_lo
   if (!r.journeyed.deleted) logger().error("Some users of this run remain; {}", r.leftovers);
 }
 
+// The exit code of a capacity search before its report: 0 when a stage held and the search ended
+// (a stage failed, or the last one held), kThresholdExitCode when the first stage already failed,
+// kInterrupted, kFailed when users of the run were left behind.
+int report_capacity(const CapacityResult& c, std::vector<std::string>& why) {
+  for (const auto& phase : c.journey.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
+  const int held = c.held();
+  const int failed = c.failed();
+  logger().info("Stages: {} held{}", held + 1, failed >= 0 ? fmt::format("; stage {} at {} did not hold", failed + 1, format_rate(c.stages[static_cast<std::size_t>(failed)].rate_per_min)) : "");
+  if (!c.journey.deleted) {
+    const std::string line = "capacity failed: the clean-up did not delete every user of this run";
+    logger().error("{}", line);
+    why.push_back(line);
+    return kFailed;
+  }
+  if (c.journey.interrupted) return kInterrupted;
+  if (held < 0 && failed >= 0) return kThresholdExitCode;
+  if (failed < 0 && !c.reached_max) {
+    why.push_back("the search ended before a stage failed or the last held");
+    return kFailed;
+  }
+  return 0;
+}
+
+void load_capacity(LoadRun& r, Journal* j, const std::function<void()>& before_load) {
+  const Config& config = r.config;
+  if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
+  CapacityOptions o;
+  o.journey = r.journey_opts;
+  o.journey.journal = j;
+  o.journey.before_load = before_load;
+  o.rates = config.rates;
+  o.stage_s = config.stage_s;
+  o.stay_s = config.stay_s;
+  const std::vector<Threshold> thresholds = stage_thresholds(config);
+  std::string judged_by;
+  for (const auto& t : thresholds) judged_by += (judged_by.empty() ? "" : ", ") + t.text;
+  std::string rates;
+  for (const double rate : o.rates) rates += (rates.empty() ? "" : ", ") + format_rate(rate);
+  logger().info("Capacity: stages of {:g} s at {}; each stage is judged by {}", o.stage_s, rates, judged_by);
+  o.holds = [&](const JourneyResult& students) { return all_passed(judge_stage(thresholds, students, o.journey)); };
+  r.capacity_view = o.journey;
+  try {
+    capacity(r.session, o, r.capacity);
+  } catch (...) {
+    r.capacity_view.ramp_up_s = o.stage_s * static_cast<double>(r.capacity.stages.size());
+    throw;
+  }
+  std::size_t begun = 0;
+  for (const auto& st : r.capacity.stages) begun += st.verdict != StageVerdict::pending ? 1 : 0;
+  r.capacity_view.ramp_up_s = o.stage_s * static_cast<double>(begun);
+  r.display.reset();
+  r.code = report_capacity(r.capacity, r.why);
+  if (r.capacity.journey.interrupted) {
+    r.run.status = "interrupted";
+    r.run.error = "interrupted while the students were on their way";
+  }
+  if (!r.capacity.journey.deleted) logger().error("Some users of this run remain; {}", r.leftovers);
+}
+
 void load_activity(LoadRun& r, Journal* j, const NameSlot& names, const std::function<void()>& before_load) {
   const Config& config = r.config;
   ActivityOptions o;
@@ -604,6 +700,8 @@ int run_load(const Config& config, Session& session, const std::atomic<int>& int
       load_stress(r, j, names, before_load);
     } else if (config.command == "journey") {
       load_journey(r, j, before_load);
+    } else if (config.command == "capacity") {
+      load_capacity(r, j, before_load);
     } else {
       load_activity(r, j, names, before_load);
     }

@@ -108,6 +108,37 @@ std::string journeys_csv(const JourneyResult& journey) {
   return out;
 }
 
+// One row per stage of a capacity search: its rate, students, each step's p50 and p95, verdict.
+std::string stages_csv(const CapacitySummary& c) {
+  std::vector<std::string> header{"stage", "rate_per_min", "start_s", "end_s", "arrived", "population"};
+  for (const auto& m : journey_metrics()) {
+    header.push_back(std::string(m.name) + "_p50_s");
+    header.push_back(std::string(m.name) + "_p95_s");
+  }
+  for (const char* h : {"failed", "failure_rate_pct", "later_cells_failed", "answers_429", "hub_cpu_peak_pct", "verdict"}) header.push_back(h);
+  std::string out = line(header);
+  for (const auto& st : c.stages) {
+    std::vector<std::string> row{std::to_string(st.number), number(st.rate_per_min), number(st.start_s), number(st.end_s),
+                                 std::to_string(st.arrived), std::to_string(st.population)};
+    for (const auto& m : journey_metrics()) {
+      const StepStats* step = nullptr;
+      for (const auto& s : st.steps) {
+        if (s.name == m.name) step = &s;
+      }
+      row.push_back(step && step->seconds.count ? number(step->seconds.p50) : "");
+      row.push_back(step && step->seconds.count ? number(step->seconds.p95) : "");
+    }
+    row.push_back(std::to_string(st.failed));
+    row.push_back(number(st.failure_rate_pct));
+    row.push_back(std::to_string(st.later_cells_failed));
+    row.push_back(std::to_string(st.answers_429));
+    row.push_back(st.hub_cpu_peak_pct ? number(*st.hub_cpu_peak_pct) : "");
+    row.push_back(st.verdict);
+    out += line(row);
+  }
+  return out;
+}
+
 } // namespace
 
 std::string csv_field(std::string_view text) {
@@ -132,6 +163,7 @@ void write_csv(const Summary& summary, const StressResult* stress, const std::ve
   }
   if (stress) write_file(base / "users.csv", users_csv(*stress));
   if (journey) write_file(base / "journeys.csv", journeys_csv(*journey));
+  if (summary.capacity) write_file(base / "stages.csv", stages_csv(*summary.capacity));
   if (activity) write_file(base / "users.csv", activity_users_csv(*activity));
   write_file(base / "requests.csv", requests_csv(records));
   write_file(base / "api.csv", api_csv(summary));

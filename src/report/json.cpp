@@ -78,6 +78,7 @@ json journey(const JourneySummary& j) {
   return {{"auth", j.auth},
           {"arrival", j.arrival},
           {"ramp_up_s", j.ramp_up_s},
+          {"rate_per_min", j.rate_per_min},
           {"cells", j.cells},
           {"students", j.students},
           {"completed", j.completed},
@@ -91,6 +92,49 @@ json journey(const JourneySummary& j) {
           {"time_to_first_result_histogram", histogram(j.time_to_first_result)},
           {"active_steps", j.active_steps},
           {"active_over_time", active}};
+}
+
+json stage(const StageSummary& st) {
+  json steps = json::array();
+  for (const auto& step : st.steps) {
+    steps.push_back({{"name", step.name}, {"seconds", distribution(step.seconds)}, {"failed", step.failed}});
+  }
+  json results = json::array();
+  for (const auto& t : st.thresholds) {
+    results.push_back({{"threshold", text(t.text)}, {"actual", t.actual}, {"has_data", t.has_data}, {"passed", t.passed}});
+  }
+  return {{"number", st.number},
+          {"rate_per_min", st.rate_per_min},
+          {"start_s", st.start_s},
+          {"end_s", st.end_s},
+          {"arrived", st.arrived},
+          {"population", st.population},
+          {"steps", steps},
+          {"failed", st.failed},
+          {"failure_rate_pct", st.failure_rate_pct},
+          {"later_cells_failed", st.later_cells_failed},
+          {"answers_429", st.answers_429},
+          {"hub_cpu_peak_pct", optional_number(st.hub_cpu_peak_pct)},
+          {"event_loop_mean_s", optional_number(st.event_loop_mean_s)},
+          {"proxy_add_mean_s", optional_number(st.proxy_add_mean_s)},
+          {"failures", failure_groups(st.failures)},
+          {"verdict", st.verdict},
+          {"thresholds", results}};
+}
+
+json capacity(const CapacitySummary& c) {
+  json given = json::array();
+  for (const auto& t : c.thresholds) given.push_back(text(t));
+  return {{"held_rate_per_min", optional_number(c.held_rate_per_min)},
+          {"held_population", c.held_population},
+          {"failed_rate_per_min", optional_number(c.failed_rate_per_min)},
+          {"reached_max", c.reached_max},
+          {"interrupted", c.interrupted},
+          {"broke_first", text(c.broke_first)},
+          {"line", text(c.line)},
+          {"stage_s", c.stage_s},
+          {"stay_s", c.stay_s},
+          {"thresholds", given}};
 }
 
 json hub(const HubSummary& h) {
@@ -157,6 +201,10 @@ void check_report(const json& r, std::string_view reader) {
 }
 
 json to_json(const Summary& s) {
+  json stages = json::array();
+  if (s.capacity) {
+    for (const auto& st : s.capacity->stages) stages.push_back(stage(st));
+  }
   json phases = json::array();
   for (const auto& p : s.phases) {
     phases.push_back({{"name", text(p.name)}, {"seconds", p.seconds}, {"start_s", p.start_s >= 0 ? json(p.start_s) : json(nullptr)}});
@@ -224,6 +272,8 @@ json to_json(const Summary& s) {
           {"activity", s.activity ? activity(*s.activity) : json(nullptr)},
           {"journey", s.journey ? journey(*s.journey) : json(nullptr)},
           {"hub", s.hub ? hub(*s.hub) : json(nullptr)},
+          {"capacity", s.capacity ? capacity(*s.capacity) : json(nullptr)},
+          {"stages", stages},
           {"thresholds", thresholds}};
 }
 

@@ -368,6 +368,7 @@ JourneySummary summarize_journeys(const JourneyResult& result, const JourneyOpti
   out.ramp_up_s = options.ramp_up_s;
   out.cells = options.cells;
   out.students = result.students.size();
+  out.rate_per_min = options.ramp_up_s > 0 ? static_cast<double>(out.students) / options.ramp_up_s * 60.0 : 0.0;
   out.time_to_first_result = make_spawn_histogram();
   const auto& metrics = journey_metrics();
   std::vector<std::vector<double>> values(metrics.size());

@@ -186,8 +186,9 @@ void spawn(std::string& out, const SpawnSummary& sp) {
 }
 
 void journey(std::string& out, const JourneySummary& j) {
-  out += fmt::format("\nStudents: {} arrived over {} s ({}, --auth {}), {} completed, {} failed ({:.1f} %)", j.students,
-                     seconds(j.ramp_up_s), j.arrival, j.auth, j.completed, j.failed, j.failure_rate_pct);
+  const std::string rate = j.ramp_up_s > 0 ? fmt::format(", {:.1f}/min", j.rate_per_min) : ", all at once";
+  out += fmt::format("\nStudents: {} arrived over {} s ({}{}, --auth {}), {} completed, {} failed ({:.1f} %)", j.students,
+                     seconds(j.ramp_up_s), j.arrival, rate, j.auth, j.completed, j.failed, j.failure_rate_pct);
   out += fmt::format("; late starts {}", j.late_starts);
   if (j.late_starts > 0) out += fmt::format(" (latest {} s)", seconds(j.max_late_s));
   out += "\n";
@@ -202,6 +203,34 @@ void journey(std::string& out, const JourneySummary& j) {
   out += t.render();
   out += "(seconds; count: students that completed the step, cell: every further cell; failed: journeys that ended there)\n";
   failures(out, j.failures, "students");
+}
+
+// "1.2/3.4": a step's p50 and p95 over a stage's students ("-" without any).
+std::string p50_p95(const StageSummary& st, std::string_view step) {
+  for (const auto& s : st.steps) {
+    if (s.name == step) return s.seconds.count ? fmt::format("{:.1f}/{:.1f}", s.seconds.p50, s.seconds.p95) : "-";
+  }
+  return "-";
+}
+
+void capacity(std::string& out, const CapacitySummary& c) {
+  out += fmt::format("\nCapacity: stages of {:g} s; each judged by {}", c.stage_s, c.thresholds.empty() ? "no threshold" : "");
+  for (std::size_t i = 0; i < c.thresholds.size(); ++i) out += (i ? ", " : "") + printable(c.thresholds[i]);
+  out += c.stay_s >= 0 ? fmt::format("; students leave {:g} s after their first result\n", c.stay_s) : "; students stay to the end\n";
+  TextTable t({"Stage", "rate", "arrived", "on hub", "spawn", "ready", "open", "kernel", "1st result", "to result", "failed", "429",
+               "hub CPU", "verdict"},
+              {});
+  for (const auto& st : c.stages) {
+    if (st.verdict == to_string(StageVerdict::pending) && st.arrived == 0) continue;
+    t.row({std::to_string(st.number), format_rate(st.rate_per_min), std::to_string(st.arrived), std::to_string(st.population),
+           p50_p95(st, "spawn"), p50_p95(st, "ready"), p50_p95(st, "open"), p50_p95(st, "kernel"), p50_p95(st, "first_result"),
+           p50_p95(st, kTimeToFirstResult), std::to_string(st.failed), std::to_string(st.answers_429),
+           st.hub_cpu_peak_pct ? fmt::format("{:.0f} %", *st.hub_cpu_peak_pct) : "-", st.verdict});
+  }
+  out += t.render();
+  out += "(steps: p50/p95 seconds over the stage's students; to result: from arrival to the first cell's result; on hub: students "
+         "present at the stage's end; failed: before the first result)\n";
+  out += "Capacity: " + printable(c.line, 600) + "\n";
 }
 
 void throttling(std::string& out, const Summary& s) {
@@ -266,6 +295,7 @@ std::string render_terminal(const Summary& s) {
   if (s.journey) journey(out, *s.journey);
   if (s.hub) hub(out, *s.hub);
   thresholds(out, s);
+  if (s.capacity) capacity(out, *s.capacity);
   return out;
 }
 

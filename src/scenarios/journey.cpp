@@ -21,32 +21,6 @@ namespace hubstress {
 
 using nlohmann::json;
 
-namespace {
-
-// Mints each student a token to act as that student (POST /users/{name}/tokens, `tokens` scope).
-// A student whose token could not be made fails at that step; the others go on.
-std::vector<std::string> mint_tokens(Session& session, const std::vector<std::string>& users, const JourneyOptions& o,
-                                     std::vector<StudentRecord>& students) {
-  // long enough for the whole journey, short enough that a kept user's token does not linger
-  const double life = o.ramp_up_s + o.server_timeout_s + o.step_timeout_s * (4 + o.cells) + o.think_s * o.cells + 3600;
-  const json body{{"note", "hub-stress-test journey"}, {"expires_in", static_cast<long long>(life)}};
-  std::vector<Request> requests;
-  for (const auto& user : users) requests.push_back(session.request(ApiKind::create_token, "/users/" + url_escape(user) + "/tokens", body.dump()));
-  const auto answers = session.call_all(std::move(requests), static_cast<std::size_t>(std::max(o.batch_size, 1)));
-  std::vector<std::string> tokens(users.size());
-  for (std::size_t i = 0; i < users.size(); ++i) {
-    const json model = json::parse(answers[i].body, nullptr, false);
-    if (answers[i].ok() && model.is_object() && model.contains("token") && model["token"].is_string()) {
-      tokens[i] = model["token"].get<std::string>();
-    } else {
-      students[i].failed_step = "token";
-      students[i].reason = "minting the student's token failed: " + answers[i].describe();
-    }
-  }
-  return tokens;
-}
-
-} // namespace
 
 JourneyResult journey(Session& session, const JourneyOptions& options) {
   JourneyResult result;
@@ -80,7 +54,12 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
     }
     if (options.auth == JourneyAuth::token) {
       progress.phase = Phase::tokens;
-      result.phases.push_back(run_phase(session, "tokens", [&] { tokens = mint_tokens(session, result.created, options, result.students); }));
+      // long enough for the whole journey, short enough that a kept user's token does not linger
+      const auto& o = options;
+      const double life = o.ramp_up_s + o.server_timeout_s + o.step_timeout_s * (4 + o.cells) + o.think_s * o.cells + 3600;
+      result.phases.push_back(run_phase(session, "tokens", [&] {
+                                 tokens = mint_tokens(session, result.created, o.batch_size, life, result.students.data());
+                               }));
     } else {
       tokens.assign(result.created.size(), std::string());
     }

@@ -69,9 +69,16 @@ std::string progress_line(const Progress& p, Phase phase, double elapsed_s) {
     return fmt::format("{} ready {}/{} | pending {} | failed {}", head, ready, created, pending, failed);
   }
   case Phase::activity: return fmt::format("{} users {} | activity updates {}", head, total, p.activity.load());
-  case Phase::journey:
-    return fmt::format("{} arrived {}/{} | spawned {} | first result {} | done {} | failed {}", head, p.arrived.load(), created,
+  case Phase::journey: {
+    std::string rate;
+    if (p.stages.load() > 0) {
+      rate = fmt::format(" stage {}/{} at {:g}/min, {} held |", p.stage.load(), p.stages.load(), p.rate_per_min.load(), p.held.load());
+    } else if (p.rate_per_min.load() > 0) {
+      rate = fmt::format(" {:.1f}/min |", p.rate_per_min.load());
+    }
+    return fmt::format("{}{} arrived {}/{} | spawned {} | first result {} | done {} | failed {}", head, rate, p.arrived.load(), created,
                        p.requested.load(), p.results.load(), p.done.load(), p.dropped.load());
+  }
   case Phase::delete_users:
     return fmt::format("{} stopped {} | deleted {}/{}", head, p.stopped.load(), p.deleted.load(), p.to_delete.load());
   }

@@ -55,7 +55,39 @@ struct Class {
   std::stop_token work; // the first Ctrl-C: every step ends
   Progress& progress;
   SpawnStats& spawns;   // 429 answers to the students' start requests, and the time waited after them
+  // capacity: students who arrived stay, a cell every --think, until `leave` (the run ends, or an
+  // interrupt) or stay_s after their first result; `arrivals` stops those not arrived yet (the
+  // search stopped). Unset (journey): the arrivals end on the interrupt, and each student runs
+  // --cells cells.
+  std::stop_token arrivals = {};
+  std::stop_token leave = {};
+  bool stays = false;
+  double stay_s = -1;
 };
+
+// A capacity student who never arrived because the search had stopped before its arrival.
+inline constexpr std::string_view kNotArrived = "never arrived: the search had stopped";
+
+// Mints each student a token to act as that student (POST /users/{name}/tokens, `tokens` scope),
+// valid for `life_s`. A student whose token could not be made fails at that step; the others go on.
+inline std::vector<std::string> mint_tokens(Session& session, const std::vector<std::string>& users, int window, double life_s,
+                                            StudentRecord* students) {
+  const json body{{"note", "hub-stress-test journey"}, {"expires_in", static_cast<long long>(life_s)}};
+  std::vector<Request> requests;
+  for (const auto& user : users) requests.push_back(session.request(ApiKind::create_token, "/users/" + url_escape(user) + "/tokens", body.dump()));
+  const auto answers = session.call_all(std::move(requests), static_cast<std::size_t>(std::max(window, 1)));
+  std::vector<std::string> tokens(users.size());
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    const json model = json::parse(answers[i].body, nullptr, false);
+    if (answers[i].ok() && model.is_object() && model.contains("token") && model["token"].is_string()) {
+      tokens[i] = model["token"].get<std::string>();
+    } else {
+      students[i].failed_step = "token";
+      students[i].reason = "minting the student's token failed: " + answers[i].describe();
+    }
+  }
+  return tokens;
+}
 
 // A request of a student's, of this kind (its method and route from the kind) to `path` under the
 // hub's root. A student's step handles its own retries.
@@ -129,10 +161,10 @@ private:
 
   engine::Task<void> journey() {
     mark_ = arrival();
-    const auto waited = co_await engine::sleep(arrival() - Clock::now(), c_.work);
+    const auto waited = co_await engine::sleep(arrival() - Clock::now(), c_.arrivals.stop_possible() ? c_.arrivals : c_.work);
     if (!waited) {
       r_.failed_step = "arrival";
-      r_.reason = "interrupted before it arrived";
+      r_.reason = c_.work.stop_requested() ? "interrupted before it arrived" : std::string(kNotArrived);
       co_return;
     }
     r_.late_s = std::max(0.0, since(arrival(), Clock::now()));
@@ -148,6 +180,7 @@ private:
     if (!co_await cell(1, "first_result")) co_return false;
     r_.time_to_first_result_s = since(arrival(), mark_);
     ++c_.progress.results;
+    if (c_.stays) co_return co_await stay();
     for (int i = 2; i <= c_.options.cells; ++i) {
       step_ = "cell";
       const auto thought = co_await engine::sleep(span(c_.options.think_s), c_.work);
@@ -156,6 +189,29 @@ private:
       if (!co_await cell(i, "cell")) co_return false;
     }
     co_return true;
+  }
+
+  // capacity: a cell every --think until the run ends (or a signal), or until stay_s after the
+  // first result: then the student leaves (its kernel deleted and its server stopped in teardown).
+  engine::Task<bool> stay() {
+    const auto first = mark_;
+    for (int i = 2;; ++i) {
+      step_ = "cell";
+      auto until = Clock::now() + span(c_.options.think_s);
+      bool last = false;
+      if (c_.stay_s >= 0 && first + span(c_.stay_s) <= until) {
+        until = first + span(c_.stay_s);
+        last = true;
+      }
+      const auto thought = co_await engine::sleep(until - Clock::now(), c_.leave);
+      if (!thought) co_return true;  // the run ends: the student goes home, its journey done
+      if (last) {
+        leaving_ = true;
+        co_return true;
+      }
+      mark_ = Clock::now();
+      if (!co_await cell(i, "cell")) co_return false;
+    }
   }
 
   // GET /hub/login, then POST it (the client adds _xsrf from the login page's cookie, as 4.x wants);
@@ -382,14 +438,24 @@ private:
   }
 
   // The student's own clean-up: its kernel (its server and user are the run's to remove).
+  // A capacity student who leaves after --stay also stops its own server, as a student closing the
+  // tab and logging out does not, but one who leaves the hub does (File > Hub Control Panel > Stop).
   engine::Task<void> teardown() {
+    r_.left_s = since(c_.t0, Clock::now());
     if (ws_) co_await ws_.close(std::chrono::seconds(5));
-    if (kernel_id_.empty()) co_return;
-    Request request = student_request(ApiKind::delete_kernel, user_url("/api/kernels/" + url_escape(kernel_id_)), 15);
-    request.interruptible = false;  // the kernel's deletion goes on after a first Ctrl-C
-    const auto answer = co_await client_.call(std::move(request));
-    r_.kernel_deleted = answer.status == 204 || answer.status == 200;
-    if (!r_.kernel_deleted) logger().warn("{}: deleting kernel {} failed: {}", r_.user, kernel_id_, answer.describe());
+    if (!kernel_id_.empty()) {
+      Request request = student_request(ApiKind::delete_kernel, user_url("/api/kernels/" + url_escape(kernel_id_)), 15);
+      request.interruptible = false;  // the kernel's deletion goes on after a first Ctrl-C
+      const auto answer = co_await client_.call(std::move(request));
+      r_.kernel_deleted = answer.status == 204 || answer.status == 200;
+      if (!r_.kernel_deleted) logger().warn("{}: deleting kernel {} failed: {}", r_.user, kernel_id_, answer.describe());
+    }
+    if (!leaving_) co_return;
+    Request stop = student_request(ApiKind::stop_server, "/hub/api/users/" + url_escape(r_.user) + "/server", 30);
+    if (form()) stop.headers.push_back("Referer: " + client_.absolute("/hub/home"));
+    const auto answer = co_await client_.call(std::move(stop), c_.work);
+    r_.server_stopped = answer.status == 204 || answer.status == 202;
+    if (!r_.server_stopped && answer.answered()) logger().warn("{}: stopping its server failed: {}", r_.user, answer.describe());
   }
 
   Class& c_;
@@ -401,6 +467,7 @@ private:
   Clock::time_point mark_{};  // where the next step's time starts: the end of the previous one
   std::string kernel_id_;
   KernelChannel ws_;
+  bool leaving_ = false;  // stay_s is over: the student leaves the hub
 };
 
 } // namespace

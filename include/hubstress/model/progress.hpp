@@ -25,6 +25,11 @@ struct Progress {
   std::atomic<int> results{0};    // students that got their first cell's result
   std::atomic<int> done{0};       // students whose whole journey worked
   std::atomic<int> dropped{0};    // students whose journey failed at a step
+  std::atomic<double> rate_per_min{0};  // students arriving per minute (journey; capacity: the stage's)
+  // capacity
+  std::atomic<int> stage{0};      // the stage whose students are arriving, from 1 (0: none yet)
+  std::atomic<int> stages{0};     // stages planned
+  std::atomic<int> held{0};       // stages judged and held
 };
 
 // The live line for these counters in `phase`, `elapsed_s` into the run: the phase and elapsed

@@ -136,6 +136,9 @@ struct StudentRecord {
   std::string failed_step;   // empty when every step worked
   std::string reason;        // why that step failed
   bool kernel_deleted = false;  // its kernel was deleted at the end (false also when it had none)
+  double left_s = -1;        // when its journey ended (done, failed, or left), from the start of the journeys phase; -1: unknown
+  bool server_stopped = false;  // capacity --stay: it stopped its own server when it left
+  int stage = -1;            // capacity: the stage it arrived in
   bool ok() const { return failed_step.empty(); }
 };
 

@@ -8,6 +8,7 @@
 //   summary.thresholds = evaluate_all(parsed_thresholds, summary);   // thresholds.hpp
 //   std::cout << render_terminal(summary);                            // report.hpp
 #include "hubstress/model/api_kind.hpp"
+#include "hubstress/model/capacity.hpp"
 #include "hubstress/model/hub_metrics.hpp"
 #include "hubstress/model/request.hpp"
 #include "hubstress/model/results.hpp"
@@ -115,6 +116,7 @@ struct JourneySummary {
   std::string auth;                  // "token" | "form"
   std::string arrival;               // "poisson" | "uniform"
   double ramp_up_s = 0;
+  double rate_per_min = 0;           // students / ramp_up_s, per minute (0 when they all arrive at once)
   int cells = 0;                     // cells per student
   std::size_t students = 0;          // students that were to arrive
   std::size_t completed = 0;         // of them: every step worked
@@ -188,6 +190,42 @@ struct ThresholdResult {
   bool passed = false;    // the run met the threshold
 };
 
+// One stage of a capacity search, judged on the students who arrived in it.
+struct StageSummary {
+  int number = 0;                 // from 1
+  double rate_per_min = 0;        // students arriving per minute (the whole test's)
+  double start_s = 0;             // when its arrivals began, seconds since the run started
+  double end_s = 0;               // when they ended
+  std::size_t arrived = 0;        // students who arrived in it
+  std::size_t population = 0;     // students on the hub at its end: its own and earlier stages' who stayed
+  std::vector<StepStats> steps;   // every journey_metrics() entry over its students, as judged (a student's later cells apart)
+  std::size_t failed = 0;         // its students who failed before their first result
+  double failure_rate_pct = 0;    // failed / arrived, percent
+  std::size_t later_cells_failed = 0;  // its students whose first result came but a later cell failed (not judged)
+  std::size_t answers_429 = 0;    // 429 answers to start requests sent during its arrivals
+  std::optional<double> hub_cpu_peak_pct;   // the hub's highest CPU during its arrivals, percent of one core
+  std::optional<double> event_loop_mean_s;  // JupyterHub 5+: the hub's mean event-loop interval during its arrivals
+  std::optional<double> proxy_add_mean_s;   // the hub's mean time to add a route to the proxy during its arrivals
+  std::vector<FailureGroup> failures;       // "step: why", most frequent first
+  std::string verdict;                      // to_string(StageVerdict): held, failed, interrupted, cut, not reached
+  std::vector<ThresholdResult> thresholds;  // the stage's thresholds, as it was judged
+};
+
+// The answer of a capacity search.
+struct CapacitySummary {
+  double stage_s = 0;                       // each stage's arrivals, seconds
+  double stay_s = -1;                       // a student left this long after its first result (< 0: stayed to the end)
+  std::vector<std::string> thresholds;      // what each stage was judged by, as given
+  std::vector<StageSummary> stages;         // every stage planned, in order
+  std::optional<double> held_rate_per_min;  // the highest rate that held
+  std::size_t held_population = 0;         // students on the hub at the end of that stage
+  std::optional<double> failed_rate_per_min;  // the rate of the stage that did not hold
+  bool reached_max = false;                 // the last stage planned held: the hub's limit is above it
+  bool interrupted = false;
+  std::string broke_first;                  // what broke first in the stage that failed, one sentence ("" when none did)
+  std::string line;                         // "held 40/min (population 160); failed at 60/min: ..."
+};
+
 // The users a load command asked for beside what it got.
 struct UsersCount {
   int requested = 0;  // users the command line asked for (--count)
@@ -252,7 +290,8 @@ struct Summary {
   std::optional<SpawnSummary> spawn;         // stress-test only
   Throttling throttle;                       // 429s, from the records and the spawn phase
   std::optional<ActivitySummary> activity;   // activity-stress-test only
-  std::optional<JourneySummary> journey;     // journey only
+  std::optional<JourneySummary> journey;     // journey and capacity (every student of every stage)
+  std::optional<CapacitySummary> capacity;   // capacity only (report/capacity.hpp adds it)
   std::optional<HubSummary> hub;             // when /hub/metrics was scraped at least once
   std::vector<ThresholdResult> thresholds;   // set by the caller: evaluate_all() (thresholds.hpp); empty when none given
   std::vector<ShardRow> shards;              // a merged report: the shards merged, by index (empty otherwise)

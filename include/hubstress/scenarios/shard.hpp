@@ -6,6 +6,7 @@
 // --start-at with the others, and writes into its --json report what it recorded (RunData, under
 // "samples"). `merge` reads every shard's report, puts them on one time axis, and builds the one
 // Summary from all of it together: counts are sums, percentiles come from every sample at once.
+#include "hubstress/model/capacity.hpp"
 #include "hubstress/report/summary.hpp"
 #include "hubstress/hub/users.hpp"
 
@@ -63,6 +64,7 @@ struct RunData {
   std::optional<ActivityResult> activity;
   std::optional<JourneyResult> journey;
   std::optional<JourneyOptions> journey_options;
+  std::optional<CapacityResult> capacity;  // capacity: its stages (its students are `journey`'s)
   std::vector<HubSample> hub_samples;
   RunInfo run;
 };
