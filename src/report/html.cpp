@@ -12,6 +12,7 @@ namespace {
 
 using report_detail::seconds;
 using html_detail::api_table;
+using html_detail::capacity_section;
 using html_detail::cell;
 using html_detail::dashboard;
 using html_detail::esc;
@@ -94,6 +95,7 @@ std::string render_html(const Summary& s) {
   h += "<tr>" + cell("tool") + cell("hub-stress-test " + s.run.tool_version) + "</tr>\n";
   h += "</table>\n";
   h += thresholds_section(s);
+  if (s.capacity) h += capacity_section(*s.capacity);
   h += shards_section(s);
   h += dashboard(s);
 

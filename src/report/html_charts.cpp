@@ -131,6 +131,13 @@ TimeAxis time_axis(const Summary& s) {
   for (auto p : s.phases) {
     if (p.start_s < 0) p.start_s = next;
     next = p.start_s + p.seconds;
+    if (s.capacity && p.name == "journeys") {  // a capacity search: its stages are the bands
+      for (const auto& st : s.capacity->stages) {
+        if (st.verdict == to_string(StageVerdict::pending) && st.arrived == 0) continue;
+        a.phases.push_back({fmt::format("stage {} {} {}", st.number, format_rate(st.rate_per_min), st.verdict), st.end_s - st.start_s, st.start_s});
+      }
+      continue;
+    }
     a.phases.push_back(p);
   }
   return a;
@@ -336,6 +343,73 @@ std::string dashboard(const Summary& s) {
   if (s.spawn) h += servers_chart(s, axis);
   if (s.journey) h += students_chart(s, axis);
   if (s.hub) h += hub_charts(s, axis);
+  return h;
+}
+
+std::string capacity_charts(const CapacitySummary& c) {
+  struct Row {
+    double rate, p50, p95, failed_pct;
+    bool has_times;
+  };
+  std::vector<Row> rows;
+  for (const auto& st : c.stages) {
+    if (st.verdict == to_string(StageVerdict::pending) || st.arrived == 0) continue;
+    Row r{st.rate_per_min, 0, 0, st.failure_rate_pct, false};
+    for (const auto& x : st.steps) {
+      if (x.name == kTimeToFirstResult && x.seconds.count) r = {st.rate_per_min, x.seconds.p50, x.seconds.p95, st.failure_rate_pct, true};
+    }
+    rows.push_back(r);
+  }
+  if (rows.empty()) return no_data("No stage was judged: nothing to plot against the arrival rate.");
+  double x_max = 0, y_max = 0;
+  for (const auto& r : rows) {
+    x_max = std::max(x_max, r.rate);
+    y_max = std::max(y_max, r.p95);
+  }
+  x_max = nice_ceiling(x_max);
+  auto px = [&](double x) { return kLeft + std::clamp(x / x_max, 0.0, 1.0) * kPlotW; };
+  auto chart = [&](const std::string& id, const std::string& title, const std::string& y_label, double top,
+                   const std::vector<std::pair<std::string, std::vector<Point>>>& lines) {
+    std::string s = frame_open(id, title, y_label, top);
+    for (std::size_t i = 0; i <= kTicks; ++i) {
+      const double v = x_max * static_cast<double>(i) / kTicks;
+      s += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", num(px(v)), num(kTop + kPlotH + 16),
+                       tick(v));
+    }
+    if (c.held_rate_per_min) {
+      s += fmt::format("<line class=\"reference\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/><text class=\"tick\" x=\"{3}\" "
+                       "y=\"{4}\">held {5}</text>\n",
+                       num(px(*c.held_rate_per_min)), num(kTop), num(kTop + kPlotH), num(px(*c.held_rate_per_min) + 4), num(kTop + 12),
+                       esc(format_rate(*c.held_rate_per_min)));
+    }
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+      const std::string colour = kPalette[k % std::size(kPalette)];
+      std::string coords;
+      for (const auto& p : lines[k].second) {
+        const double y = kTop + kPlotH - std::clamp(p.y / top, 0.0, 1.0) * kPlotH;
+        coords += (coords.empty() ? "" : " ") + num(px(p.x)) + "," + num(y);
+        s += fmt::format("<circle class=\"dot\" style=\"fill:{}\" cx=\"{}\" cy=\"{}\" r=\"3\"><title>{} at {}: {}</title></circle>", colour,
+                         num(px(p.x)), num(y), esc(lines[k].first), esc(format_rate(p.x)), value_text(p.y));
+      }
+      s += fmt::format("<polyline class=\"data\" style=\"stroke:{}\" points=\"{}\"/>\n", colour, coords);
+      s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" style=\"fill:{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\">{}</text>\n",
+                       num(kLeft + 8), num(kTop + 4 + 14 * static_cast<double>(k)), colour, num(kLeft + 22),
+                       num(kTop + 13 + 14 * static_cast<double>(k)), esc(lines[k].first));
+    }
+    return s + x_label("arrival rate, students per minute") + "</svg>\n";
+  };
+  std::vector<Point> p50, p95, failed;
+  for (const auto& r : rows) {
+    if (r.has_times) p50.push_back({r.rate, r.p50}), p95.push_back({r.rate, r.p95});
+    failed.push_back({r.rate, r.failed_pct});
+  }
+  double f_max = 0;
+  for (const auto& p : failed) f_max = std::max(f_max, p.y);
+  std::string h = p95.empty() ? no_data("No student of a judged stage got a first result.")
+                              : chart("chart-capacity-ttfr", "Time to first result against the arrival rate", "seconds",
+                                      nice_ceiling(y_max), {{"p50", p50}, {"p95", p95}});
+  h += chart("chart-capacity-failures", "Students failed before their first result", "% of the stage's students",
+             std::max(nice_ceiling(f_max), 5.0), {{"failure rate", failed}});
   return h;
 }
 

@@ -22,6 +22,8 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
 // Requests and errors per second, and p95 latency per second, by kind of call; servers or students;
 // the hub's CPU and memory: all on the run's time axis.
 std::string dashboard(const Summary& s);
+// A capacity search: time to first result (p50, p95) and the failure rate against the arrival rate.
+std::string capacity_charts(const CapacitySummary& c);
 
 // ---- tables (html_tables.cpp) ----
 
@@ -32,6 +34,7 @@ std::string api_table(const Summary& s);
 std::string shards_section(const Summary& s);
 std::string spawn_section(const SpawnSummary& sp);
 std::string journey_section(const JourneySummary& j);
+std::string capacity_section(const CapacitySummary& c);
 std::string throttle_section(const Summary& s);
 std::string activity_section(const ActivitySummary& a);
 std::string hub_section(const HubSummary& h);

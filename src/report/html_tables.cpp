@@ -125,6 +125,37 @@ std::string journey_section(const JourneySummary& j) {
   return s + failures_table(j.failures, "students");
 }
 
+std::string capacity_section(const CapacitySummary& c) {
+  std::string s = "<h2 id=\"capacity\">Capacity</h2>\n<p><b>" + esc(c.line) + "</b></p>\n";
+  std::string judged;
+  for (const auto& t : c.thresholds) judged += (judged.empty() ? "" : ", ") + t;
+  s += fmt::format("<p class=\"note\">Stages of {:g} s, each judged on the students who arrived in it by {}; {}.</p>\n", c.stage_s,
+                   esc(judged.empty() ? "no threshold" : judged),
+                   c.stay_s >= 0 ? fmt::format("each student left {:g} s after its first result", c.stay_s)
+                                 : std::string("students stayed, a cell every --think, to the end"));
+  s += "<table>\n" + header_row({"stage", "rate", "arrived", "on hub", "spawn p50/p95 s", "ready p50/p95 s", "open p50/p95 s",
+                                 "kernel p50/p95 s", "1st result p50/p95 s", "to result p50/p95 s", "failed", "429", "hub CPU",
+                                 "verdict"});
+  for (const auto& st : c.stages) {
+    if (st.verdict == to_string(StageVerdict::pending) && st.arrived == 0) continue;
+    auto pair = [&](std::string_view step) {
+      for (const auto& x : st.steps) {
+        if (x.name == step && x.seconds.count) return fmt::format("{:.1f} / {:.1f}", x.seconds.p50, x.seconds.p95);
+      }
+      return std::string("-");
+    };
+    const char* tone = st.verdict == "held" ? "<tr class=\"good\">" : st.verdict == "failed" ? "<tr class=\"bad\">" : "<tr>";
+    s += tone + cell(std::to_string(st.number)) + cell(format_rate(st.rate_per_min), true) + cell(std::to_string(st.arrived), true) +
+         cell(std::to_string(st.population), true) + cell(pair("spawn"), true) + cell(pair("ready"), true) + cell(pair("open"), true) +
+         cell(pair("kernel"), true) + cell(pair("first_result"), true) + cell(pair(kTimeToFirstResult), true) +
+         cell(std::to_string(st.failed), true) + cell(std::to_string(st.answers_429), true) +
+         cell(st.hub_cpu_peak_pct ? fmt::format("{:.0f} %", *st.hub_cpu_peak_pct) : "-", true) + cell(st.verdict) + "</tr>\n";
+  }
+  s += "</table>\n<p class=\"note\">on hub: students present at the stage's end (its own and earlier stages' who stayed); "
+       "failed: before the first result; hub CPU: the highest during the stage's arrivals, percent of one core.</p>\n";
+  return s + capacity_charts(c);
+}
+
 std::string throttle_section(const Summary& s) {
   const Throttling& t = s.throttle;
   if (!s.spawn && !s.journey && t.answers_429 == 0) return {};
