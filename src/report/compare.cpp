@@ -32,6 +32,9 @@ std::string title(const json& r) {
   if (r.contains("verdict") && r["verdict"].is_object() && r["verdict"].contains("result")) {
     t += ", verdict " + r["verdict"]["result"].get<std::string>();
   }
+  if (r.contains("capacity") && r["capacity"].is_object() && r["capacity"].contains("line") && r["capacity"]["line"].is_string()) {
+    t += "\n   capacity: " + r["capacity"]["line"].get<std::string>();
+  }
   return t;
 }
 
@@ -94,6 +97,7 @@ std::string cell(const std::optional<double>& v, const std::string& unit) {
   if (unit.empty()) return fmt::format("{:g}", *v);
   if (unit == "%") return fmt::format("{:.1f}", *v);
   if (unit == "MB") return fmt::format("{:.1f}", *v);
+  if (unit == "/min") return fmt::format("{:g}", *v);
   return fmt::format("{:.3f}", *v);
 }
 
@@ -122,6 +126,9 @@ Comparison compare_reports(const json& a, const json& b) {
   c.a_title = title(a);
   c.b_title = title(b);
   Rows rows(a, b, c.rows);
+  rows.add("capacity", "held rate", "/min", "/capacity/held_rate_per_min");
+  rows.add("capacity", "population held", "", "/capacity/held_population");
+  rows.add("capacity", "failed at", "/min", "/capacity/failed_rate_per_min");
   rows.add("run", "duration", "s", "/duration_s");
   for (const char* field : {"requested", "created", "started", "ready"}) rows.add("users", field, "", std::string("/users/") + field);
   rows.add("servers", "ready", "", "/spawn/ready");
