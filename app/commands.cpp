@@ -325,6 +325,30 @@ int report_journey(const JourneyResult& r, const std::vector<RequestRecord>& rec
   return judge_load("journey", r.deleted, r.created.size(), requested, failures, why);
 }
 
+// The exit code of a capacity search before its report: 0 when a stage held and the search ended
+// (a stage failed, or the last one held), kThresholdExitCode when the first stage already failed,
+// kInterrupted, kFailed when users of the run were left behind.
+int report_capacity(const CapacityResult& c, std::vector<std::string>& why) {
+  for (const auto& phase : c.journey.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
+  const int held = c.held();
+  const int failed = c.failed();
+  logger().info("Stages: {} held{}", held + 1, failed >= 0 ? fmt::format("; stage {} at {} did not hold", failed + 1, format_rate(c.stages[static_cast<std::size_t>(failed)].rate_per_min)) : "");
+  if (!c.journey.deleted) {
+    const std::string line = "capacity failed: the clean-up did not delete every user of this run";
+    logger().error("{}", line);
+    why.push_back(line);
+    return kFailed;
+  }
+  if (c.journey.interrupted) return kInterrupted;
+  if (held < 0 && failed >= 0) return kThresholdExitCode;
+  if (failed < 0 && !c.reached_max) {
+    why.push_back(c.ended_by.empty() ? std::string("the search ended before a stage failed or the last held")
+                                     : "the search ended before a stage failed or the last held: " + c.ended_by);
+    return kFailed;
+  }
+  return 0;
+}
+
 // A purge while a run against the same hub is still going on this machine would pull its users out
 // from under it: refused (exit 1, before anything is sent) unless --force.
 void refuse_purge_during_a_run(const Config& config, const Session& session, const std::optional<Journal>& only) {
@@ -412,7 +436,14 @@ int run_merge(const Config& config) {
   std::vector<std::string> why;
   int code = 0;
   if (d.stress) code = report_stress(*d.stress, d.records, d.requested_users, why);
-  if (d.journey) code = report_journey(*d.journey, d.records, d.requested_users, why);
+  if (d.capacity && d.journey_options) {
+    for (const auto& t : stage_thresholds(config)) check_stage_threshold(t);
+    judge_stages(*d.capacity, stage_thresholds(config), *d.journey_options);
+    d.journey = d.capacity->journey;
+    code = report_capacity(*d.capacity, why);
+  } else if (d.journey) {
+    code = report_journey(*d.journey, d.records, d.requested_users, why);
+  }
   if (d.activity) log_requests(d.records, d.activity->used.size());
   const bool left = (d.stress && !d.stress->deleted) || (d.journey && !d.journey->deleted) || (d.activity && !d.activity->deleted);
   const std::string prefix = merged.shards.empty() ? std::string(kDefaultPrefix) : merged.shards.front().shard.prefix;
@@ -601,29 +632,6 @@ void load_journey(LoadRun& r, Journal* j, const std::function<void()>& before_lo
   if (!r.journeyed.deleted) logger().error("Some users of this run remain; {}", r.leftovers);
 }
 
-// The exit code of a capacity search before its report: 0 when a stage held and the search ended
-// (a stage failed, or the last one held), kThresholdExitCode when the first stage already failed,
-// kInterrupted, kFailed when users of the run were left behind.
-int report_capacity(const CapacityResult& c, std::vector<std::string>& why) {
-  for (const auto& phase : c.journey.phases) logger().info("Phase {}: {:.3f} s", phase.name, phase.seconds);
-  const int held = c.held();
-  const int failed = c.failed();
-  logger().info("Stages: {} held{}", held + 1, failed >= 0 ? fmt::format("; stage {} at {} did not hold", failed + 1, format_rate(c.stages[static_cast<std::size_t>(failed)].rate_per_min)) : "");
-  if (!c.journey.deleted) {
-    const std::string line = "capacity failed: the clean-up did not delete every user of this run";
-    logger().error("{}", line);
-    why.push_back(line);
-    return kFailed;
-  }
-  if (c.journey.interrupted) return kInterrupted;
-  if (held < 0 && failed >= 0) return kThresholdExitCode;
-  if (failed < 0 && !c.reached_max) {
-    why.push_back("the search ended before a stage failed or the last held");
-    return kFailed;
-  }
-  return 0;
-}
-
 void load_capacity(LoadRun& r, Journal* j, const std::function<void()>& before_load) {
   const Config& config = r.config;
   if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
@@ -649,7 +657,10 @@ void load_capacity(LoadRun& r, Journal* j, const std::function<void()>& before_l
     throw;
   }
   std::size_t begun = 0;
-  for (const auto& st : r.capacity.stages) begun += st.verdict != StageVerdict::pending ? 1 : 0;
+  for (std::size_t k = 0; k < r.capacity.stages.size(); ++k) {
+    const CapacityStage& st = r.capacity.stages[k];
+    if (st.verdict != StageVerdict::pending && (st.verdict != StageVerdict::cut || st.count > 0)) begun = k + 1;  // a stage never begun has no students
+  }
   r.capacity_view.ramp_up_s = o.stage_s * static_cast<double>(begun);
   r.display.reset();
   r.code = report_capacity(r.capacity, r.why);

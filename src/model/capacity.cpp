@@ -1,6 +1,7 @@
 // The plain data of a capacity run.
 #include "hubstress/model/capacity.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -53,6 +54,19 @@ JourneyResult judged_students(const CapacityResult& result, std::size_t stage) {
   out.created.reserve(out.students.size());
   for (const auto& s : out.students) out.created.push_back(s.user);
   return out;
+}
+
+void place_students(CapacityResult& result) {
+  auto& students = result.journey.students;
+  std::stable_sort(students.begin(), students.end(), [](const StudentRecord& a, const StudentRecord& b) {
+    return a.stage != b.stage ? a.stage < b.stage : a.scheduled_s < b.scheduled_s;
+  });
+  for (std::size_t k = 0; k < result.stages.size(); ++k) {
+    const auto first = std::find_if(students.begin(), students.end(), [&](const StudentRecord& s) { return s.stage >= static_cast<int>(k); });
+    const auto end = std::find_if(first, students.end(), [&](const StudentRecord& s) { return s.stage > static_cast<int>(k); });
+    result.stages[k].first = static_cast<std::size_t>(first - students.begin());
+    result.stages[k].count = static_cast<std::size_t>(end - first);
+  }
 }
 
 std::size_t population_at(const JourneyResult& journey, double t_s) {

@@ -39,7 +39,8 @@ std::string grew_most(const StageSummary& before, const StageSummary& now) {
     const StepStats* b = find(now);
     if (!a || !b || a->seconds.count == 0 || b->seconds.count == 0) continue;
     const double g = b->seconds.p95 - a->seconds.p95;
-    if (g > growth) {
+    // growth the printed figures do not show (0.3 s -> 0.3 s) is no answer
+    if (g > growth && seconds(a->seconds.p95) != seconds(b->seconds.p95)) {
       growth = g;
       best = fmt::format("{} p95 grew most: {} at {} -> {}", name, seconds(a->seconds.p95), format_rate(before.rate_per_min),
                          seconds(b->seconds.p95));
@@ -127,6 +128,25 @@ std::vector<ThresholdResult> judge_stage(const std::vector<Threshold>& threshold
   return evaluate_all(thresholds, s);
 }
 
+void judge_stages(CapacityResult& result, const std::vector<Threshold>& thresholds, const JourneyOptions& options) {
+  bool stopped = false;
+  for (std::size_t k = 0; k < result.stages.size(); ++k) {
+    CapacityStage& st = result.stages[k];
+    if (st.verdict == StageVerdict::pending) continue;
+    if (st.verdict == StageVerdict::cut || st.verdict == StageVerdict::interrupted) {
+      stopped = true;
+      continue;
+    }
+    if (stopped) {
+      st.verdict = StageVerdict::cut;
+      continue;
+    }
+    st.verdict = all_passed(judge_stage(thresholds, judged_students(result, k), options)) ? StageVerdict::held : StageVerdict::failed;
+    stopped = st.verdict == StageVerdict::failed;
+  }
+  result.reached_max = !result.stages.empty() && result.stages.back().verdict == StageVerdict::held;
+}
+
 CapacitySummary summarize_capacity(const CapacityResult& result, const JourneyOptions& options,
                                    const std::vector<Threshold>& thresholds, const Summary& summary,
                                    const std::vector<RequestRecord>& records) {
@@ -190,6 +210,8 @@ CapacitySummary summarize_capacity(const CapacityResult& result, const JourneyOp
     c.line = held_part + ", the highest rate asked: the hub's limit is above it (raise --max)";
   } else if (c.interrupted) {
     c.line = held_part + " before the run was interrupted";
+  } else if (!result.ended_by.empty()) {
+    c.line = held_part + "; the search ended there: " + result.ended_by;
   } else {
     c.line = held_part + "; the search did not end (no stage failed and the last was not judged)";
   }

@@ -133,13 +133,13 @@ private:
                   r_.stages.size(), o_.stage_s, format_rate(r_.stages.front().rate_per_min), format_rate(r_.stages.back().rate_per_min),
                   to_string(jo_.arrival), to_string(jo_.auth),
                   o_.stay_s >= 0 ? fmt::format("; each student leaves {:g} s after its first result", o_.stay_s) : "");
-    for (std::size_t k = 0; k < r_.stages.size() && !stop_ && !interrupted(); ++k) {
+    for (std::size_t k = 0; k < r_.stages.size() && !stop_ && !interrupted() && r_.ended_by.empty(); ++k) {
       launch(k);
       progress.stage = static_cast<int>(k + 1);
       progress.rate_per_min = r_.stages[k].rate_per_min;
       logger().info("Stage {}/{}: {} students arrive at {} over {:g} s", k + 1, r_.stages.size(), r_.stages[k].count,
                     format_rate(r_.stages[k].rate_per_min), o_.stage_s);
-      if (k + 1 < r_.stages.size()) provision(k + 1);
+      if (k + 1 < r_.stages.size()) prepare(k + 1);
       wait_judging(*t0_ + span(static_cast<double>(k + 1) * o_.stage_s));
     }
     // every stage has begun, or the search stopped: no one else arrives, and the students who did
@@ -149,6 +149,20 @@ private:
       session_.pause(0.2);
       judge();
       if (stop_) arrivals_.request_stop();
+    }
+  }
+
+  // The next stage's students made while this one runs. A hub that can no longer create users or
+  // mint tokens ends the search after this stage: its students are still judged.
+  void prepare(std::size_t k) {
+    try {
+      provision(k);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const std::exception& e) {
+      r_.ended_by = fmt::format("making stage {}'s students failed ({})", k + 1, e.what());
+      r_.stages[k].verdict = StageVerdict::cut;
+      logger().error("{}: the search ends with stage {}", r_.ended_by, k);
     }
   }
 
@@ -171,7 +185,8 @@ private:
   }
 
   void judge() {
-    while (!stop_ && judged_ < launched_ && decided(j_, r_.stages[judged_])) {
+    // once interrupted, a stage's students end as interrupted: no verdict is given from them
+    while (!stop_ && !interrupted() && judged_ < launched_ && decided(j_, r_.stages[judged_])) {
       CapacityStage& stage = r_.stages[judged_];
       const bool held = o_.holds ? o_.holds(judged_students(r_, judged_)) : judged_students(r_, judged_).failed() == 0;
       stage.verdict = held ? StageVerdict::held : StageVerdict::failed;
@@ -212,14 +227,16 @@ private:
     drop_never_arrived();
   }
 
-  // Students of a cut stage who never arrived were never part of the test: out of the records
-  // (their users are still this run's, and deleted with the others).
+  // Students of a cut stage who never arrived, and those of a stage made but never begun, were
+  // never part of the test: out of the records (their users are still this run's, and deleted
+  // with the others).
   void drop_never_arrived() {
     std::vector<StudentRecord> kept;
     kept.reserve(j_.students.size());
-    for (auto& stage : r_.stages) {
+    for (std::size_t k = 0; k < r_.stages.size(); ++k) {
+      CapacityStage& stage = r_.stages[k];
       const std::size_t first = kept.size();
-      for (std::size_t i = stage.first; i < stage.first + stage.count; ++i) {
+      for (std::size_t i = stage.first; i < stage.first + stage.count && k < launched_; ++i) {
         const StudentRecord& s = j_.students[i];
         if (s.failed_step == "arrival" && s.reason == kNotArrived) continue;
         kept.push_back(s);

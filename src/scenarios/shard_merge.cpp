@@ -203,6 +203,7 @@ JourneyResult merge_journey(const Shards& shards, const std::vector<double>& shi
     j.created.insert(j.created.end(), r.created.begin(), r.created.end());
     for (StudentRecord st : r.students) {
       st.scheduled_s += by;
+      if (st.left_s >= 0) st.left_s += by;
       for (auto& step : st.steps) step.start_s += by;
       j.students.push_back(std::move(st));
     }
@@ -214,6 +215,40 @@ JourneyResult merge_journey(const Shards& shards, const std::vector<double>& shi
   std::stable_sort(j.students.begin(), j.students.end(),
                    [](const StudentRecord& a, const StudentRecord& b) { return a.scheduled_s < b.scheduled_s; });
   return j;
+}
+
+// The stages of the search from the first shard's plan, each with every shard's students of it;
+// a stage the shards ran to a verdict is left for the whole test's thresholds to judge again
+// (held, in wait of that), one that a shard cut or was interrupted in stays so.
+CapacityResult merge_capacity(const Shards& shards, const JourneyResult& journey) {
+  CapacityResult c;
+  const RunData* first = nullptr;
+  for (const RunData* d : shards) {
+    if (d->capacity && !first) first = d;
+  }
+  if (!first) return c;
+  c.stage_s = first->capacity->stage_s;
+  c.stay_s = first->capacity->stay_s;
+  c.stages = first->capacity->stages;
+  for (const RunData* d : shards) {
+    if (d->capacity && c.ended_by.empty()) c.ended_by = d->capacity->ended_by;
+  }
+  for (std::size_t k = 0; k < c.stages.size(); ++k) {
+    StageVerdict v = StageVerdict::pending;
+    for (const RunData* d : shards) {
+      if (!d->capacity || k >= d->capacity->stages.size()) continue;
+      const StageVerdict here = d->capacity->stages[k].verdict;
+      if (here == StageVerdict::interrupted || (here == StageVerdict::cut && v != StageVerdict::interrupted)) {
+        v = here;
+      } else if ((here == StageVerdict::held || here == StageVerdict::failed) && v == StageVerdict::pending) {
+        v = StageVerdict::held;
+      }
+    }
+    c.stages[k].verdict = v;
+  }
+  c.journey = journey;
+  place_students(c);
+  return c;
 }
 
 ActivityResult merge_activity(const Shards& shards) {
@@ -269,6 +304,10 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
     out.journey = merge_journey(shards, shift);
     out.journey_options = first.data.journey_options;
     out.journey_options->count = static_cast<int>(out.journey->created.size());
+  }
+  if (first.data.capacity && out.journey) {
+    out.capacity = merge_capacity(shards, *out.journey);
+    out.journey = out.capacity->journey;  // in stage order
   }
   if (first.data.activity) out.activity = merge_activity(shards);
   return m;

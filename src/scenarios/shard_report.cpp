@@ -141,7 +141,9 @@ json journey_json(const JourneyResult& r, const JourneyOptions& o) {
                         {"time_to_first_result_s", st.time_to_first_result_s ? json(*st.time_to_first_result_s) : json(nullptr)},
                         {"failed_step", st.failed_step},
                         {"reason", st.reason},
-                        {"kernel_deleted", st.kernel_deleted}});
+                        {"kernel_deleted", st.kernel_deleted},
+                        {"stage", st.stage},
+                        {"left_s", st.left_s}});
   }
   return {{"phases", phases_json(r.phases)},
           {"created", r.created},
@@ -173,6 +175,8 @@ void journey_from(const json& j, RunData& d) {
     st.failed_step = s.at("failed_step").get<std::string>();
     st.reason = s.at("reason").get<std::string>();
     st.kernel_deleted = s.at("kernel_deleted").get<bool>();
+    st.stage = s.value("stage", -1);  // since capacity
+    st.left_s = s.value("left_s", -1.0);
     r.students.push_back(std::move(st));
   }
   r.interrupted = j.at("interrupted").get<bool>();
@@ -221,6 +225,37 @@ ShardInfo shard_info_from(const json& j) {
 
 } // namespace
 
+json capacity_json(const CapacityResult& c) {
+  json stages = json::array();
+  for (const auto& st : c.stages) {
+    stages.push_back({{"rate_per_min", st.rate_per_min}, {"start_s", st.start_s}, {"duration_s", st.duration_s}, {"verdict", to_string(st.verdict)}});
+  }
+  return {{"stage_s", c.stage_s}, {"stay_s", c.stay_s}, {"reached_max", c.reached_max}, {"ended_by", c.ended_by}, {"stages", stages}};
+}
+
+// The stages as a shard ran them; its students are the journey's (each names its stage).
+CapacityResult capacity_from(const json& j, const JourneyResult& journey) {
+  CapacityResult c;
+  c.stage_s = j.at("stage_s").get<double>();
+  c.stay_s = j.at("stay_s").get<double>();
+  c.ended_by = j.value("ended_by", std::string());
+  c.reached_max = j.at("reached_max").get<bool>();
+  for (const auto& st : j.at("stages")) {
+    CapacityStage stage;
+    stage.rate_per_min = st.at("rate_per_min").get<double>();
+    stage.start_s = st.at("start_s").get<double>();
+    stage.duration_s = st.at("duration_s").get<double>();
+    const std::string verdict = st.at("verdict").get<std::string>();
+    for (const auto v : {StageVerdict::pending, StageVerdict::held, StageVerdict::failed, StageVerdict::interrupted, StageVerdict::cut}) {
+      if (verdict == to_string(v)) stage.verdict = v;
+    }
+    c.stages.push_back(stage);
+  }
+  c.journey = journey;
+  place_students(c);
+  return c;
+}
+
 json run_data_json(const RunData& d) {
   json out{{"session_start_unix_s", d.session_start_unix_s},
            {"requested_users", d.requested_users},
@@ -228,6 +263,7 @@ json run_data_json(const RunData& d) {
            {"stress", d.stress ? stress_json(*d.stress) : json(nullptr)},
            {"activity", d.activity ? activity_json(*d.activity) : json(nullptr)},
            {"journey", d.journey && d.journey_options ? journey_json(*d.journey, *d.journey_options) : json(nullptr)}};
+  if (d.capacity) out["capacity"] = capacity_json(*d.capacity);
   return out;
 }
 
@@ -262,6 +298,12 @@ ShardReport read_shard_report(const json& report) {
     if (!s.at("journey").is_null()) {
       journey_from(s.at("journey"), d);
       r.options = s["journey"].at("options").dump();
+    }
+    if (s.contains("capacity") && s["capacity"].is_object() && d.journey) {
+      d.capacity = capacity_from(s["capacity"], *d.journey);
+      json rates = json::array();
+      for (const auto& st : d.capacity->stages) rates.push_back(st.rate_per_min);
+      r.options += " rates " + rates.dump() + " stage " + std::to_string(d.capacity->stage_s);  // shards of one search
     }
     // the hub's scrapes are in the report already, every one of them (hub.samples)
     if (!report.at("hub").is_null()) d.hub_samples = hub_samples_from(report["hub"].at("samples"));

@@ -4,6 +4,8 @@
 #include "hubstress/report/report.hpp"
 #include "hubstress/scenarios/capacity.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -178,4 +180,58 @@ TEST(Capacity, TheReportsCarryTheStages) {
   const std::string html = hs::render_html(s);
   EXPECT_NE(html.find("id=\"chart-capacity-ttfr\""), std::string::npos);
   EXPECT_NE(html.find("stage 2 20/min failed"), std::string::npos);  // the stages are the time axis's bands
+}
+
+TEST(Capacity, AStepWhoseGrowthThePrintedFiguresDoNotShowIsNotNamed) {
+  hs::CapacityResult r = two_stages();
+  // the failed stage: one student failed, the others as fast as the stage that held
+  r.journey.students = {student(0, 10, 5.0), student(0, 40, 5.0), student(1, 65, 5.02, 1.01), student(1, 80, 5.02, 1.01),
+                        student(1, 95, std::nullopt, 0, "ready", "spawn failed: no room")};
+  hs::Summary whole;
+  whole.phases = r.journey.phases;
+  const hs::CapacitySummary c = hs::summarize_capacity(r, {}, defaults(), whole, {});
+  EXPECT_EQ(c.broke_first.find("grew most"), std::string::npos) << c.broke_first;
+  EXPECT_NE(c.broke_first.find("ready: spawn failed: no room"), std::string::npos) << c.broke_first;
+}
+
+TEST(Capacity, AMergeJudgesEveryStageOnAllItsStudentsUpToTheFirstThatFails) {
+  hs::CapacityResult r = two_stages();
+  r.stages.push_back({40, 120, 60, 5, 0, hs::StageVerdict::cut});
+  // each shard held both stages on its own; together stage 2 misses the thresholds
+  r.stages[0].verdict = hs::StageVerdict::held;
+  r.stages[1].verdict = hs::StageVerdict::held;
+  hs::judge_stages(r, defaults(), {});
+  EXPECT_EQ(r.stages[0].verdict, hs::StageVerdict::held);
+  EXPECT_EQ(r.stages[1].verdict, hs::StageVerdict::failed);
+  EXPECT_EQ(r.stages[2].verdict, hs::StageVerdict::cut);
+  EXPECT_FALSE(r.reached_max);
+  // a stage a shard was interrupted in stays so, and none after it is judged
+  r = two_stages();
+  r.stages[0].verdict = hs::StageVerdict::interrupted;
+  r.stages[1].verdict = hs::StageVerdict::held;
+  hs::judge_stages(r, defaults(), {});
+  EXPECT_EQ(r.stages[0].verdict, hs::StageVerdict::interrupted);
+  EXPECT_EQ(r.stages[1].verdict, hs::StageVerdict::cut);
+}
+
+TEST(Capacity, StudentsArePlacedInTheirStagesWhateverTheirOrder) {
+  hs::CapacityResult r = two_stages();
+  std::reverse(r.journey.students.begin(), r.journey.students.end());
+  r.stages[0].first = r.stages[1].first = 99;
+  hs::place_students(r);
+  EXPECT_EQ(r.stages[0].first, 0u);
+  EXPECT_EQ(r.stages[0].count, 2u);
+  EXPECT_EQ(r.stages[1].first, 2u);
+  EXPECT_EQ(r.stages[1].count, 3u);
+  EXPECT_DOUBLE_EQ(r.journey.students[0].scheduled_s, 10);
+  EXPECT_DOUBLE_EQ(r.journey.students[2].scheduled_s, 65);
+}
+
+TEST(Capacity, ASearchThatCouldNotMakeItsNextStageSaysWhy) {
+  hs::CapacityResult r = two_stages();
+  r.stages[1].verdict = hs::StageVerdict::cut;
+  r.ended_by = "making stage 2's students failed (HTTP 503)";
+  hs::Summary whole;
+  const auto c = hs::summarize_capacity(r, {}, defaults(), whole, {});
+  EXPECT_EQ(c.line, "held 10/min (population 2); the search ended there: making stage 2's students failed (HTTP 503)");
 }

@@ -46,6 +46,7 @@ struct CapacityResult {
   double stage_s = 0;
   double stay_s = -1;
   bool reached_max = false;           // the last planned stage held
+  std::string ended_by;               // why the search stopped before a verdict ("" when it had one)
   // the last stage that held and the first that failed (-1: none)
   int held() const;
   int failed() const;
@@ -55,6 +56,10 @@ struct CapacityResult {
 // done, whatever a later cell did (the stage's verdict is given once every student has its first
 // result or failed before it; later cells are reported apart).
 JourneyResult judged_students(const CapacityResult& result, std::size_t stage);
+
+// Orders `result.journey.students` by stage (then arrival) and sets each stage's first and count
+// from the students' own `stage` (a report read back, a merge of shards).
+void place_students(CapacityResult& result);
 
 // "40/min", "2.5/min": a rate as the reports show it (to 0.1/min).
 std::string format_rate(double per_min);

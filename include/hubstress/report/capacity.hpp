@@ -21,6 +21,11 @@ void check_stage_threshold(const Threshold& threshold);
 std::vector<ThresholdResult> judge_stage(const std::vector<Threshold>& thresholds, const JourneyResult& students,
                                          const JourneyOptions& options);
 
+// The stages of a merged search judged again on every shard's students, in order: the stages the
+// shards ran to a verdict (held, failed) become held or failed, up to the first that fails; after
+// it, and after a stage a shard cut or was interrupted in, none is judged (cut).
+void judge_stages(CapacityResult& result, const std::vector<Threshold>& thresholds, const JourneyOptions& options);
+
 // The capacity part of `summary` (built by build_summary from the same run, with its journey,
 // phases and hub samples): every stage's figures and verdict, what broke first, the capacity line.
 CapacitySummary summarize_capacity(const CapacityResult& result, const JourneyOptions& options,
