@@ -131,10 +131,14 @@ struct Results {
   const CapacityResult* capacity = nullptr;
 };
 
-// What each stage of a capacity search is judged by: --threshold, or the defaults.
-std::vector<Threshold> stage_thresholds(const Config& config) {
+// What each stage of a capacity search is judged by: --threshold; else, for a merge, what the
+// shards judged their stages by; else the defaults.
+std::vector<Threshold> stage_thresholds(const Config& config, const CapacityResult* shards = nullptr) {
+  const std::vector<std::string>& given = !config.thresholds.empty()                   ? config.thresholds
+                                          : shards != nullptr && !shards->thresholds.empty() ? shards->thresholds
+                                                                                             : capacity_default_thresholds();
   std::vector<Threshold> out;
-  for (const auto& t : config.thresholds.empty() ? capacity_default_thresholds() : config.thresholds) out.push_back(parse_threshold(t));
+  for (const auto& t : given) out.push_back(parse_threshold(t));
   return out;
 }
 
@@ -207,7 +211,7 @@ int report_run(const Config& config, const RunData& data, int code, const std::v
   std::vector<Threshold> thresholds;
   if (data.capacity && data.journey_options) {
     // the thresholds judge each stage, not the whole run: the search's answer is the exit code
-    summary.capacity = summarize_capacity(*data.capacity, *data.journey_options, stage_thresholds(config), summary, data.records);
+    summary.capacity = summarize_capacity(*data.capacity, *data.journey_options, stage_thresholds(config, &*data.capacity), summary, data.records);
     summary.verdict = capacity_verdict(code, *summary.capacity, why);
   } else {
     for (const auto& t : config.thresholds) thresholds.push_back(parse_threshold(t));
@@ -437,8 +441,9 @@ int run_merge(const Config& config) {
   int code = 0;
   if (d.stress) code = report_stress(*d.stress, d.records, d.requested_users, why);
   if (d.capacity && d.journey_options) {
-    for (const auto& t : stage_thresholds(config)) check_stage_threshold(t);
-    judge_stages(*d.capacity, stage_thresholds(config), *d.journey_options);
+    const auto thresholds = stage_thresholds(config, &*d.capacity);
+    for (const auto& t : thresholds) check_stage_threshold(t);
+    judge_stages(*d.capacity, thresholds, *d.journey_options);
     d.journey = d.capacity->journey;
     code = report_capacity(*d.capacity, why);
   } else if (d.journey) {
@@ -644,7 +649,11 @@ void load_capacity(LoadRun& r, Journal* j, const std::function<void()>& before_l
   o.stay_s = config.stay_s;
   const std::vector<Threshold> thresholds = stage_thresholds(config);
   std::string judged_by;
-  for (const auto& t : thresholds) judged_by += (judged_by.empty() ? "" : ", ") + t.text;
+  std::vector<std::string> given;
+  for (const auto& t : thresholds) {
+    judged_by += (judged_by.empty() ? "" : ", ") + t.text;
+    given.push_back(t.text);
+  }
   std::string rates;
   for (const double rate : o.rates) rates += (rates.empty() ? "" : ", ") + format_rate(rate);
   logger().info("Capacity: stages of {:g} s at {}; each stage is judged by {}", o.stage_s, rates, judged_by);
@@ -653,9 +662,11 @@ void load_capacity(LoadRun& r, Journal* j, const std::function<void()>& before_l
   try {
     capacity(r.session, o, r.capacity);
   } catch (...) {
+    r.capacity.thresholds = given;
     r.capacity_view.ramp_up_s = o.stage_s * static_cast<double>(r.capacity.stages.size());
     throw;
   }
+  r.capacity.thresholds = given;
   std::size_t begun = 0;
   for (std::size_t k = 0; k < r.capacity.stages.size(); ++k) {
     const CapacityStage& st = r.capacity.stages[k];

@@ -230,6 +230,7 @@ CapacityResult merge_capacity(const Shards& shards, const JourneyResult& journey
   c.stage_s = first->capacity->stage_s;
   c.stay_s = first->capacity->stay_s;
   c.stages = first->capacity->stages;
+  c.thresholds = first->capacity->thresholds;
   for (const RunData* d : shards) {
     if (d->capacity && c.ended_by.empty()) c.ended_by = d->capacity->ended_by;
   }

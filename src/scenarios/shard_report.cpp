@@ -230,7 +230,7 @@ json capacity_json(const CapacityResult& c) {
   for (const auto& st : c.stages) {
     stages.push_back({{"rate_per_min", st.rate_per_min}, {"start_s", st.start_s}, {"duration_s", st.duration_s}, {"verdict", to_string(st.verdict)}});
   }
-  return {{"stage_s", c.stage_s}, {"stay_s", c.stay_s}, {"reached_max", c.reached_max}, {"ended_by", c.ended_by}, {"stages", stages}};
+  return {{"stage_s", c.stage_s}, {"stay_s", c.stay_s}, {"reached_max", c.reached_max}, {"ended_by", c.ended_by}, {"thresholds", c.thresholds}, {"stages", stages}};
 }
 
 // The stages as a shard ran them; its students are the journey's (each names its stage).
@@ -239,6 +239,7 @@ CapacityResult capacity_from(const json& j, const JourneyResult& journey) {
   c.stage_s = j.at("stage_s").get<double>();
   c.stay_s = j.at("stay_s").get<double>();
   c.ended_by = j.value("ended_by", std::string());
+  c.thresholds = j.value("thresholds", std::vector<std::string>());
   c.reached_max = j.at("reached_max").get<bool>();
   for (const auto& st : j.at("stages")) {
     CapacityStage stage;

@@ -47,6 +47,7 @@ struct CapacityResult {
   double stay_s = -1;
   bool reached_max = false;           // the last planned stage held
   std::string ended_by;               // why the search stopped before a verdict ("" when it had one)
+  std::vector<std::string> thresholds;  // what each stage was judged by, as given
   // the last stage that held and the first that failed (-1: none)
   int held() const;
   int failed() const;
