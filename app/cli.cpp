@@ -158,7 +158,13 @@ void validate(const Config& c) {
       throw CLI::ValidationError(e.what());
     }
   }
-  if (c.shard && c.total_count < c.shard->count) {
+  if (c.command == "capacity" && c.shard && stage_students(c.rates.front(), c.stage_s) < c.shard->count) {
+    throw CLI::ValidationError(fmt::format("the first stage brings {} students ({} for {:g} s) over {} shards: some shards would have none; "
+                                           "raise --start or --stage, or use at most {} shards",
+                                           stage_students(c.rates.front(), c.stage_s), format_rate(c.rates.front()), c.stage_s,
+                                           c.shard->count, stage_students(c.rates.front(), c.stage_s)));
+  }
+  if (c.command != "capacity" && c.shard && c.total_count < c.shard->count) {
     throw CLI::ValidationError(fmt::format("--count {} over {} shards leaves some shards without users: use at most {} shards",
                                            c.total_count, c.shard->count, c.total_count));
   }
@@ -278,7 +284,7 @@ ParseResult parse(int argc, const char* const* argv) {
   app.add_option("--html", c.html_path, "write a self-contained HTML report with charts")->type_name("FILE");
   app.add_option("--threshold", c.thresholds,
                  "pass/fail criterion, repeatable: 'spawn_p95<90s', 'failure_rate<1%', 'api_p95{kind:stop server}<1s', "
-                 "'time_to_first_result_p95<120s' (exit 99 when violated; README: --threshold)")
+                 "'time_to_first_result_p95<120s' (exit 99 when violated; capacity judges each stage by them; README: --threshold)")
       ->type_name("EXPR")
       ->expected(1)
       ->take_all();  // one expression per --threshold, as often as wanted

@@ -584,7 +584,11 @@ Journal* open_run(LoadRun& r) {
   r.leftovers = "remove what is left with: " + cleanup_command(config, j);
   set_last_words("hub-stress-test: stopped at once; users of this run may remain: " + r.leftovers + "\n");
   if (!config.quiet) r.display.emplace(session.progress(), *session.loop());
-  if (config.shard) logger().info("Shard {}: {} of the test's {} users", to_string(*config.shard), config.count, config.total_count);
+  if (config.shard && config.command == "capacity") {
+    logger().info("Shard {}: its share of every stage's students", to_string(*config.shard));
+  } else if (config.shard) {
+    logger().info("Shard {}: {} of the test's {} users", to_string(*config.shard), config.count, config.total_count);
+  }
   return j;
 }
 
@@ -658,6 +662,17 @@ void load_capacity(LoadRun& r, Journal* j, const std::function<void()>& before_l
   for (const double rate : o.rates) rates += (rates.empty() ? "" : ", ") + format_rate(rate);
   logger().info("Capacity: stages of {:g} s at {}; each stage is judged by {}", o.stage_s, rates, judged_by);
   o.holds = [&](const JourneyResult& students) { return all_passed(judge_stage(thresholds, students, o.journey)); };
+  // time to first result, failures and late starts only grow while students are on their way: a
+  // stage they already fail at its best is failed (another step's percentile could still fall)
+  std::vector<Threshold> growing;
+  for (const auto& t : thresholds) {
+    if (t.metric.rfind("time_to_first_result_", 0) == 0 || t.metric == "journey_failure_rate" || t.metric == "late_starts") {
+      if (t.op == ThresholdOp::less || t.op == ThresholdOp::less_equal) growing.push_back(t);
+    }
+  }
+  o.cannot_hold = [&, growing](const JourneyResult& students) {
+    return !growing.empty() && !all_passed(judge_stage(growing, students, o.journey));
+  };
   r.capacity_view = o.journey;
   try {
     capacity(r.session, o, r.capacity);

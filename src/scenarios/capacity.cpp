@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <stdexcept>
@@ -134,6 +136,14 @@ private:
                   to_string(jo_.arrival), to_string(jo_.auth),
                   o_.stay_s >= 0 ? fmt::format("; each student leaves {:g} s after its first result", o_.stay_s) : "");
     for (std::size_t k = 0; k < r_.stages.size() && !stop_ && !interrupted() && r_.ended_by.empty(); ++k) {
+      judge();
+      if (stop_) break;
+      const double late = std::chrono::duration<double>(Clock::now() - (*t0_ + span(static_cast<double>(k) * o_.stage_s))).count();
+      if (late > 1) {
+        logger().warn("Stage {} begins {:.1f} s late: making its {} users took longer than the stage before it (its students "
+                      "due meanwhile arrive at once; a larger --batch-size or a longer --stage helps)",
+                      k + 1, late, r_.stages[k].count);
+      }
       launch(k);
       progress.stage = static_cast<int>(k + 1);
       progress.rate_per_min = r_.stages[k].rate_per_min;
@@ -161,7 +171,6 @@ private:
       throw;
     } catch (const std::exception& e) {
       r_.ended_by = fmt::format("making stage {}'s students failed ({})", k + 1, e.what());
-      r_.stages[k].verdict = StageVerdict::cut;
       logger().error("{}: the search ends with stage {}", r_.ended_by, k);
     }
   }
@@ -184,11 +193,23 @@ private:
     }
   }
 
+  // Judges the stages in order: one whose students are all decided, or one that cannot hold any
+  // more even if every student still on the way got its first result now.
   void judge() {
     // once interrupted, a stage's students end as interrupted: no verdict is given from them
-    while (!stop_ && !interrupted() && judged_ < launched_ && decided(j_, r_.stages[judged_])) {
+    while (!stop_ && !interrupted() && judged_ < launched_) {
       CapacityStage& stage = r_.stages[judged_];
-      const bool held = o_.holds ? o_.holds(judged_students(r_, judged_)) : judged_students(r_, judged_).failed() == 0;
+      bool held = true;
+      if (decided(j_, stage)) {
+        // a shard's stage with none of its students (all failed to get a token count) holds: nothing to judge
+        if (stage.count > 0) held = o_.holds ? o_.holds(judged_students(r_, judged_)) : judged_students(r_, judged_).failed() == 0;
+      } else if (o_.cannot_hold && o_.cannot_hold(best_case(judged_))) {
+        held = false;
+        logger().info("Stage {} at {} cannot hold any more, whatever its students still on the way do", judged_ + 1,
+                      format_rate(stage.rate_per_min));
+      } else {
+        break;
+      }
       stage.verdict = held ? StageVerdict::held : StageVerdict::failed;
       logger().info("Stage {} at {}: {} ({} students)", judged_ + 1, format_rate(stage.rate_per_min), held ? "held" : "did not hold",
                     stage.count);
@@ -196,6 +217,18 @@ private:
       if (!held) stop_ = true;
       ++judged_;
     }
+  }
+
+  // Stage k's students as judged, those still on the way counted at their best: a first result
+  // now (one not arrived yet: at once).
+  JourneyResult best_case(std::size_t k) const {
+    JourneyResult out = judged_students(r_, k);
+    const double now_s = std::chrono::duration<double>(Clock::now() - *t0_).count();
+    for (auto& s : out.students) {
+      if (s.time_to_first_result_s || !s.failed_step.empty()) continue;
+      s.time_to_first_result_s = std::max(0.0, now_s - s.scheduled_s);
+    }
+    return out;
   }
 
   bool all_decided() const {
@@ -227,7 +260,7 @@ private:
     drop_never_arrived();
   }
 
-  // Students of a cut stage who never arrived, and those of a stage made but never begun, were
+  // Students who never arrived (a cut stage's, an interrupted one's), and those of a stage made but never begun, were
   // never part of the test: out of the records (their users are still this run's, and deleted
   // with the others).
   void drop_never_arrived() {
@@ -238,7 +271,7 @@ private:
       const std::size_t first = kept.size();
       for (std::size_t i = stage.first; i < stage.first + stage.count && k < launched_; ++i) {
         const StudentRecord& s = j_.students[i];
-        if (s.failed_step == "arrival" && s.reason == kNotArrived) continue;
+        if (s.failed_step == "arrival") continue;  // the search had stopped, or the run was interrupted
         kept.push_back(s);
       }
       stage.first = first;

@@ -217,6 +217,14 @@ JourneyResult merge_journey(const Shards& shards, const std::vector<double>& shi
   return j;
 }
 
+// Whether a shard began stage k (it ran to a verdict, or was cut or interrupted in it).
+bool begun(const Shards& shards, std::size_t k) {
+  for (const RunData* d : shards) {
+    if (d->capacity && k < d->capacity->stages.size() && d->capacity->stages[k].verdict != StageVerdict::pending) return true;
+  }
+  return false;
+}
+
 // The stages of the search from the first shard's plan, each with every shard's students of it;
 // a stage the shards ran to a verdict is left for the whole test's thresholds to judge again
 // (held, in wait of that), one that a shard cut or was interrupted in stays so.
@@ -235,17 +243,29 @@ CapacityResult merge_capacity(const Shards& shards, const JourneyResult& journey
     if (d->capacity && c.ended_by.empty()) c.ended_by = d->capacity->ended_by;
   }
   for (std::size_t k = 0; k < c.stages.size(); ++k) {
-    StageVerdict v = StageVerdict::pending;
+    // judged again only when every shard ran it to a verdict: a stage some shard did not run
+    // whole (cut, not reached) would be judged on part of its rate
+    int judged = 0, interrupted = 0, other = 0;
     for (const RunData* d : shards) {
-      if (!d->capacity || k >= d->capacity->stages.size()) continue;
-      const StageVerdict here = d->capacity->stages[k].verdict;
-      if (here == StageVerdict::interrupted || (here == StageVerdict::cut && v != StageVerdict::interrupted)) {
-        v = here;
-      } else if ((here == StageVerdict::held || here == StageVerdict::failed) && v == StageVerdict::pending) {
-        v = StageVerdict::held;
+      const StageVerdict here = d->capacity && k < d->capacity->stages.size() ? d->capacity->stages[k].verdict : StageVerdict::pending;
+      judged += here == StageVerdict::held || here == StageVerdict::failed ? 1 : 0;
+      interrupted += here == StageVerdict::interrupted ? 1 : 0;
+      other += here == StageVerdict::cut || here == StageVerdict::pending ? 1 : 0;
+    }
+    StageVerdict& v = c.stages[k].verdict;
+    const int all = static_cast<int>(shards.size());
+    if (interrupted > 0) {
+      v = StageVerdict::interrupted;
+    } else if (judged == all) {
+      v = StageVerdict::held;  // in wait of judge_stages
+    } else if (other == all && !begun(shards, k)) {
+      v = StageVerdict::pending;
+    } else {
+      v = StageVerdict::cut;
+      if (judged > 0 && c.ended_by.empty()) {
+        c.ended_by = fmt::format("not every shard ran stage {} to its end (a shard stopped at its own failed stage)", k + 1);
       }
     }
-    c.stages[k].verdict = v;
   }
   c.journey = journey;
   place_students(c);
@@ -309,6 +329,7 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
   if (first.data.capacity && out.journey) {
     out.capacity = merge_capacity(shards, *out.journey);
     out.journey = out.capacity->journey;  // in stage order
+    out.requested_users = static_cast<int>(out.journey->created.size());  // capacity has no --count: its users are its students
   }
   if (first.data.activity) out.activity = merge_activity(shards);
   return m;

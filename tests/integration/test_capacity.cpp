@@ -165,6 +165,31 @@ TEST(Capacity, AFirstStageThatFailsIsExit99AndNoRateHeld) {
   EXPECT_TRUE(hub.state()["users"].empty()) << hub.state().dump();
 }
 
+// A stage that already fails whatever its students still on the way do (here a failed spawn
+// against journey_failure_rate<1%) is failed at once: no one else arrives, the next stage never begins.
+TEST(Capacity, AStageThatCannotHoldAnyMoreIsFailedBeforeAllItsStudentsArrive) {
+  FakeHub hub({"--fail-every", "2"});
+  Folder dir("early");
+  const json r = search(hub, dir, {"--rates", "30,60", "--stage", "20s"}, 99);  // 10 students planned in stage 1
+  EXPECT_EQ(verdicts(r), "failed not reached");
+  EXPECT_LT(r["stages"][0]["arrived"].get<int>(), 10);
+  EXPECT_GE(r["stages"][0]["failed"].get<int>(), 1);
+  EXPECT_TRUE(hub.state()["users"].empty()) << hub.state().dump();
+}
+
+// The hub stops creating users: the search ends after the stage under way, which is still judged,
+// and says why; exit 128 (no stage failed); nothing left.
+TEST(Capacity, AStageWhoseUsersCannotBeMadeEndsTheSearchWithTheStagesSoFarJudged) {
+  FakeHub hub({"--create-limit", "3"});  // stage 1's 3 students, then 503
+  Folder dir("create");
+  const json r = search(hub, dir, {"--rates", "20,30,45", "--stage", "10s"}, 128);
+  EXPECT_EQ(verdicts(r), "held not reached not reached");
+  const std::string line = r["capacity"]["line"].get<std::string>();
+  EXPECT_EQ(line.rfind("held 20/min (population 3); the search ended there: making stage 2's students failed", 0), 0u) << line;
+  EXPECT_EQ(r["journey"]["students"], 3);
+  EXPECT_TRUE(hub.state()["users"].empty()) << hub.state().dump();
+}
+
 // Ctrl-C in the second stage: the first held, the second is marked interrupted, the third never
 // came; every report is written, marked interrupted; exit 130; nothing is left on the hub.
 TEST(Capacity, CtrlCMidStageLeavesTheStagesSoFarMarkedInterruptedAndNothingOnTheHub) {
@@ -188,7 +213,9 @@ TEST(Capacity, CtrlCMidStageLeavesTheStagesSoFarMarkedInterruptedAndNothingOnThe
   EXPECT_EQ(verdicts(r), "held interrupted not reached");
   EXPECT_EQ(r["capacity"]["held_rate_per_min"], 20.0);
   EXPECT_TRUE(r["capacity"]["interrupted"].get<bool>());
+  // those who arrived before the signal; who never did is not counted (5 were planned)
   EXPECT_GT(r["stages"][1]["arrived"].get<int>(), 0);
+  EXPECT_LT(r["stages"][1]["arrived"].get<int>(), 5);
   EXPECT_TRUE(std::filesystem::exists(dir / "report.html"));
   EXPECT_TRUE(std::filesystem::exists(dir / "stages.csv"));
   EXPECT_TRUE(hub.state()["users"].empty()) << hub.state().dump();

@@ -133,6 +133,12 @@ TEST(Cli, ValidationErrorsAreOneLineAndExitOne) {
            {"-e", "http://127.0.0.1:9", "-t", "x", "--csv", "/etc/passwd", "purge"},
            {"-e", "http://127.0.0.1:9", "-t", "x", "--threshold", "spawn_p95<", "purge"},
            {"-e", "http://127.0.0.1:9", "-t", "x", "stress-test", "--server-timeout", "0"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "capacity", "--start", "ten/min"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "capacity", "--rates", "10,20,15"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "capacity", "--factor", "1"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "capacity", "--start", "40/min", "--max", "20/min"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "capacity", "--threshold", "failure_rate<1%"},
+           {"-e", "http://127.0.0.1:9", "-t", "x", "capacity", "--start", "5/min", "--stage", "1m", "--shard", "0/10"},
        }) {
     const auto result = run_tool(args);
     EXPECT_EQ(result.exit_code, 1) << result.output;

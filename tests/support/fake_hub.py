@@ -33,6 +33,8 @@ JupyterHub already needs). Faults are switched on by options:
                        starts it let through) are answered 202 but the spawn fails (progress
                        "failed": "Spawn failed: the fake hub takes at most K starts a minute").
                        Held rate: K starts a minute
+  --create-limit N     once N users were created in all, creating more is answered 503 (a hub that
+                       went away mid-run, as far as new users go)
   --echo               refusals repeat what was sent: the login's form body, the kernel start's
                        Authorization header (a hub or proxy that echoes secrets into its errors)
 
@@ -69,12 +71,13 @@ p.add_argument("--spawn-limit", type=int, default=0)
 p.add_argument("--slow-above", type=int, default=0)
 p.add_argument("--slow-delay", type=float, default=30.0)
 p.add_argument("--starts-per-minute", type=int, default=0)
+p.add_argument("--create-limit", type=int, default=0)
 p.add_argument("--echo", action="store_true")
 args = p.parse_args()
 
 users = {}  # name -> {"ready_at": t or None, "failed": bool, "started": t}
 tokens = {args.token: None}  # token -> user name (None: the admin)
-state = {"answers_429": 0, "requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0,
+state = {"created": 0, "answers_429": 0, "requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0,
          "ignored_before_info": 0, "kernel_info_replies": 0, "server_api_refused": 0,
          "max_pending": 0, "starts": 0, "slowed": 0, "start_failures_by_rate": 0}
 taken = collections.deque()  # --starts-per-minute: times of the starts let through in the last minute
@@ -148,6 +151,10 @@ class Users(Base):
         self.admin()
         names = json.loads(self.request.body or b"{}").get("usernames", [])
         new = [n for n in names if n not in users]
+        if args.create_limit > 0 and state["created"] + len(new) > args.create_limit:
+            self.send_json({"status": 503, "message": f"the fake hub creates at most {args.create_limit} users"}, 503)
+            return
+        state["created"] += len(new)
         for n in new:
             users[n] = {"ready_at": None, "failed": False, "started": None}
         self.send_json([user_model(n) for n in new], 201 if new else 409)

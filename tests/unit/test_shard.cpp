@@ -3,6 +3,9 @@
 #include "hubstress/report/report.hpp"
 #include "hubstress/scenarios/journey.hpp"
 #include "hubstress/scenarios/shard.hpp"
+#include "hubstress/model/capacity.hpp"
+
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
@@ -312,4 +315,81 @@ TEST(Merge, OneShardsHubWatcherCountsNotEveryShards) {
   }
   EXPECT_EQ(metrics, 3u);
   EXPECT_EQ(merged.api_all.count, 2u + 3u);
+}
+
+namespace {
+
+// Shard `index` of 2 of a capacity search of two stages of 60 s: `ttfr[k]` its stage k students'
+// times to first result, `verdicts` how it judged its stages.
+json capacity_shard(int index, const std::vector<std::vector<double>>& ttfr, const std::vector<StageVerdict>& verdicts) {
+  RunData d;
+  d.command = "capacity";
+  d.endpoint = "http://127.0.0.1:8081/hub/api";
+  d.hub_version = "5.2.1";
+  d.started_at = "2026-12-05T06:00:00.000000Z";
+  d.duration_s = 150;
+  d.session_start_unix_s = 1000.0;
+  CapacityResult c;
+  c.stage_s = 60;
+  c.thresholds = {"time_to_first_result_p95<10s"};
+  for (std::size_t k = 0; k < verdicts.size(); ++k) c.stages.push_back({10.0 * static_cast<double>(k + 1), 60.0 * static_cast<double>(k), 60, 0, 0, verdicts[k]});
+  JourneyResult& j = c.journey;
+  j.phases = {{"find", 0.1, 0.0}, {"create", 0.5, 0.1}, {"journeys", 140, 0.6}, {"delete", 2, 140.6}};
+  for (std::size_t k = 0; k < ttfr.size(); ++k) {
+    for (std::size_t i = 0; i < ttfr[k].size(); ++i) {
+      StudentRecord s;
+      s.user = fmt::format("hub-stress-test-{}", index + 1 + 2 * static_cast<int>(j.students.size()));
+      s.stage = static_cast<int>(k);
+      s.scheduled_s = 60.0 * static_cast<double>(k) + 5.0 * static_cast<double>(i);
+      s.time_to_first_result_s = ttfr[k][i];
+      s.steps = {{"first_result", s.scheduled_s, ttfr[k][i]}};
+      j.created.push_back(s.user);
+      j.students.push_back(s);
+    }
+  }
+  j.deleted = true;
+  place_students(c);
+  d.journey = c.journey;
+  d.journey_options = JourneyOptions{};
+  d.capacity = c;
+  d.requested_users = static_cast<int>(j.created.size());
+  d.run.run_id = "run-" + std::to_string(index);
+  d.run.shard = ShardInfo{index, 2, 100, "", 0, "hub-stress-test"};
+  json doc = to_json(build_summary(summary_inputs(d)));
+  doc["samples"] = run_data_json(d);
+  return doc;
+}
+
+} // namespace
+
+TEST(Merge, CapacityShardsGiveEveryStageAllTheirStudentsAndTheirThresholds) {
+  using V = StageVerdict;
+  // each shard held both stages on its own; stage 2's students of both: 8 s, 9 s, 12 s, 12 s
+  const auto docs = std::vector<json>{capacity_shard(0, {{1, 2}, {8, 12}}, {V::held, V::held}),
+                                      capacity_shard(1, {{3}, {9, 12}}, {V::held, V::held})};
+  const MergedRun m = merge_shards(read_all(docs), {"a.json", "b.json"});
+  ASSERT_TRUE(m.data.capacity);
+  const CapacityResult& c = *m.data.capacity;
+  ASSERT_EQ(c.stages.size(), 2u);
+  EXPECT_EQ(c.stages[0].count, 3u);
+  EXPECT_EQ(c.stages[1].count, 4u);
+  EXPECT_EQ(c.stages[1].first, 3u);
+  EXPECT_EQ(c.thresholds, std::vector<std::string>{"time_to_first_result_p95<10s"});
+  EXPECT_EQ(m.data.requested_users, 7);  // its students, not a --count it does not have
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(c.journey.students[i].stage, 0) << i;
+}
+
+TEST(Merge, ACapacityStageNotEveryShardRanIsCutNotJudgedOnPartOfItsRate) {
+  using V = StageVerdict;
+  // shard 0 failed stage 1 on its own and never reached stage 2; shard 1 held both
+  const auto docs = std::vector<json>{capacity_shard(0, {{1, 20}}, {V::failed, V::pending}),
+                                      capacity_shard(1, {{3}, {4, 5}}, {V::held, V::held})};
+  const MergedRun m = merge_shards(read_all(docs), {"a.json", "b.json"});
+  ASSERT_TRUE(m.data.capacity);
+  EXPECT_EQ(m.data.capacity->stages[0].verdict, V::held);  // to be judged again on all three
+  EXPECT_EQ(m.data.capacity->stages[1].verdict, V::cut);
+  EXPECT_NE(m.data.capacity->ended_by.find("not every shard ran stage 2"), std::string::npos) << m.data.capacity->ended_by;
+  // a stage neither shard reached stays not reached
+  const auto later = std::vector<json>{capacity_shard(0, {{1}}, {V::held, V::pending}), capacity_shard(1, {{3}}, {V::failed, V::pending})};
+  EXPECT_EQ(merge_shards(read_all(later), {"a.json", "b.json"}).data.capacity->stages[1].verdict, V::pending);
 }

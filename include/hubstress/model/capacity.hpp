@@ -38,6 +38,9 @@ struct CapacityOptions {
   // Whether a stage's students held, once each of them has its first result or has failed before
   // it: `students` is the stage's, counted as the thresholds see them (judged_students()).
   std::function<bool(const JourneyResult& students)> holds;
+  // Whether a stage already cannot hold: `students` with those still on their way counted at their
+  // best (a first result now). Only thresholds that can but grow with time and failures may say so.
+  std::function<bool(const JourneyResult& students)> cannot_hold;
 };
 
 struct CapacityResult {
