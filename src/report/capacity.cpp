@@ -186,7 +186,7 @@ CapacitySummary summarize_capacity(const CapacityResult& result, const JourneyOp
         ++st.answers_429;
       }
     }
-    hub_in(st, summary);
+    if (stage.verdict != StageVerdict::pending) hub_in(st, summary);  // a stage not reached saw no student of its own
     c.stages.push_back(std::move(st));
   }
   const int held = result.held();

@@ -235,3 +235,16 @@ TEST(Capacity, ASearchThatCouldNotMakeItsNextStageSaysWhy) {
   const auto c = hs::summarize_capacity(r, {}, defaults(), whole, {});
   EXPECT_EQ(c.line, "held 10/min (population 2); the search ended there: making stage 2's students failed (HTTP 503)");
 }
+
+TEST(Capacity, AStageNotReachedShowsNoHubFigures) {
+  hs::CapacityResult r = two_stages();
+  r.stages[1].verdict = hs::StageVerdict::pending;  // the hub was scraped in its planned time all the same (the clean-up)
+  hs::Summary whole;
+  whole.phases = r.journey.phases;
+  whole.hub = hs::HubSummary{};
+  whole.hub->series = {{30.0, 40.0, {}, {}, {}}, {90.0, 80.0, {}, {}, {}}};  // on the run's time axis: stage 1's, stage 2's
+  const auto c = hs::summarize_capacity(r, {}, defaults(), whole, {});
+  ASSERT_TRUE(c.stages[0].hub_cpu_peak_pct);
+  EXPECT_DOUBLE_EQ(*c.stages[0].hub_cpu_peak_pct, 40.0);
+  EXPECT_FALSE(c.stages[1].hub_cpu_peak_pct);
+}
