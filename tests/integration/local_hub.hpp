@@ -3,6 +3,9 @@
 // stopped (with every process it started) when the object goes.
 #include "hubstress/hub/session.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -62,6 +65,18 @@ ToolResult run_tool_via(const std::string& launcher, const std::string& tool, co
                         const std::vector<std::string>& env = {});
 // The path of the hub-stress-test binary under test.
 std::string tool_path();
+
+// A report (or any JSON file) as written.
+inline nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// `a` and then `more`: a command line built of parts.
+inline std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
 
 // The tool running in the background, for signals: output goes to a file in `dir`.
 class BackgroundTool {

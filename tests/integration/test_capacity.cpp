@@ -25,20 +25,12 @@
 using hubstress::testing::BackgroundTool;
 using hubstress::testing::FakeHub;
 using hubstress::testing::LocalHub;
+using hubstress::testing::read_json;
 using hubstress::testing::run_tool;
+using hubstress::testing::with;
 using nlohmann::json;
 
 namespace {
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in);
-}
-
-std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
-  a.insert(a.end(), more.begin(), more.end());
-  return a;
-}
 
 // A folder of the test's own, with the tool's journal in it; removed at the end.
 class Folder {

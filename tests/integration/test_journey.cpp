@@ -15,6 +15,7 @@
 #include <sstream>
 
 using hubstress::testing::LocalHub;
+using hubstress::testing::read_json;
 using hubstress::testing::run_tool;
 
 namespace {
@@ -42,11 +43,6 @@ int count_in_file(const std::string& path, const std::string& needle) {
   int n = 0;
   for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
 }
 
 } // namespace

@@ -22,15 +22,12 @@
 using hubstress::testing::BackgroundTool;
 using hubstress::testing::FakeHub;
 using hubstress::testing::LocalHub;
+using hubstress::testing::read_json;
 using hubstress::testing::run_tool;
+using hubstress::testing::with;
 using nlohmann::json;
 
 namespace {
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in);
-}
 
 // Requests of one kind in a report, and those of the load (not the hub watcher's scrapes and
 // health checks, which merge takes from one shard only).
@@ -42,11 +39,6 @@ std::size_t kind_count(const json& report, const std::string& kind) {
 }
 std::size_t load_requests(const json& report) {
   return report["api"]["all"]["count"].get<std::size_t>() - kind_count(report, "metrics") - kind_count(report, "other");
-}
-
-std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
-  a.insert(a.end(), more.begin(), more.end());
-  return a;
 }
 
 // A UTC time `seconds` from now, as --start-at takes it, and the same in Unix seconds.
