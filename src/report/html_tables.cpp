@@ -103,6 +103,10 @@ std::string journey_section(const JourneySummary& j) {
                    j.students, seconds(j.ramp_up_s), esc(j.arrival), esc(j.auth), j.completed, j.failed, j.failure_rate_pct,
                    j.late_starts);
   if (j.late_starts > 0) s += fmt::format(" (latest {} s)", seconds(j.max_late_s));
+  if (j.interrupted > 0) {
+    s += fmt::format("; {} interrupted{}, not counted as failures", j.interrupted,
+                     j.never_arrived > 0 ? fmt::format(" ({} before they arrived)", j.never_arrived) : std::string());
+  }
   s += ".</p>\n<table>\n" + header_row({"step", "count", "failed", "min s", "p50 s", "p90 s", "p95 s", "p99 s", "max s", "avg s"});
   for (const auto& step : j.steps) {
     if (step.seconds.count == 0 && step.failed == 0) continue;

@@ -83,6 +83,8 @@ json journey(const JourneySummary& j) {
           {"students", j.students},
           {"completed", j.completed},
           {"failed", j.failed},
+          {"interrupted", j.interrupted},
+          {"never_arrived", j.never_arrived},
           {"failure_rate_pct", j.failure_rate_pct},
           {"late_starts", j.late_starts},
           {"max_late_s", j.max_late_s},

@@ -395,18 +395,24 @@ JourneySummary summarize_journeys(const JourneyResult& result, const JourneyOpti
       values[index_of(kTimeToFirstResult)].push_back(*st.time_to_first_result_s);
       out.time_to_first_result.add(*st.time_to_first_result_s);
     }
-    if (const auto i = index_of(st.failed_step); !st.ok() && i < metrics.size()) ++out.steps[i].failed;
+    if (const auto i = index_of(st.failed_step); !st.ok() && !st.interrupted() && i < metrics.size()) ++out.steps[i].failed;
   }
   for (std::size_t i = 0; i < metrics.size(); ++i) {
     out.steps[i].name = metrics[i].name;
     out.steps[i].seconds = summarize(values[i]);
   }
-  out.failed = out.students - out.completed;
-  out.failure_rate_pct = out.students ? 100.0 * static_cast<double>(out.failed) / static_cast<double>(out.students) : 0.0;
+  for (const auto& st : result.students) {
+    if (!st.interrupted()) continue;
+    ++out.interrupted;
+    if (st.failed_step == "arrival") ++out.never_arrived;
+  }
+  out.failed = out.students - out.completed - out.interrupted;
+  const std::size_t judged = out.students - out.interrupted;
+  out.failure_rate_pct = judged ? 100.0 * static_cast<double>(out.failed) / static_cast<double>(judged) : 0.0;
 
   std::vector<std::pair<std::string, std::string>> failures;
   for (const auto& st : result.students) {
-    if (!st.ok()) failures.emplace_back(st.user, st.failed_step + ": " + st.reason);
+    if (!st.ok() && !st.interrupted()) failures.emplace_back(st.user, st.failed_step + ": " + st.reason);
   }
   out.failures = group_reasons(failures);
 

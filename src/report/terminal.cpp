@@ -189,6 +189,10 @@ void journey(std::string& out, const JourneySummary& j) {
   const std::string rate = j.ramp_up_s > 0 ? fmt::format(", {:.1f}/min", j.rate_per_min) : ", all at once";
   out += fmt::format("\nStudents: {} arrived over {} s ({}{}, --auth {}), {} completed, {} failed ({:.1f} %)", j.students,
                      seconds(j.ramp_up_s), j.arrival, rate, j.auth, j.completed, j.failed, j.failure_rate_pct);
+  if (j.interrupted > 0) {
+    out += fmt::format(", {} interrupted", j.interrupted);
+    if (j.never_arrived > 0) out += fmt::format(" ({} before they arrived)", j.never_arrived);
+  }
   out += fmt::format("; late starts {}", j.late_starts);
   if (j.late_starts > 0) out += fmt::format(" (latest {} s)", seconds(j.max_late_s));
   out += "\n";
@@ -296,6 +300,10 @@ std::string render_terminal(const Summary& s) {
   if (s.hub) hub(out, *s.hub);
   thresholds(out, s);
   if (s.capacity) capacity(out, *s.capacity);
+  if (!s.verdict.result.empty()) {  // again at the end: the last lines on screen once the run is over
+    out += "\n";
+    verdict(out, s);
+  }
   return out;
 }
 

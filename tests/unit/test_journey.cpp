@@ -222,3 +222,41 @@ TEST(JourneyCell, AnExecuteRequestAsTheMessagingProtocolWantsIt) {
   EXPECT_EQ(m["content"]["allow_stdin"], false);
   EXPECT_TRUE(m["parent_header"].is_object() && m["parent_header"].empty());
 }
+
+TEST(JourneyReports, InterruptedStudentsAreCountedApartNotAsFailures) {
+  hs::JourneyOptions o;
+  hs::JourneyResult r = class_of_four();  // 2 completed, 2 failed
+  hs::StudentRecord on_the_way;
+  on_the_way.user = "u-5";
+  on_the_way.failed_step = "ready";
+  on_the_way.reason = "interrupted";
+  hs::StudentRecord not_yet = on_the_way;
+  not_yet.user = "u-6";
+  not_yet.failed_step = "arrival";
+  not_yet.reason = "interrupted before it arrived";
+  r.students.push_back(on_the_way);
+  r.students.push_back(not_yet);
+  r.interrupted = true;
+  hs::Summary s = journey_summary(r, o);
+  ASSERT_TRUE(s.journey);
+  EXPECT_EQ(s.journey->students, 6u);
+  EXPECT_EQ(s.journey->failed, 2u);
+  EXPECT_EQ(s.journey->interrupted, 2u);
+  EXPECT_EQ(s.journey->never_arrived, 1u);
+  EXPECT_DOUBLE_EQ(s.journey->failure_rate_pct, 50.0);  // 2 of the 4 who were not interrupted
+  for (const auto& f : s.journey->failures) EXPECT_EQ(f.reason.find("interrupted"), std::string::npos) << f.reason;
+  for (const auto& step : s.journey->steps) {
+    if (step.name == "ready") {
+      EXPECT_EQ(step.failed, 2u);  // u-3 and u-4, not u-5
+    }
+  }
+  s.verdict.result = "INTERRUPTED";
+  s.verdict.why = {"interrupted at 0:18"};
+  const std::string text = hs::render_terminal(s);
+  EXPECT_NE(text.find("2 completed, 2 failed (50.0 %), 2 interrupted (1 before they arrived)"), std::string::npos) << text;
+  // the verdict opens the summary and closes it: the last lines on screen
+  EXPECT_EQ(text.rfind("Verdict: INTERRUPTED", 0), 0u) << text;
+  EXPECT_EQ(text.substr(text.size() - std::string("Verdict: INTERRUPTED\n  - interrupted at 0:18\n").size()),
+            "Verdict: INTERRUPTED\n  - interrupted at 0:18\n");
+  EXPECT_EQ(hs::to_json(s)["journey"]["interrupted"], 2);
+}

@@ -140,6 +140,8 @@ struct StudentRecord {
   bool server_stopped = false;  // capacity --stay: it stopped its own server when it left
   int stage = -1;            // capacity: the stage it arrived in
   bool ok() const { return failed_step.empty(); }
+  // a signal ended its journey (on the way, or before it arrived): neither done nor failed
+  bool interrupted() const { return !ok() && reason.rfind("interrupted", 0) == 0; }
 };
 
 struct JourneyResult {

@@ -120,8 +120,10 @@ struct JourneySummary {
   int cells = 0;                     // cells per student
   std::size_t students = 0;          // students that were to arrive
   std::size_t completed = 0;         // of them: every step worked
-  std::size_t failed = 0;            // of them: ended at a failed step (or never ran: interrupted)
-  double failure_rate_pct = 0;       // failed / students, percent (0 without students)
+  std::size_t failed = 0;            // of them: ended at a failed step
+  std::size_t interrupted = 0;       // of them: a signal ended the journey (not failures; not in failures)
+  std::size_t never_arrived = 0;     // of the interrupted: before they arrived
+  double failure_rate_pct = 0;       // failed / (students - interrupted), percent (0 without any)
   std::size_t late_starts = 0;       // students started more than kLateStart after their scheduled arrival
   double max_late_s = 0;             // the latest of those starts, seconds
   std::size_t kernels_deleted = 0;   // kernels the students deleted at the end
