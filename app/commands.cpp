@@ -246,14 +246,17 @@ int report_run(const Config& config, const RunData& data, int code, const std::v
   return code;
 }
 
-int finish(const Config& config, Session& session, HubWatch& watch, const std::string& started_at,
+// `watch`: none when the run ended before it began watching the hub (a refused token).
+int finish(const Config& config, Session& session, HubWatch* watch, const std::string& started_at,
            std::chrono::steady_clock::time_point t0, const Results& results, int code, const RunInfo& run,
            const std::vector<std::string>& why = {}) {
   RunData d;
-  d.hub_samples = watch.stop();
   d.records = session.records();
-  const auto watch_records = watch.records();
-  d.records.insert(d.records.end(), watch_records.begin(), watch_records.end());
+  if (watch != nullptr) {
+    d.hub_samples = watch->stop();
+    const auto watch_records = watch->records();
+    d.records.insert(d.records.end(), watch_records.begin(), watch_records.end());
+  }
   d.command = config.command;
   d.endpoint = session.endpoint();
   d.hub_version = session.known_hub_version().empty() ? "unknown" : session.known_hub_version();
@@ -507,7 +510,7 @@ int run_purge(const Config& config, Session& session, const std::atomic<int>& in
     run.error = e.what();
     code = kFailed;
   }
-  return finish(config, session, watch, started_at, t0, Results{}, code, run);
+  return finish(config, session, &watch, started_at, t0, Results{}, code, run);
 }
 
 // What a load run (stress-test, activity-stress-test, journey) carries from step to step. What the
@@ -726,11 +729,12 @@ int run_load(const Config& config, Session& session, const std::atomic<int>& int
     logger().warn("-b {}: each name of a create request is a synchronous database write on the hub; 100 or less "
                   "keeps the hub answering", config.batch_size);
   }
-  HubWatch watch(on_loop_of(session, session_options(config)), config.hub_metrics_interval_s, &interrupted);
+  std::optional<HubWatch> watch;  // once the token is known to be good: its refusal comes first and alone
   LoadRun r(config, session);
   const Results results = r.results();
   try {
     Journal* j = open_run(r);
+    watch.emplace(on_loop_of(session, session_options(config)), config.hub_metrics_interval_s, &interrupted);
     const NameSlot names = names_of(config);
     const std::function<void()> before_load = start_gate(r);
     if (config.command == "stress-test") {
@@ -749,7 +753,7 @@ int run_load(const Config& config, Session& session, const std::atomic<int>& int
   } catch (const std::exception& e) {
     r.ended(e, "failed", kFailed);
   }
-  return finish(config, session, watch, started_at, t0, results, r.code, r.run, r.why);
+  return finish(config, session, watch ? &*watch : nullptr, started_at, t0, results, r.code, r.run, r.why);
 }
 
 } // namespace

@@ -33,9 +33,7 @@ const char* to_string(Outcome outcome) {
 
 std::string Response::describe() const {
   if (!answered()) return std::string(to_string(outcome)) + ": " + error;
-  std::string text = body.substr(0, 300);
-  std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  if (body.size() > 300) text += "...";
+  const std::string text = engine::body_in_a_line(body);
   return "HTTP " + std::to_string(status) + (text.empty() ? "" : ": " + text);
 }
 

@@ -83,6 +83,15 @@ TEST(Cli, BadTokenGivesOneClearLineAndNonZeroExit) {
   EXPECT_EQ(count_lines_with(result.output, "invalid token or missing scopes"), 1) << result.output;
   EXPECT_EQ(result.output.find("wrong-token-4242"), std::string::npos) << result.output;
   EXPECT_EQ(result.output.find("terminate called"), std::string::npos);
+  // a load command: the token's refusal first and alone, no warning about the hub's metrics before it
+  for (const char* command : {"journey", "stress-test"}) {
+    const auto load = run_tool({"-e", hub.endpoint(), "-t", "wrong-token-4242", command, "-c", "2"});
+    EXPECT_EQ(load.exit_code, 128) << load.output;
+    EXPECT_EQ(count_lines_with(load.output, "invalid token or missing scopes"), 1) << load.output;
+    EXPECT_EQ(load.output.find("Hub metrics are not readable"), std::string::npos) << load.output;
+    EXPECT_EQ(load.output.find("<html"), std::string::npos) << load.output;
+    EXPECT_EQ(load.output.find("<!DOCTYPE"), std::string::npos) << load.output;
+  }
 }
 
 TEST(Cli, DryRunSendsNoRequestToTheHub) {

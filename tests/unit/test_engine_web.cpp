@@ -1,4 +1,5 @@
 // The engine's pure parts: event-stream parsing, cookie rules, URLs, form encoding.
+#include "hubstress/engine/client.hpp"
 #include "hubstress/engine/sse.hpp"
 #include "hubstress/engine/web.hpp"
 
@@ -99,4 +100,14 @@ TEST(FormEncode, AsABrowserEncodesAForm) {
   EXPECT_EQ(engine::form_encode({{"username", "student 1"}, {"password", "p&ss=w%rd/é"}, {"_xsrf", "2|ab|cd|1"}}),
             "username=student+1&password=p%26ss%3Dw%25rd%2F%C3%A9&_xsrf=2%7Cab%7Ccd%7C1");
   EXPECT_EQ(engine::form_encode({}), "");
+}
+
+TEST(BodyInALine, AnHtmlPageIsItsTitleNeverThePage) {
+  using hubstress::engine::body_in_a_line;
+  EXPECT_EQ(body_in_a_line("<!DOCTYPE HTML>\n<html>\n<head><title>403 Forbidden</title></head><body><p>long page</p></body></html>"),
+            "an HTML page titled '403 Forbidden'");
+  EXPECT_EQ(body_in_a_line("  <html><body>no title</body></html>"), "an HTML page");
+  EXPECT_EQ(body_in_a_line("{\"status\": 403,\n\"message\": \"Forbidden\"}"), "{\"status\": 403, \"message\": \"Forbidden\"}");
+  const std::string long_text(400, 'x');
+  EXPECT_EQ(body_in_a_line(long_text), std::string(300, 'x') + "...");
 }

@@ -84,6 +84,10 @@ struct Answer {
   std::string describe() const;
 };
 
+// An answer's body as one line of a log or an error: cut to 300 characters, line breaks as
+// spaces; an HTML page (a proxy's or a login page) as "an HTML page" with its title, never the page.
+std::string body_in_a_line(std::string_view body);
+
 // A text/event-stream answer delivered event by event, each with the time it arrived.
 // One coroutine reads a stream at a time. Destroying it drops the connection.
 class EventStream {
