@@ -44,18 +44,7 @@ std::string ProgressDisplay::line(double seconds) {
   const Progress& p = progress_;
   const Phase phase = p.phase.load();
   const auto [done, of] = done_of(p, phase);
-  if (phase != rate_phase_) {
-    rate_phase_ = phase;
-    rate_t0_ = seconds;
-    rate_done0_ = done;
-  }
-  std::string text = progress_line(p, phase, seconds);
-  const double elapsed = seconds - rate_t0_;
-  const double rate = elapsed > 0.5 ? (done - rate_done0_) / elapsed : 0.0;
-  if (rate > 0 && of > done) {
-    text += fmt::format(" | {:.1f}/s | ETA {:.0f}s", rate, (of - done) / rate);
-  }
-  return text;
+  return progress_line(p, phase, seconds) + rate_.update(phase, done, phase == Phase::activity ? 0 : of, seconds);
 }
 
 void ProgressDisplay::draw() {

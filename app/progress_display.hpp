@@ -27,9 +27,7 @@ private:
   bool tty_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::string last_;
-  Phase rate_phase_ = Phase::idle;
-  double rate_t0_ = 0;
-  int rate_done0_ = 0;
+  RateEstimate rate_;
   std::optional<engine::Ticker> ticker_;
 };
 

@@ -28,3 +28,26 @@ TEST(ProgressLine, EachPhaseShowsElapsedTimeAndOnlyItsOwnCounters) {
   EXPECT_EQ(progress_line(p, Phase::journey, 59.9), "[journey 0:59] arrived 50/100 | spawned 40 | first result 42 | done 30 | failed 1");
   EXPECT_EQ(progress_line(p, Phase::find, 0), "[find 0:00]");
 }
+
+TEST(ProgressRate, SaysWhatItCountsAndAnEtaOnlyOnceItIsSteady) {
+  RateEstimate r;
+  EXPECT_EQ(r.update(Phase::spawn, 0, 100, 0), "");  // nothing done yet
+  EXPECT_EQ(r.update(Phase::spawn, 2, 100, 1), " | 2.0 servers done/s");  // too little done for an ETA
+  // steady: 2 a second, one draw a second
+  std::string last;
+  for (int t = 2; t <= 8; ++t) last = r.update(Phase::spawn, 2 * t, 100, t);
+  EXPECT_EQ(last, " | 2.0 servers done/s | ETA 42s");
+  // a rate under one a second is given per minute; a new phase starts over
+  EXPECT_EQ(r.update(Phase::journey, 0, 30, 10), "");
+  EXPECT_EQ(r.update(Phase::journey, 1, 30, 20), " | 6.0 students done/min");
+}
+
+TEST(ProgressRate, AnEtaThatJumpsIsNotShown) {
+  RateEstimate r;
+  // students done in bursts, as a journey's are: the foreseen end moves by more than a quarter
+  const int done[] = {0, 3, 3, 3, 4, 10, 10, 11, 20, 20, 21};
+  for (int t = 0; t <= 10; ++t) {
+    const std::string text = r.update(Phase::journey, done[t], 30, t * 2.0);
+    EXPECT_EQ(text.find("ETA"), std::string::npos) << "at " << t * 2 << " s: " << text;
+  }
+}

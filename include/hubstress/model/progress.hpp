@@ -2,6 +2,7 @@
 // Live counters of a run, written by the phases (one thread) and read by a progress display
 // (another thread): every field is atomic. Counts are users.
 #include <atomic>
+#include <deque>
 #include <string>
 
 namespace hubstress {
@@ -35,5 +36,22 @@ struct Progress {
 // The live line for these counters in `phase`, `elapsed_s` into the run: the phase and elapsed
 // time, then only the counters that apply to it ("[spawn 1:05] ready 30/100 | pending 10 | failed 2").
 std::string progress_line(const Progress& progress, Phase phase, double elapsed_s);
+
+// How fast the phase's work goes, said with what it counts (" | 2.1 servers done/s"), and the time
+// left (" | ETA 40s") once that is steady: enough done (3, and a tenth of the whole), and the end
+// it foresees, taken once a second, moving by less than a quarter of the time left over the last 5.
+// One per live display; `update` at each draw.
+class RateEstimate {
+public:
+  // `done` of `of` (of <= 0: no end known) `elapsed_s` into the run, in `phase`.
+  std::string update(Phase phase, int done, int of, double elapsed_s);
+
+private:
+  Phase phase_ = Phase::idle;
+  double t0_ = 0;
+  int done0_ = 0;
+  std::deque<double> ends_;  // foreseen ends (elapsed seconds), one a second at most
+  double last_taken_ = -1;
+};
 
 } // namespace hubstress
