@@ -78,8 +78,9 @@ std::string failures_table(const std::vector<FailureGroup>& groups, const char* 
 
 std::string spawn_section(const SpawnSummary& sp) {
   std::string s = "<h2>Servers</h2>\n";
-  s += fmt::format("<p>{} started, <b>{} ready</b> ({:.1f} %), {} failed, {} timed out, {} unfinished.</p>\n", sp.servers, sp.ready,
-                   sp.ready_rate_pct, sp.failed, sp.timed_out, sp.unfinished);
+  s += fmt::format("<p>{} started, <b>{} ready</b> ({:.1f} %), {} failed, {} timed out, {} unfinished{}.</p>\n", sp.servers, sp.ready,
+                   sp.ready_rate_pct, sp.failed, sp.timed_out, sp.unfinished,
+                   sp.ready_per_min > 0 ? fmt::format("; {:.1f} ready a minute", sp.ready_per_min) : std::string());
   s += "<table>\n" + header_row({"spawn to ready", "count", "min s", "p50 s", "p90 s", "p95 s", "p99 s", "max s", "avg s"});
   s += "<tr>" + cell("seconds") + cell(std::to_string(sp.ready_s.count), true) + distribution_cells(sp.ready_s) +
        cell(sp.ready_s.count ? seconds(sp.ready_s.mean) : "-", true) + "</tr>\n</table>\n";
@@ -172,7 +173,8 @@ std::string throttle_section(const Summary& s) {
 }
 
 std::string activity_section(const ActivitySummary& a) {
-  std::string s = fmt::format("<h2>Activity</h2>\n<p>{} users, {} workers.</p>\n<table>\n", a.users, a.workers);
+  std::string s = fmt::format("<h2>Activity</h2>\n<p>{} users, {} workers; {:.1f} updates a second.</p>\n<table>\n", a.users, a.workers,
+                              a.updates_per_s);
   s += header_row({"request", "2xx", "errors", "min s", "p50 s", "p90 s", "p95 s", "p99 s", "max s", "avg s"});
   auto row = [&](const char* name, const Distribution& d, int errors) {
     s += "<tr>" + cell(name) + cell(std::to_string(d.count), true) + cell(std::to_string(errors), true) + distribution_cells(d) +

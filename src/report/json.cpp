@@ -56,6 +56,7 @@ json spawn(const SpawnSummary& sp) {
           {"unfinished", sp.unfinished},
           {"ready_rate_pct", sp.ready_rate_pct},
           {"failure_rate_pct", sp.failure_rate_pct},
+          {"ready_per_min", sp.ready_per_min},
           {"ready_s", distribution(sp.ready_s)},
           {"histogram", histogram(sp.histogram)},
           {"failures", failures},
@@ -65,7 +66,8 @@ json spawn(const SpawnSummary& sp) {
 
 json activity(const ActivitySummary& a) {
   return {{"users", a.users},           {"workers", a.workers},         {"post_s", distribution(a.post_s)},
-          {"ping_s", distribution(a.ping_s)}, {"post_errors", a.post_errors}, {"ping_errors", a.ping_errors}};
+          {"ping_s", distribution(a.ping_s)}, {"post_errors", a.post_errors}, {"ping_errors", a.ping_errors},
+          {"updates_per_s", a.updates_per_s}};
 }
 
 json journey(const JourneySummary& j) {

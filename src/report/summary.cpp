@@ -321,6 +321,9 @@ Summary build_summary(const SummaryInputs& in) {
   if (in.stress) {
     s.phases = in.stress->phases;
     s.spawn = summarize_spawns(*in.stress);
+    for (const auto& p : in.stress->phases) {
+      if (p.name == "spawn" && p.seconds > 0) s.spawn->ready_per_min = static_cast<double>(s.spawn->ready) / p.seconds * 60.0;
+    }
     s.users->started = static_cast<int>(std::count_if(in.stress->spawns.begin(), in.stress->spawns.end(),
                                                        [](const SpawnRecord& r) { return r.state != SpawnState::not_started; }));
     s.users->ready = static_cast<int>(s.spawn->ready);
@@ -331,7 +334,16 @@ Summary build_summary(const SummaryInputs& in) {
 
   if (in.activity) {
     const ActivityResult& a = *in.activity;
-    s.activity = ActivitySummary{a.used.size(), a.workers, summarize(a.post_s), summarize(a.ping_s), a.post_errors, a.ping_errors};
+    s.activity = ActivitySummary{a.used.size(), a.workers, summarize(a.post_s), summarize(a.ping_s), a.post_errors, a.ping_errors, 0.0};
+    if (in.records != nullptr) {
+      double first = -1, last = -1;
+      for (const auto& r : *in.records) {
+        if (r.kind != ApiKind::activity) continue;
+        if (first < 0 || r.start_s < first) first = r.start_s;
+        last = std::max(last, r.start_s + r.total_s);
+      }
+      if (last > first && first >= 0) s.activity->updates_per_s = static_cast<double>(s.activity->post_s.count) / (last - first);
+    }
   }
 
   if (in.journey && in.journey_options) {

@@ -162,8 +162,9 @@ void failures(std::string& out, const std::vector<FailureGroup>& groups, const c
 }
 
 void spawn(std::string& out, const SpawnSummary& sp) {
-  out += fmt::format("\nServers: {} started, {} ready ({:.1f} %), {} failed, {} timed out, {} unfinished\n", sp.servers,
+  out += fmt::format("\nServers: {} started, {} ready ({:.1f} %), {} failed, {} timed out, {} unfinished", sp.servers,
                      sp.ready, sp.ready_rate_pct, sp.failed, sp.timed_out, sp.unfinished);
+  out += sp.ready_per_min > 0 ? fmt::format("; {:.1f} ready a minute\n", sp.ready_per_min) : std::string("\n");
   TextTable d({"Spawn to ready", "count", "min", "p50", "p90", "p95", "p99", "max", "avg"}, {});
   std::vector<std::string> row{"seconds", std::to_string(sp.ready_s.count)};
   for (auto& c : distribution_cells(sp.ready_s)) row.push_back(std::move(c));
@@ -247,7 +248,7 @@ void throttling(std::string& out, const Summary& s) {
 }
 
 void activity(std::string& out, const ActivitySummary& a) {
-  out += fmt::format("\nActivity: {} users, {} workers\n", a.users, a.workers);
+  out += fmt::format("\nActivity: {} users, {} workers; {:.1f} updates a second\n", a.users, a.workers, a.updates_per_s);
   TextTable t({"Request", "count", "errors", "min", "p50", "p90", "p95", "p99", "max", "avg"}, {});
   auto row = [&](const char* name, const Distribution& d, int errors) {
     std::vector<std::string> r{name, std::to_string(d.count), std::to_string(errors)};

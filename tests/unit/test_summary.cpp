@@ -1,4 +1,5 @@
 #include "records.hpp"
+#include "hubstress/report/report.hpp"
 #include "hubstress/report/summary.hpp"
 
 #include <gtest/gtest.h>
@@ -394,4 +395,37 @@ TEST(Summary, AKernelWebSocketsHandshakeIsNoErrorButAFailedOneIs) {
   RequestRecord informational;
   informational.status = 100;
   EXPECT_TRUE(is_error(informational));
+}
+
+TEST(BuildSummary, StressAndActivityStateTheirRates) {
+  StressResult stress;
+  stress.phases = {{"find", 0.1}, {"create", 0.2}, {"spawn", 30.0}, {"delete", 1.0}};
+  for (int i = 0; i < 6; ++i) stress.spawns.push_back(spawn("u-" + std::to_string(i), SpawnState::ready, i, 2.0));
+  SummaryInputs in;
+  in.stress = &stress;
+  Summary s = build_summary(in);
+  ASSERT_TRUE(s.spawn);
+  EXPECT_DOUBLE_EQ(s.spawn->ready_per_min, 12.0);  // 6 in 30 s
+  EXPECT_NE(render_terminal(s).find("; 12.0 ready a minute"), std::string::npos) << render_terminal(s);
+
+  ActivityResult a;
+  a.used = {"u-1"};
+  a.post_s = {0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1};
+  std::vector<RequestRecord> records;
+  for (int i = 0; i < 8; ++i) {
+    RequestRecord r;
+    r.kind = ApiKind::activity;
+    r.status = 200;
+    r.start_s = 10.0 + i * 0.5;  // from 10 s to 13.6 s: 8 in 3.6 s
+    r.total_s = 0.1;
+    records.push_back(r);
+  }
+  SummaryInputs ai;
+  ai.activity = &a;
+  ai.records = &records;
+  s = build_summary(ai);
+  ASSERT_TRUE(s.activity);
+  EXPECT_NEAR(s.activity->updates_per_s, 8 / 3.6, 1e-9);
+  EXPECT_NE(render_terminal(s).find("; 2.2 updates a second"), std::string::npos) << render_terminal(s);
+  EXPECT_NEAR(to_json(s)["activity"]["updates_per_s"].get<double>(), 8 / 3.6, 1e-9);
 }

@@ -91,6 +91,7 @@ struct SpawnSummary {
   std::size_t unfinished = 0;               // of them: never requested, or still pending when the run ended
   double ready_rate_pct = 0;                // ready / servers, percent (0 when there were no servers)
   double failure_rate_pct = 0;              // (servers - ready) / servers, percent (0 when there were no servers)
+  double ready_per_min = 0;                 // servers ready per minute of the spawn phase (0 without one)
   Distribution ready_s;                     // seconds from the first start request to ready, ready servers only
   Histogram histogram;                      // the same seconds in spawn_histogram_bounds() buckets
   std::vector<FailureGroup> failures;       // every server that did not become ready, most frequent reason first
@@ -150,6 +151,7 @@ struct ActivitySummary {
   Distribution ping_s;      // seconds per 2xx GET /users/{first user}
   int post_errors = 0;      // activity updates that did not answer 2xx
   int ping_errors = 0;      // pings that did not answer 2xx
+  double updates_per_s = 0; // 2xx activity updates per second, from the first update sent to the last answered
 };
 
 // The hub's own numbers at one scrape, derived from consecutive HubSamples.
