@@ -182,6 +182,37 @@ void apply_shard(Config& c, const std::string& shard, int shards) {
   c.workers = std::max(1, share_of(c.workers, *c.shard));
 }
 
+// What every subcommand's --help adds: the options given before the command that it takes too
+// (CLI11 lists only its own), and the thresholds it can be judged by.
+void help_footers(std::initializer_list<CLI::App*> runs, CLI::App* compare, CLI::App* purge) {
+  std::string steps;
+  for (const auto& m : journey_metrics()) steps += (steps.empty() ? "" : ", ") + std::string(m.name);
+  const std::string journey_metrics_text = "STEP_STAT (STEP: " + steps +
+                                           "; STAT: min, p50, p90, p95, p99, max, avg), journey_failure_rate, late_starts";
+  const std::string run_metrics_text =
+      "spawn_STAT (STAT: min, p50, p90, p95, p99, max, avg), api_STAT (p50 to max), failure_rate, ready_rate, errors, throttled; "
+      "api_* and errors take {kind:KIND}, e.g. api_p95{kind:stop server}<1s";
+  const std::string common =
+      "\nAlso, before or after the command: -e/--endpoint URL, -t/--token TOKEN, --json FILE, --csv DIR, --html FILE, "
+      "--threshold EXPR (repeatable), --hub-metrics-interval DURATION, --timeout, --prefix, --dry-run, -v, -q, --log-to-file, "
+      "--insecure, --ca-bundle (hub-stress-test --help says what each does).";
+  for (CLI::App* sub : runs) {
+    const bool students = sub->get_name() == "journey" || sub->get_name() == "capacity";
+    std::string footer = common + "\nThresholds (EXPR is METRIC<LIMIT, e.g. " +
+                         (students ? std::string("time_to_first_result_p95<60s") : std::string("spawn_p95<90s")) + "): " +
+                         (sub->get_name() == "merge" ? run_metrics_text + ", " + journey_metrics_text
+                          : sub->get_name() == "journey" ? journey_metrics_text + "; the students' requests: api_p95{kind:start server}, errors{kind:...}"
+                          : students                     ? journey_metrics_text
+                                                         : run_metrics_text) +
+                         ". Durations: 500ms, 90s, 5m, 1h.";
+    if (sub->get_name() == "capacity") footer += " Each stage is judged by them (default time_to_first_result_p95<60s, journey_failure_rate<1%).";
+    sub->footer(footer);
+  }
+  compare->footer("\nAlso, before or after the command: --html FILE writes the comparison as a self-contained page.");
+  purge->footer("\nAlso, before or after the command: -e/--endpoint URL, -t/--token TOKEN, --json FILE, --html FILE, --timeout, "
+                "--prefix, --dry-run, -v, -q, --log-to-file, --insecure, --ca-bundle (hub-stress-test --help says what each does).");
+}
+
 // The command line as typed, for reports: the token, a password and URL credentials as ***.
 std::string shown_command_line(int argc, const char* const* argv, const Config& c) {
   std::string out = "hub-stress-test";
@@ -364,9 +395,9 @@ ParseResult parse(int argc, const char* const* argv) {
       ->capture_default_str();
   stress->add_option("-p,--profile", c.profile, "profile to pass when starting servers ({\"profile\": PROFILE})");
   std::string stress_server_timeout;
-  stress->add_option("--server-timeout", stress_server_timeout, "time to wait for one server to be ready (seconds, or 5m)")
+  stress->add_option("--server-timeout", stress_server_timeout, "time to wait for one server to be ready (300, 300s or 5m)")
       ->type_name("DURATION")
-      ->default_str("300");
+      ->default_str("300s");
   activity->add_option("--workers", c.workers, "concurrent activity senders (capped at --count)")
       ->capture_default_str();
   std::string activity_duration;
@@ -376,16 +407,23 @@ ParseResult parse(int argc, const char* const* argv) {
 
   std::string shard, start_at;
   int shards = -1;  // not given
-  for (auto* sub : {stress, activity, journey, capacity}) {
+  const std::pair<CLI::App*, const char*> shares[] = {{stress, "--count and -b"},
+                                                       {activity, "--count and --workers"},
+                                                       {journey, "--count and -b"},
+                                                       {capacity, "every stage's students and -b"}};
+  for (const auto& [sub, share] : shares) {
     sub->add_option("--shard", shard,
-                    "run shard I of N (I from 0) of one test spread over N processes: this one's share of --count, -b "
-                    "and --workers, with names no other shard takes")
+                    fmt::format("run shard I of N (I from 0) of one test spread over N processes: this one's share of {}, "
+                                "with names no other shard takes",
+                                share))
         ->type_name("I/N");
     sub->add_option("--shards", shards, "as --shard, the index I taken from JOB_COMPLETION_INDEX (a pod of a Kubernetes Indexed Job)")
         ->type_name("N");
     sub->add_option("--start-at", start_at, "begin the load at this UTC time, so that every shard begins together")
         ->type_name("TIME");
   }
+
+  help_footers({stress, activity, journey, capacity, merge}, compare, purge);
 
   try {
     app.parse(argc, argv);

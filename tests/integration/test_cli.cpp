@@ -94,6 +94,30 @@ TEST(Cli, BadTokenGivesOneClearLineAndNonZeroExit) {
   }
 }
 
+// Each subcommand's --help lists what it takes, the options given before the command too, and
+// the thresholds it can be judged by; no option it does not take; one way of writing a default.
+TEST(Cli, EachSubcommandsHelpListsEveryOptionItTakes) {
+  for (const char* command : {"stress-test", "activity-stress-test", "journey", "capacity", "merge"}) {
+    const auto help = run_tool({command, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << command;
+    for (const char* option : {"--threshold", "--json", "--html", "--csv", "-e/--endpoint", "-t/--token"}) {
+      EXPECT_NE(help.output.find(option), std::string::npos) << command << " --help lacks " << option << "\n" << help.output;
+    }
+  }
+  const auto journey = run_tool({"journey", "--help"});
+  EXPECT_NE(journey.output.find("time_to_first_result"), std::string::npos) << journey.output;
+  EXPECT_NE(journey.output.find("journey_failure_rate"), std::string::npos) << journey.output;
+  const auto compare = run_tool({"compare", "--help"});
+  EXPECT_NE(compare.output.find("--html FILE"), std::string::npos) << compare.output;
+  const auto activity = run_tool({"activity-stress-test", "--help"});
+  for (const char* b : {" -b ", " -b,", "-b,--batch-size", "and -b"}) {
+    EXPECT_EQ(activity.output.find(b), std::string::npos) << "activity-stress-test takes no -b\n" << activity.output;
+  }
+  const auto stress = run_tool({"stress-test", "--help"});
+  EXPECT_NE(stress.output.find("--server-timeout DURATION=300s"), std::string::npos) << stress.output;
+  EXPECT_NE(journey.output.find("--server-timeout DURATION=300s"), std::string::npos) << journey.output;
+}
+
 TEST(Cli, DryRunSendsNoRequestToTheHub) {
   LocalHub hub;
   hub.create({"hub-stress-test-1"});
