@@ -39,6 +39,7 @@ svg .data{fill:none;stroke:#1f5fa8;stroke-width:2}svg .dot{fill:#1f5fa8}svg .bar
 .verdict{border-left:.4em solid #888;padding:.4em .8em;margin:.8em 0;background:#f6f6f6}.verdict b{font-size:1.3em}
 .verdict ul{margin:.3em 0 0 0}.verdict.pass{border-color:#176b1d;background:#eef7ee}.verdict.pass b{color:#176b1d}
 .verdict.fail{border-color:#a11;background:#fbeeee}.verdict.fail b{color:#a11}.verdict.stopped{border-color:#b57800;background:#fbf5e8}
+@media (max-width:1000px){body{margin:1em}th,td{padding:.15em .3em;font-size:.85em}}
 )";
 
 } // namespace

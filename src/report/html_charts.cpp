@@ -144,7 +144,8 @@ TimeAxis time_axis(const Summary& s) {
 }
 
 constexpr double kTW = 1000, kTH = 260, kTL = 64, kTR = 16, kTT = 36, kTB = 44;
-constexpr double kTPW = kTW - kTL - kTR, kTPH = kTH - kTT - kTB;
+constexpr double kTLegend = 180;  // the legend's column, right of the plot
+constexpr double kTPH = kTH - kTT - kTB;
 constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                                     "#bcbd22", "#17becf", "#393b79", "#637939"};
 
@@ -162,11 +163,15 @@ std::string time_chart(const std::string& id, const std::string& title, const st
   }
   if (reference) y_max = std::max(y_max, *reference * 1.1);
   y_max = std::max(nice_ceiling(y_max), min_y_max);
-  auto px = [&](double x) { return kTL + std::clamp(x / axis.x_max, 0.0, 1.0) * kTPW; };
+  // the legend in a column of its own right of the plot, never over the data or the bands' labels
+  const bool legend = series.size() > 1 || reference;
+  const double plot_w = kTW - kTL - (legend ? kTLegend : kTR);
+  const double height = std::max(kTH, kTT + 14.0 * static_cast<double>(series.size()) + 8);
+  auto px = [&](double x) { return kTL + std::clamp(x / axis.x_max, 0.0, 1.0) * plot_w; };
   auto py = [&](double y) { return kTT + kTPH - std::clamp(y / y_max, 0.0, 1.0) * kTPH; };
   std::string s = fmt::format("<svg id=\"{}\" class=\"chart timechart\" data-x-max=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" "
                               "aria-label=\"{}\">\n<title>{}</title>\n",
-                              id, tick(axis.x_max), kTW, kTH, esc(title), esc(title));
+                              id, tick(axis.x_max), kTW, height, esc(title), esc(title));
   for (std::size_t i = 0; i < axis.phases.size(); ++i) {
     const auto& ph = axis.phases[i];
     const double x0 = px(ph.start_s), x1 = px(ph.start_s + ph.seconds);
@@ -181,21 +186,21 @@ std::string time_chart(const std::string& id, const std::string& title, const st
     const double y = py(v);
     s += fmt::format("<line class=\"grid\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\" "
                      "text-anchor=\"end\">{}</text>\n",
-                     num(kTL), num(y), num(kTL + kTPW), num(y), num(kTL - 6), num(y + 4), tick(v));
+                     num(kTL), num(y), num(kTL + plot_w), num(y), num(kTL - 6), num(y + 4), tick(v));
   }
   for (double t = 0; t <= axis.x_max + 1e-9; t += axis.tick) {
     s += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", num(px(t)), num(kTT + kTPH + 16), tick(t));
   }
   s += fmt::format("\n<line class=\"axis\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/><line class=\"axis\" x1=\"{0}\" y1=\"{2}\" "
                    "x2=\"{3}\" y2=\"{2}\"/>\n",
-                   num(kTL), num(kTT), num(kTT + kTPH), num(kTL + kTPW));
+                   num(kTL), num(kTT), num(kTT + kTPH), num(kTL + plot_w));
   s += fmt::format("<text class=\"axis-label\" transform=\"translate(14 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n"
                    "<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">seconds since the run started</text>\n",
-                   num(kTT + kTPH / 2), esc(y_label), num(kTL + kTPW / 2), num(kTH - 6));
+                   num(kTT + kTPH / 2), esc(y_label), num(kTL + plot_w / 2), num(kTT + kTPH + kTB - 6));
   if (reference) {
     s += fmt::format("<line class=\"reference\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\" "
                      "text-anchor=\"end\">{}</text>\n",
-                     num(kTL), num(py(*reference)), num(kTL + kTPW), num(py(*reference)), num(kTL + kTPW - 4), num(py(*reference) - 4),
+                     num(kTL), num(py(*reference)), num(kTL + plot_w), num(py(*reference)), num(kTL + plot_w - 4), num(py(*reference) - 4),
                      esc(reference_label));
   }
   for (std::size_t k = 0; k < series.size(); ++k) {
@@ -223,9 +228,11 @@ std::string time_chart(const std::string& id, const std::string& title, const st
       }
       s += "\n";
     }
-    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" style=\"fill:{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\">{}</text>\n",
-                     num(kTL + kTPW - 150), num(kTT + 4 + 14 * static_cast<double>(k)), colour, num(kTL + kTPW - 136),
-                     num(kTT + 13 + 14 * static_cast<double>(k)), esc(sr.name));
+    if (legend) {
+      s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" style=\"fill:{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\">{}</text>\n",
+                       num(kTL + plot_w + 12), num(kTT + 4 + 14 * static_cast<double>(k)), colour, num(kTL + plot_w + 26),
+                       num(kTT + 13 + 14 * static_cast<double>(k)), esc(sr.name));
+    }
   }
   return s + "</svg>\n";
 }
@@ -303,10 +310,17 @@ std::string students_chart(const Summary& s, const TimeAxis& axis) {
       sr.points.push_back({start + p.t_s, static_cast<double>(p.active[k])});
       any = any || p.active[k] > 0;
     }
+    if (sr.name == "ready") sr.name = "ready (includes spawn)";
     if (any) steps.push_back(std::move(sr));
   }
+  // spawn lies within ready: drawn after it, so that it is not hidden under it
+  const auto spawn = std::find_if(steps.begin(), steps.end(), [](const TimeSeries& t) { return t.name == "spawn"; });
+  const auto ready = std::find_if(steps.begin(), steps.end(), [](const TimeSeries& t) { return t.name.rfind("ready", 0) == 0; });
+  if (spawn != steps.end() && ready != steps.end() && spawn < ready) std::rotate(spawn, spawn + 1, ready + 1);
   return steps.empty() ? no_data("No student completed a step: nothing to plot over time.")
-                       : time_chart("chart-steps", "Students in each step, per second", "students", "students", axis, steps, 5);
+                       : time_chart("chart-steps", "Students in each step, per second", "students", "students", axis, steps, 5) +
+                             "<p class=\"note\">A student is in one step at a time, but for spawn: ready runs from the start "
+                             "request to the ready event, so a student whose start request is not answered yet is in both.</p>\n";
 }
 
 // The hub's CPU, memory and event-loop interval, from its /hub/metrics.

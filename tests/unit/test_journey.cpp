@@ -7,6 +7,8 @@
 #include "hubstress/report/thresholds.hpp"
 
 #include <gtest/gtest.h>
+
+#include <regex>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -259,4 +261,36 @@ TEST(JourneyReports, InterruptedStudentsAreCountedApartNotAsFailures) {
   EXPECT_EQ(text.substr(text.size() - std::string("Verdict: INTERRUPTED\n  - interrupted at 0:18\n").size()),
             "Verdict: INTERRUPTED\n  - interrupted at 0:18\n");
   EXPECT_EQ(hs::to_json(s)["journey"]["interrupted"], 2);
+}
+
+// The charts over time: the legend in its own column right of the plot (never over the data or
+// the bands' labels); in "Students in each step", spawn drawn over ready and the overlap said;
+// narrow windows get tighter tables.
+TEST(JourneyReports, TheHtmlLegendsStandBesideThePlotAndSayReadyIncludesSpawn) {
+  hs::JourneyOptions o;
+  hs::JourneyResult r = class_of_four();
+  r.phases = {{"find", 0.1, 0.0}, {"create", 0.2, 0.1}, {"journeys", 10.0, 0.3}, {"delete", 0.5, 10.3}};
+  const std::string html = hs::render_html(journey_summary(r, o));
+  const auto chart = html.find("id=\"chart-steps\"");
+  ASSERT_NE(chart, std::string::npos);
+  const std::string svg = html.substr(chart, html.find("</svg>", chart) - chart);
+  // the x axis: <line class="axis" x1=L y1=B x2=R y2=B/>, the second axis line
+  const std::regex axis(R"re(<line class="axis" x1="([0-9.]+)" y1="([0-9.]+)" x2="([0-9.]+)" y2="\2"/>)re");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(svg, m, axis)) << svg;
+  const double plot_right = std::stod(m[3]);
+  const std::regex legend_box(R"re(<rect x="([0-9.]+)" y="[0-9.]+" width="10" height="10")re");
+  int boxes = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), legend_box); it != std::sregex_iterator(); ++it) {
+    ++boxes;
+    EXPECT_GT(std::stod((*it)[1]), plot_right) << "a legend entry over the plot";
+  }
+  EXPECT_GE(boxes, 4);
+  const auto ready = svg.find(">ready (includes spawn)</text>");
+  const auto spawn = svg.find(">spawn</text>");
+  ASSERT_NE(ready, std::string::npos) << svg;
+  ASSERT_NE(spawn, std::string::npos) << svg;
+  EXPECT_LT(ready, spawn) << "spawn is drawn after ready, over it";
+  EXPECT_NE(html.find("ready runs from the start request to the ready event"), std::string::npos);
+  EXPECT_NE(html.find("@media (max-width:1000px)"), std::string::npos);
 }
