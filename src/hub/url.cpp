@@ -10,6 +10,16 @@ namespace {
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
+
+// An endpoint as an error may show it: credentials as ***, also without a scheme ("admin:pw@hub/...").
+// A query or fragment (which may carry a token) as "?...".
+std::string shown(const std::string& url) {
+  std::string out = url.substr(0, url.find_first_of("?#"));
+  if (out.size() < url.size()) out += url[out.size()] == '?' ? "?..." : "#...";
+  if (out.find("://") != std::string::npos) return redact_credentials(out);
+  const auto at = out.substr(0, out.find('/')).rfind('@');
+  return at == std::string::npos ? out : "***" + out.substr(at);
+}
 } // namespace
 
 std::string normalize_api_url(std::string_view endpoint) {
@@ -21,23 +31,24 @@ std::string normalize_api_url(std::string_view endpoint) {
   }
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) {
-    throw std::invalid_argument("endpoint '" + url + "' has no scheme: use http://... or https://...");
+    throw std::invalid_argument("endpoint '" + shown(url) + "' has no scheme: use http://... or https://...");
   }
   std::string scheme = url.substr(0, scheme_end);
   std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (scheme != "http" && scheme != "https") {
-    throw std::invalid_argument("endpoint '" + url + "' uses scheme '" + scheme + "': only http and https work");
+    throw std::invalid_argument("endpoint '" + shown(url) + "' uses scheme '" + scheme + "': only http and https work");
   }
   const std::string rest = url.substr(scheme_end + 3);
   const auto host_end = rest.find_first_of("/?#");
   const std::string host = rest.substr(0, host_end);
-  if (host.empty() || host.find_first_of(" \t") != std::string::npos) {
-    throw std::invalid_argument("endpoint '" + url + "' has no host");
+  const std::string host_only = host.substr(host.rfind('@') == std::string::npos ? 0 : host.rfind('@') + 1);
+  if (host_only.empty() || host.find_first_of(" \t") != std::string::npos) {
+    throw std::invalid_argument("endpoint '" + shown(url) + "' has no host");
   }
   std::string path = host_end == std::string::npos ? "" : rest.substr(host_end);
   if (path.find_first_of("?#") != std::string::npos) {
-    throw std::invalid_argument("endpoint '" + url + "' must not carry a query or fragment");
+    throw std::invalid_argument("endpoint '" + shown(url) + "' must not carry a query or fragment");
   }
   if (ends_with(path, "/")) {
     path.pop_back();
