@@ -46,6 +46,8 @@ std::optional<std::string> unwritable_file(const std::string& path) {
   std::error_code ec;
   const fs::path p(path);
   if (fs::is_directory(p, ec)) return "is a folder";
+  // writing to a FIFO waits for a reader that may never come: the run would end in a hang
+  if (fs::exists(p, ec) && !fs::is_regular_file(p, ec)) return "is not a regular file (a FIFO or a device?): give a file's path";
   if (fs::exists(p, ec)) {
     if (::access(path.c_str(), W_OK) != 0) return "the file is not writable";
     return std::nullopt;
@@ -96,7 +98,13 @@ void validate_thresholds(const Config& c) {
 void validate(const Config& c) {
   if (c.command == "compare" || c.command == "merge") {
     for (const auto& f : c.command == "compare" ? c.compare_files : c.merge_files) {
-      if (!std::filesystem::is_regular_file(f)) throw CLI::ValidationError(c.command + ": " + f + ": no such file");
+      std::error_code ec;
+      const auto st = std::filesystem::status(f, ec);
+      if (ec || !std::filesystem::exists(st)) throw CLI::ValidationError(c.command + ": " + f + ": no such file");
+      if (std::filesystem::is_directory(st)) throw CLI::ValidationError(c.command + ": " + f + " is a folder, not a report");
+      if (!std::filesystem::is_regular_file(st)) {
+        throw CLI::ValidationError(c.command + ": " + f + " is not a regular file (a FIFO or a device?): give the report itself");
+      }
     }
     if (c.command == "compare" && (!c.json_path.empty() || !c.csv_dir.empty())) {
       throw CLI::ValidationError("compare writes the terminal table and, with --html FILE, a page; not --json or --csv");

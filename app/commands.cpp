@@ -21,8 +21,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <random>
@@ -396,19 +399,57 @@ int purge_run(const Config& config, Session& session, Journal& journal) {
 } // namespace
 
 // compare A.json B.json: no hub involved. A file that is not a report is bad input (exit 1).
+// A --json report to read (compare, merge): a regular file, of a sane size and depth, that is JSON.
+// Anything else is one line naming the file; nothing of its content is echoed.
+nlohmann::json read_report(const std::string& path, const std::string& command) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  const std::string head = command + ": " + path;
+  if (ec || !fs::exists(st)) throw std::invalid_argument(head + ": no such file");
+  if (fs::is_directory(st)) throw std::invalid_argument(head + " is a folder, not a report");
+  if (!fs::is_regular_file(st)) throw std::invalid_argument(head + " is not a regular file (a FIFO or a device?): give the report itself");
+  constexpr std::uintmax_t kMaxReport = std::uintmax_t{1} << 30;
+  if (fs::file_size(path, ec) > kMaxReport) throw std::invalid_argument(head + " is larger than 1 GiB: not a report of this tool");
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // nlohmann's parser recurses once per level: a hostile file of 100,000 '[' would overflow the stack
+  int depth = 0;
+  bool quoted = false, escaped = false;
+  for (const char ch : text) {
+    if (quoted) {
+      escaped = !escaped && ch == '\\';
+      if (!escaped && ch == '"') quoted = false;
+      continue;
+    }
+    if (ch == '"') quoted = true;
+    if (ch == '[' || ch == '{') ++depth;
+    if (ch == ']' || ch == '}') --depth;
+    if (depth > 64) throw std::invalid_argument(head + " is nested deeper than any report of this tool");
+  }
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) throw std::invalid_argument(head + " is not JSON (a --json report is)");
+  return doc;
+}
+
+// nlohmann's words without its "[json.exception.type_error.302] " tag.
+std::string json_error(const nlohmann::json::exception& e) {
+  std::string what = e.what();
+  const auto bracket = what.find("] ");
+  return what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos ? what.substr(bracket + 2) : what;
+}
+
 int run_compare(const Config& config) {
   std::vector<nlohmann::json> reports;
-  for (const auto& path : config.compare_files) {
-    std::ifstream in(path);
-    const auto doc = nlohmann::json::parse(in, nullptr, false);
-    if (doc.is_discarded()) throw std::invalid_argument("compare: " + path + " is not JSON (a --json report is)");
-    reports.push_back(doc);
-  }
+  for (const auto& path : config.compare_files) reports.push_back(read_report(path, "compare"));
   Comparison c;
+  const std::string both = "compare " + config.compare_files[0] + " " + config.compare_files[1] + ": ";
   try {
     c = compare_reports(reports[0], reports[1]);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("compare " + config.compare_files[0] + " " + config.compare_files[1] + ": " + e.what());
+    throw std::invalid_argument(both + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(both + "a damaged report (" + json_error(e) + ")");
   }
   std::cout << render_compare_terminal(c) << std::flush;
   if (!config.html_path.empty()) {
@@ -423,9 +464,7 @@ int run_compare(const Config& config) {
 int run_merge(const Config& config) {
   std::vector<ShardReport> reports;
   for (const auto& path : config.merge_files) {
-    std::ifstream in(path);
-    const auto doc = nlohmann::json::parse(in, nullptr, false);
-    if (doc.is_discarded()) throw std::invalid_argument("merge: " + path + " is not JSON (a shard's --json report is)");
+    const auto doc = read_report(path, "merge");
     try {
       reports.push_back(read_shard_report(doc));
     } catch (const std::invalid_argument& e) {
@@ -455,8 +494,15 @@ int run_merge(const Config& config) {
   if (d.activity) log_requests(d.records, d.activity->used.size());
   const bool left = (d.stress && !d.stress->deleted) || (d.journey && !d.journey->deleted) || (d.activity && !d.activity->deleted);
   const std::string prefix = merged.shards.empty() ? std::string(kDefaultPrefix) : merged.shards.front().shard.prefix;
+  // words from the reports, quoted for a shell when they are anything but plain
+  const auto quoted = [](const std::string& word) {
+    if (word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:/._@*%+=-") == std::string::npos) return word;
+    std::string out = "'";
+    for (const char ch : word) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return out + "'";
+  };
   const std::string purge =
-      "hub-stress-test -e " + d.endpoint + (prefix != kDefaultPrefix ? " --prefix " + prefix : std::string()) + " purge";
+      "hub-stress-test -e " + quoted(d.endpoint) + (prefix != kDefaultPrefix ? " --prefix " + quoted(prefix) : std::string()) + " purge";
   if (left) {
     const std::string line = "some users of this test remain: remove them with " + purge;
     logger().error("{}", line);

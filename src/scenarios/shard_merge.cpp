@@ -306,7 +306,18 @@ MergedRun merge_shards(const std::vector<ShardReport>& reports, const std::vecto
   double t0 = INFINITY;
   for (const RunData* d : shards) t0 = std::min(t0, d->session_start_unix_s);
   std::vector<double> shift;
-  for (const RunData* d : shards) shift.push_back(d->session_start_unix_s - t0);
+  double longest = 0;
+  for (const RunData* d : shards) longest = std::max(longest, d->duration_s);
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    shift.push_back(shards[k]->session_start_unix_s - t0);
+    // shards of one test overlap in time: one that began after the others had all ended is another
+    // test, or its machine's clock is off (a day of skew made a 14 MB report of empty seconds)
+    if (!std::isfinite(shift.back()) || shift.back() > longest + 60) {
+      throw std::invalid_argument(fmt::format("merge: a shard began {:.0f} s after the first, longer than the test itself ({:.0f} s): "
+                                              "not shards of one test, or a machine's clock is off",
+                                              shift.back(), longest));
+    }
+  }
 
   RunData& out = m.data;
   out.command = first.data.command;

@@ -1,8 +1,13 @@
 // A shard's report: what it recorded (RunData) as JSON under "samples", and read back for merge.
 #include "hubstress/scenarios/shard.hpp"
 
+#include "hubstress/hub/url.hpp"
+#include "hubstress/hub/users.hpp"
 #include "hubstress/report/report.hpp"
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <stdexcept>
 
 namespace hubstress {
@@ -212,6 +217,16 @@ std::vector<HubSample> hub_samples_from(const json& j) {
   return out;
 }
 
+constexpr int kMaxTotalUsers = 1'000'000;  // --count's limit
+
+// A report's text as a log line may carry it: control characters (terminal escapes) as '?'.
+std::string printable_text(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text;
+}
+
 ShardInfo shard_info_from(const json& j) {
   ShardInfo s;
   s.index = j.at("index").get<int>();
@@ -220,6 +235,16 @@ ShardInfo shard_info_from(const json& j) {
   s.start_at = j.at("start_at").get<std::string>();
   s.start_late_s = j.at("start_late_s").get<double>();
   s.prefix = j.at("prefix").get<std::string>();
+  // what no shard of this tool writes: refused before anything is sized by it
+  if (s.count < 1 || s.count > kMaxShards) throw std::invalid_argument(fmt::format("shard count {} is not 1 to {}", s.count, kMaxShards));
+  if (s.index < 0 || s.index >= s.count) throw std::invalid_argument(fmt::format("shard index {} of {} is not 0 to {}", s.index, s.count, s.count - 1));
+  if (s.total_count < 0 || s.total_count > kMaxTotalUsers) throw std::invalid_argument(fmt::format("total count {} is not 0 to {}", s.total_count, kMaxTotalUsers));
+  if (!std::isfinite(s.start_late_s) || s.start_late_s < 0) throw std::invalid_argument("start_late_s is not a time");
+  try {
+    validate_prefix(s.prefix);
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("its prefix is not one this tool makes users with");
+  }
   return s;
 }
 
@@ -277,17 +302,23 @@ ShardReport read_shard_report(const json& report) {
     ShardReport r;
     r.shard = shard_info_from(report.at("shard"));
     RunData& d = r.data;
-    d.command = report.at("command").get<std::string>();
-    d.endpoint = report.at("endpoint").get<std::string>();
-    d.hub_version = report.at("hub_version").get<std::string>();
-    d.started_at = report.at("started_at").get<std::string>();
+    d.command = printable_text(report.at("command").get<std::string>());
+    d.endpoint = printable_text(report.at("endpoint").get<std::string>());
+    try {
+      if (normalize_api_url(d.endpoint) != d.endpoint) throw std::invalid_argument("");
+    } catch (const std::invalid_argument&) {
+      throw std::invalid_argument("its endpoint is not a hub API URL as this tool writes it");
+    }
+    d.hub_version = printable_text(report.at("hub_version").get<std::string>());
+    d.started_at = printable_text(report.at("started_at").get<std::string>());
     d.duration_s = report.at("duration_s").get<double>();
+    if (!std::isfinite(d.duration_s) || d.duration_s < 0 || d.duration_s > 366 * 86400.0) throw std::invalid_argument("duration_s is not a run's length");
     const json& run = report.at("run");
-    d.run.status = report.at("status").get<std::string>();
-    d.run.error = report.at("error").get<std::string>();
-    d.run.command_line = run.at("command_line").get<std::string>();
-    d.run.run_id = run.at("run_id").get<std::string>();
-    d.run.tool_version = run.at("tool_version").get<std::string>();
+    d.run.status = printable_text(report.at("status").get<std::string>());
+    d.run.error = printable_text(report.at("error").get<std::string>());
+    d.run.command_line = printable_text(run.at("command_line").get<std::string>());
+    d.run.run_id = printable_text(run.at("run_id").get<std::string>());
+    d.run.tool_version = printable_text(run.at("tool_version").get<std::string>());
     d.run.batch_size = run.at("batch_size").get<int>();
     d.run.shard = r.shard;
     const json& s = report.at("samples");
@@ -310,7 +341,10 @@ ShardReport read_shard_report(const json& report) {
     if (!report.at("hub").is_null()) d.hub_samples = hub_samples_from(report["hub"].at("samples"));
     return r;
   } catch (const json::exception& e) {
-    throw std::invalid_argument(std::string("an incomplete shard report (") + e.what() + ")");
+    // nlohmann's words name the field's type, never its value: "[json.exception.type_error.302] type must be ..."
+    std::string what = e.what();
+    if (const auto bracket = what.find("] "); what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) what = what.substr(bracket + 2);
+    throw std::invalid_argument("an incomplete or damaged shard report (" + what + ")");
   }
 }
 

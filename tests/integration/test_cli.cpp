@@ -5,10 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 using hubstress::testing::LocalHub;
 using hubstress::testing::run_tool;
@@ -116,6 +120,40 @@ TEST(Cli, EachSubcommandsHelpListsEveryOptionItTakes) {
   const auto stress = run_tool({"stress-test", "--help"});
   EXPECT_NE(stress.output.find("--server-timeout DURATION=300s"), std::string::npos) << stress.output;
   EXPECT_NE(journey.output.find("--server-timeout DURATION=300s"), std::string::npos) << journey.output;
+}
+
+// Issue 22 items 10 and 12: merge and compare given what is not a report (a folder, a FIFO, a
+// hostile nesting, a field of the wrong type): one line, exit 1, never a crash or a hang.
+TEST(Cli, WhatIsNotAReportIsOneLineAndExitOne) {
+  const std::string dir = std::filesystem::temp_directory_path() / ("hst-hostile-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string fifo = dir + "/fifo.json", deep = dir + "/deep.json", typed = dir + "/typed.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::ofstream(deep) << std::string(100000, '[');
+  std::ofstream(typed) << R"({"verdict": {"result": 5}, "command": "journey"})";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"merge", dir}, "is a folder"},
+      {{"merge", fifo}, "is not a regular file"},
+      {{"compare", fifo, typed}, "is not a regular file"},
+      {{"merge", deep}, "nested deeper"},
+      {{"compare", deep, typed}, "nested deeper"},
+      {{"compare", typed, typed}, "compare"},
+      {{"merge", dir + "/none.json"}, "no such file"},
+      // and as a report or log to write: writing to a FIFO would wait for a reader forever
+      {{"-e", "http://127.0.0.1:9", "-t", "x", "--json", fifo, "purge"}, "is not a regular file"},
+      {{"-e", "http://127.0.0.1:9", "-t", "x", "--html", fifo, "purge"}, "is not a regular file"},
+      {{"-e", "http://127.0.0.1:9", "-t", "x", "--log-to-file", fifo, "purge"}, "is not a regular file"},
+      {{"compare", typed, typed, "--html", fifo}, "is not a regular file"},
+  };
+  for (const auto& [args, words] : cases) {
+    const auto r = run_tool(args);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    // refused on the command line (one line), or once read (the log's Arguments line, then one error)
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n') - count_lines_with(r.output, " INFO "), 1) << r.output;
+    EXPECT_NE(r.output.find(words), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("[json.exception"), std::string::npos) << r.output;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Cli, DryRunSendsNoRequestToTheHub) {

@@ -393,3 +393,47 @@ TEST(Merge, ACapacityStageNotEveryShardRanIsCutNotJudgedOnPartOfItsRate) {
   const auto later = std::vector<json>{capacity_shard(0, {{1}}, {V::held, V::pending}), capacity_shard(1, {{3}}, {V::failed, V::pending})};
   EXPECT_EQ(merge_shards(read_all(later), {"a.json", "b.json"}).data.capacity->stages[1].verdict, V::pending);
 }
+
+// Issue 22 items 10 and 11: merge does not trust a report's fields.
+TEST(Merge, FieldsNoShardWritesAreRefusedInOneLine) {
+  const json good = shard_report(0, 2, {1}, false, 1000.0);
+  const auto refused = [](json doc, const std::string& words) {
+    try {
+      read_shard_report(doc);
+      ADD_FAILURE() << "accepted: " << words;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("[json.exception"), std::string::npos) << e.what();
+    }
+  };
+  json d = good;
+  d["shard"]["index"] = 7;
+  refused(d, "shard index 7 of 2");
+  d["shard"]["index"] = -3;
+  refused(d, "shard index -3 of 2");
+  d = good;
+  d["shard"]["count"] = 2000000000;
+  refused(d, "shard count 2000000000");
+  d = good;
+  d["duration_s"] = -5;
+  refused(d, "duration_s");
+  d = good;
+  d["shard"]["prefix"] = "x; rm -rf ~ #";
+  refused(d, "prefix");
+  d = good;
+  d["endpoint"] = "http://127.0.0.1:8081/hub/api\x1b[31m";
+  refused(d, "endpoint");
+  d = good;
+  d["hub_version"] = 5;
+  refused(d, "damaged shard report (type must be string, but is number)");
+  // a terminal escape in free text is made harmless
+  d = good;
+  d["error"] = "boom\x1b[2J";
+  EXPECT_EQ(read_shard_report(d).data.run.error, "boom?[2J");
+}
+
+TEST(Merge, AShardThatBeganAfterTheOthersEndedIsNotOfTheSameTest) {
+  // a day of clock skew between the two shards' machines
+  const auto docs = of_one_test({shard_report(0, 2, {1}, false, 1000.0), shard_report(1, 2, {2}, false, 1000.0 + 86400)});
+  EXPECT_THROW(merge_shards(read_all(docs), {"a.json", "b.json"}), std::invalid_argument);
+}
