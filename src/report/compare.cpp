@@ -22,7 +22,7 @@ using nlohmann::json;
 const char* const kCompareNoiseRule =
     "A percentile of n values is within noise when either run's value lies inside the other run's 95 % confidence "
     "interval of that percentile (distribution-free: order statistics, binomial; the values at those ranks read from "
-    "the report's min, p50, p90, p95, p99 and max). A rate (failures, errors, servers ready) is within noise when "
+    "the report's min, p50, p90, p95, p99 and max). A rate (failures, errors, servers ready, late starts) is within noise when "
     "either run's rate lies inside the other's 95 % Wilson interval. A max is one value: never more than noise. A "
     "figure without a sample size (hub peaks and means, 429s) is within noise when it changed by less than 10 %. "
     "Counts and the duration that follow from settings that differ are marked so, not judged.";
