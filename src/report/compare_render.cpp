@@ -27,7 +27,7 @@ struct Group {
 const std::vector<Group>& groups() {
   static const std::vector<Group> g{
       {"Changes beyond noise", {CompareJudgement::worse, CompareJudgement::better, CompareJudgement::changed}},
-      {"Follow from the settings that differ (not regressions)", {CompareJudgement::settings}},
+      {"Following from the settings that differ, not regressions", {CompareJudgement::settings}},
       {"Within noise for their sample size", {CompareJudgement::noise}},
   };
   return g;
@@ -47,28 +47,36 @@ std::size_t count_of(const Comparison& c, CompareJudgement j) {
   return static_cast<std::size_t>(std::count_if(c.rows.begin(), c.rows.end(), [&](const CompareRow& r) { return r.judgement == j; }));
 }
 
-// Words wrapped to lines of at most `width` characters, each after `indent`.
-std::string wrapped(const std::string& text, std::size_t width, const std::string& indent) {
+// Pieces joined by `separator`, wrapped to lines of at most `width` characters (a piece is never
+// split), every line after the first indented by `indent`.
+std::string wrapped(const std::vector<std::string>& pieces, const std::string& separator, std::size_t width, const std::string& indent) {
   std::string out, line;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(' ', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string word = text.substr(start, end - start);
-    if (!line.empty() && line.size() + 1 + word.size() > width) {
-      out += indent + line + "\n";
-      line.clear();
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const std::string piece = pieces[i] + (i + 1 < pieces.size() ? separator : "");
+    if (!line.empty() && line.size() + piece.size() > width) {
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line + "\n";
+      line = indent;
     }
-    line += (line.empty() ? "" : " ") + word;
-    start = end + 1;
+    line += piece;
   }
-  return line.empty() ? out : out + indent + line + "\n";
+  return line.empty() ? out : out + line + "\n";
 }
 
-std::string same_settings(const Comparison& c) {
-  std::string same;
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find(' ', start), text.size());
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> same_settings(const Comparison& c) {
+  std::vector<std::string> same;
   for (const auto& s : c.settings) {
-    if (!s.differs()) same += (same.empty() ? "" : ", ") + s.name + " " + s.a;
+    if (!s.differs()) same.push_back(s.name + " " + s.a);
   }
   return same;
 }
@@ -98,10 +106,15 @@ std::string render_compare_terminal(const Comparison& c) {
   } else {
     out += "Settings: the same in both runs.\n";
   }
-  const std::string same = same_settings(c);
-  if (!same.empty()) out += wrapped("Same in both: " + same, 100, "");
+  auto same = same_settings(c);
+  if (!same.empty()) {
+    same.front() = "Same in both: " + same.front();
+    out += wrapped(same, ", ", 100, "  ");
+  }
   std::size_t w0 = 7, w1 = 6;
-  for (const auto& r : c.rows) w0 = std::max(w0, r.section.size()), w1 = std::max(w1, metric_with_unit(r).size());
+  for (const auto& r : c.rows) {  // as wide as the rows listed
+    if (r.judgement != CompareJudgement::same) w0 = std::max(w0, r.section.size()), w1 = std::max(w1, metric_with_unit(r).size());
+  }
   for (const auto& g : groups()) {
     const auto rows = rows_of(c, g);
     out += fmt::format("\n{} ({}):\n", g.heading, rows.size());
@@ -118,7 +131,7 @@ std::string render_compare_terminal(const Comparison& c) {
     }
   }
   out += fmt::format("\nEqual in both ({}): not listed; --html lists them.\n", count_of(c, CompareJudgement::same));
-  out += "\nHow noise is decided: " + std::string(kCompareNoiseRule) + "\n";
+  out += "\n" + wrapped(words("How noise is decided: " + std::string(kCompareNoiseRule)), " ", 100, "");
   return out;
 }
 

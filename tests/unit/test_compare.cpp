@@ -163,12 +163,13 @@ TEST(Compare, ShowsBothCommandLinesAndTheSettingsThatDifferBeforeAnyFigure) {
   const std::string text = render_compare_terminal(c);
   EXPECT_NE(text.find("   hub-stress-test -t *** journey -c 12 --ramp-up 30s --cells 3 --json a.json\n"), std::string::npos) << text;
   EXPECT_NE(text.find("--arrival uniform --cells 2 --json b.json"), std::string::npos) << text;
-  const std::string settings = block(text, "Settings that differ:");
+  const std::string settings = block(text, "Settings that differ:").substr(0, text.find("(timings below") - text.find("Settings that differ:"));
   EXPECT_NE(settings.find("cells         3        -> 2"), std::string::npos) << text;
   EXPECT_NE(settings.find("ramp-up       30 s     -> 10 s"), std::string::npos) << text;
   EXPECT_NE(settings.find("arrival       poisson  -> uniform"), std::string::npos) << text;
   EXPECT_EQ(settings.find("count"), std::string::npos) << "12 in both: not a difference\n" << text;
   EXPECT_NE(text.find("Same in both: endpoint http://127.0.0.1:8000/hub/api, JupyterHub 5.2.1"), std::string::npos) << text;
+  EXPECT_NE(text.find("  count 12, auth token,"), std::string::npos) << "a setting and its value on one line\n" << text;
   EXPECT_LT(text.find("Settings that differ:"), text.find("p50")) << text;
   const std::string html = render_compare_html(c);
   EXPECT_NE(html.find("<code>hub-stress-test -t *** journey -c 12 --ramp-up 30s --cells 3 --json a.json</code>"), std::string::npos);
@@ -187,7 +188,7 @@ TEST(Compare, CountsThatFollowFromSettingsThatDifferAreNotRegressions) {
   ASSERT_NE(login, nullptr);
   EXPECT_EQ(login->judgement, CompareJudgement::same);
   const std::string text = render_compare_terminal(c);
-  EXPECT_NE(block(text, "Follow from the settings that differ").find("step cell"), std::string::npos) << text;
+  EXPECT_NE(block(text, "Following from the settings that differ").find("step cell"), std::string::npos) << text;
   EXPECT_EQ(block(text, "Changes beyond noise").find("step cell"), std::string::npos) << text;
 
   Class fewer = kSecond;  // the same settings, but 3 of 12 students never got their further cell: a change, not settings
