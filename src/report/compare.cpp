@@ -175,7 +175,7 @@ std::pair<bool, std::string> within_noise(const CompareRow& r, const Evidence& e
   case Evidence::percentile: {
     const auto ia = percentile_interval(e.dist_a, e.p), ib = percentile_interval(e.dist_b, e.p);
     const bool noise = inside(*r.b, ia) || inside(*r.a, ib);
-    return {noise, fmt::format("95 % intervals A {} B {}", interval_text(ia, r.unit), interval_text(ib, r.unit))};
+    return {noise, fmt::format("A {}, B {}", interval_text(ia, r.unit), interval_text(ib, r.unit))};
   }
   case Evidence::one_value:
     return {true, "one value in each run"};
@@ -184,7 +184,7 @@ std::pair<bool, std::string> within_noise(const CompareRow& r, const Evidence& e
     const double pa = e.n_a ? 100.0 * static_cast<double>(e.k_a) / static_cast<double>(e.n_a) : 0;
     const double pb = e.n_b ? 100.0 * static_cast<double>(e.k_b) / static_cast<double>(e.n_b) : 0;
     const bool noise = inside(pb, {ia.low, ia.high}) || inside(pa, {ib.low, ib.high});
-    return {noise, fmt::format("{}/{} vs {}/{}: 95 % intervals A [{:.1f}, {:.1f}] % B [{:.1f}, {:.1f}] %", e.k_a, e.n_a, e.k_b, e.n_b,
+    return {noise, fmt::format("{}/{} vs {}/{}: A [{:.1f}, {:.1f}] %, B [{:.1f}, {:.1f}] %", e.k_a, e.n_a, e.k_b, e.n_b,
                                ia.low, ia.high, ib.low, ib.high)};
   }
   case Evidence::none: break;
@@ -270,7 +270,7 @@ public:
 private:
   void judge(CompareRow& r, Better better, const std::vector<std::string>& follows, const Evidence& evidence) const {
     r.why.clear();
-    if (r.a == r.b) {
+    if (compare_detail::value(r.a, r.unit) == compare_detail::value(r.b, r.unit)) {  // equal as shown: 0.0012 and 0.0014 s are both 0.001
       r.judgement = CompareJudgement::same;
       return;
     }

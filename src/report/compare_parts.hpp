@@ -21,6 +21,7 @@ inline std::string value(const std::optional<double>& v, const std::string& unit
 
 // "+12.5 %", "0.0 %", "+3" (from 0), "=".
 inline std::string change(const CompareRow& r) {
+  if (r.a && r.b && value(r.a, r.unit) == value(r.b, r.unit)) return "=";  // equal as shown
   const auto c = r.change_pct();
   if (c) return std::fabs(*c) < 0.05 ? "0.0 %" : fmt::format("{:+.1f} %", *c);
   if (r.a && r.b) return *r.a == *r.b ? "=" : fmt::format("{:+g}", *r.b - *r.a);

@@ -119,9 +119,21 @@ std::string render_compare_terminal(const Comparison& c) {
     const auto rows = rows_of(c, g);
     out += fmt::format("\n{} ({}):\n", g.heading, rows.size());
     if (rows.empty()) continue;
+    if (g.judgements.front() == CompareJudgement::noise) {  // folded: one line per section, its figures' changes
+      out += fmt::format("  {:<{}}  {:>9}  figures and their change (A, B and intervals: --html)\n", "section", w0, "n");
+      for (std::size_t i = 0; i < rows.size();) {
+        std::vector<std::string> changes;
+        std::size_t j = i;
+        for (; j < rows.size() && rows[j]->section == rows[i]->section; ++j) changes.push_back(rows[j]->metric + " " + change(*rows[j]));
+        const std::string head = fmt::format("  {:<{}}  {:>9}  ", rows[i]->section, w0, samples(*rows[i]));
+        out += head + wrapped(changes, ", ", 100 - head.size(), std::string(head.size(), ' ')).substr(0);
+        i = j;
+      }
+      continue;
+    }
     const bool judged = g.judgements.front() == CompareJudgement::worse;
     out += fmt::format("  {:<{}}  {:<{}}  {:>10}  {:>10}  {:>9}  {:>9}{}\n", "section", w0, "metric", w1, "A", "B", "change", "n",
-                       judged ? "  judged" : g.judgements.front() == CompareJudgement::settings ? "  follows" : "");
+                       judged ? "  judged (95 % intervals)" : g.judgements.front() == CompareJudgement::settings ? "  follows" : "");
     for (const auto* r : rows) {
       std::string tail;
       if (judged) tail = std::string("  ") + to_string(r->judgement) + ": " + r->why;
@@ -142,7 +154,7 @@ std::string render_compare_html(const Comparison& c) {
   h += "code{white-space:pre-wrap;word-break:break-all;font-size:.9em;background:#f6f6f6;padding:.1em .3em}\n"
        "tr.differs td{background:#fff6d6;font-weight:bold}tr.worse td{background:#fbeeee;color:#a11}tr.better td{background:#eef7ee;color:#176b1d}"
        "tr.settings td{color:#345;background:#eef2f8}tr.noise td,tr.same td{color:#888}tr.group th{background:#f3f3f3;padding-top:.6em}"
-       "td.why{font-size:.85em}\n</style>\n</head>\n<body>\n<h1>hub-stress-test compare</h1>\n";
+       "td.why{font-size:.85em;min-width:11em}td.n{white-space:nowrap}#chart-compare-steps{max-width:100%;height:auto}\n</style>\n</head>\n<body>\n<h1>hub-stress-test compare</h1>\n";
   for (const auto& [name, title, line] : {std::tuple{"A", &c.a_title, &c.a_command_line}, std::tuple{"B", &c.b_title, &c.b_command_line}}) {
     h += fmt::format("<p><b>{}</b>: {}", name, esc(*title));
     if (!line->empty()) h += "<br><code>" + esc(*line) + "</code>";
@@ -171,20 +183,24 @@ std::string render_compare_html(const Comparison& c) {
     }
     h += "<h2>Step times</h2>\n" +
          html_detail::grouped_bar_chart("chart-compare-steps", "Each step's p50 and p95, A beside B", "journey step", "seconds", "s", labels, bars);
-    h += "<p class=\"note\">Hover a bar for its value. A step without a bar had no values in that run.</p>\n";
+    h += "<p class=\"note\">Hover a bar for its value. A step of a few milliseconds is too short to see beside the slow ones, "
+         "and a step without values in a run has no bar: the figures below have every value.</p>\n";
   }
 
   h += "<h2>Figures</h2>\n<table id=\"compare\">\n";
-  const std::string header = html_detail::header_row({"section", "metric", "A", "B", "change", "n", "judged", "why"});
+  // The judgement is the row's colour and its group; a real change also says it in words (colour is not everyone's).
+  const std::string header = html_detail::header_row({"section", "metric", "A", "B", "change", "n", "why (95 % intervals)"});
   auto row = [&](const CompareRow& r) {
-    return fmt::format("<tr class=\"{}\">{}{}{}{}{}{}{}<td class=\"why\">{}</td></tr>\n", r.judgement == CompareJudgement::settings ? "settings" : to_string(r.judgement),
-                       html_detail::cell(r.section), html_detail::cell(metric_with_unit(r)), html_detail::cell(value(r.a, r.unit), true),
-                       html_detail::cell(value(r.b, r.unit), true), html_detail::cell(change(r), true), html_detail::cell(samples(r), true),
-                       html_detail::cell(to_string(r.judgement)), esc(r.why));
+    const bool real = r.judgement == CompareJudgement::worse || r.judgement == CompareJudgement::better || r.judgement == CompareJudgement::changed;
+    return fmt::format("<tr class=\"{}\">{}{}{}{}{}{}<td class=\"why\">{}{}</td></tr>\n",
+                       r.judgement == CompareJudgement::settings ? "settings" : to_string(r.judgement), html_detail::cell(r.section),
+                       html_detail::cell(metric_with_unit(r)), html_detail::cell(value(r.a, r.unit), true), html_detail::cell(value(r.b, r.unit), true),
+                       html_detail::cell(change(r), true), html_detail::cell(samples(r), true),
+                       real ? fmt::format("<b>{}</b>: ", to_string(r.judgement)) : std::string(), esc(r.why));
   };
   for (const auto& g : groups()) {
     const auto rows = rows_of(c, g);
-    h += fmt::format("<tr class=\"group\"><th colspan=\"8\">{} ({})</th></tr>\n", esc(g.heading), rows.size());
+    h += fmt::format("<tr class=\"group\"><th colspan=\"7\">{} ({})</th></tr>\n", esc(g.heading), rows.size());
     if (!rows.empty()) h += header;
     for (const auto* r : rows) h += row(*r);
   }

@@ -29,7 +29,7 @@ struct CompareRow {
   std::optional<double> a, b;  // missing when that report does not have it
   std::optional<std::size_t> n_a, n_b;  // the sample size behind a percentile or a rate, when it has one
   CompareJudgement judgement = CompareJudgement::same;
-  std::string why;             // one phrase: "--cells differs", "B inside A's 95 % interval 0.3 .. (unbounded)"
+  std::string why;             // one phrase: "follows cells", the 95 % intervals "A [0.301, no bound], B [0.290, 0.412]"
   // (b - a) / a in percent; nothing when either is missing or a is 0
   std::optional<double> change_pct() const;
 };
