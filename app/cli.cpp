@@ -3,6 +3,7 @@
 #include "hubstress/duration.hpp"
 #include "hubstress/hub/journal.hpp"
 #include "hubstress/report/capacity.hpp"
+#include "hubstress/report/compare.hpp"
 #include "hubstress/report/thresholds.hpp"
 #include "hubstress/scenarios/capacity.hpp"
 #include "hubstress/hub/url.hpp"
@@ -338,8 +339,11 @@ ParseResult parse(int argc, const char* const* argv) {
   auto* activity = app.add_subcommand("activity-stress-test", "create users and flood the hub with activity updates");
   auto* journey = app.add_subcommand(
       "journey", "students arrive, log in, start a server, open it through the proxy, run cells in a kernel; then clean up");
-  auto* compare = app.add_subcommand("compare", "two runs side by side from their --json reports (with --html FILE, as a page too)");
+  auto* compare = app.add_subcommand("compare", "two runs side by side from their --json reports: the command lines and the settings "
+                                                 "that differ first, then every figure's change judged worse, better, following the "
+                                                 "settings or within noise (with --html FILE, as a page too)");
   compare->add_option("reports", c.compare_files, "A.json B.json: the run before, the run after")->expected(2)->required();
+  compare->footer(std::string("How noise is decided: ") + kCompareNoiseRule);
   auto* merge = app.add_subcommand("merge", "the reports of a test's shards as one report, thresholds judged on the whole");
   merge->add_option("reports", c.merge_files, "every shard's --json report (with --json, --csv, --html and --threshold, as for a run)")->expected(1, -1)->required()->type_name("A.json");
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");

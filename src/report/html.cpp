@@ -44,6 +44,8 @@ svg .data{fill:none;stroke:#1f5fa8;stroke-width:2}svg .dot{fill:#1f5fa8}svg .bar
 
 } // namespace
 
+const char* html_detail::page_style() { return kStyle; }
+
 std::string html_escape(std::string_view text) {
   const std::string valid = report_detail::valid_utf8(text);
   std::string out;

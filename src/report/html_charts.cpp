@@ -23,6 +23,8 @@ constexpr double kWidth = 640, kHeight = 300;
 constexpr double kLeft = 64, kRight = 16, kTop = 32, kBottom = 48;
 constexpr double kPlotW = kWidth - kLeft - kRight, kPlotH = kHeight - kTop - kBottom;
 constexpr std::size_t kTicks = 5;
+constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                    "#bcbd22", "#17becf", "#393b79", "#637939"};
 constexpr std::size_t kMaxPoints = 2000;  // more would only make the file bigger, not the chart clearer
 
 // The smallest 1, 2 or 5 times a power of ten that is >= v: an axis end people can read.
@@ -47,52 +49,83 @@ std::vector<Point> thin(std::vector<Point> points) {
   return out;
 }
 
-// The frame every chart shares: title, y grid with ticks, axes and their labels.
-std::string frame_open(const std::string& id, const std::string& title, const std::string& y_label, double y_max) {
+// The frame every chart shares: title, y grid with ticks, axes and their labels; `width` in SVG units.
+std::string frame_open(const std::string& id, const std::string& title, const std::string& y_label, double y_max, double width = kWidth) {
+  const double plot_w = width - kLeft - kRight;
   std::string s = fmt::format(
       "<svg id=\"{}\" class=\"chart\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"{}\">\n"
       "<title>{}</title>\n<text class=\"chart-title\" x=\"{}\" y=\"18\">{}</text>\n",
-      id, kWidth, kHeight, kWidth, kHeight, esc(title), esc(title), num(kLeft), esc(title));
+      id, width, kHeight, width, kHeight, esc(title), esc(title), num(kLeft), esc(title));
   for (std::size_t i = 0; i <= kTicks; ++i) {
     const double v = y_max * static_cast<double>(i) / kTicks;
     const double y = kTop + kPlotH - kPlotH * static_cast<double>(i) / kTicks;
     s += fmt::format("<line class=\"grid\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>"
                      "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
-                     num(kLeft), num(y), num(kLeft + kPlotW), num(y), num(kLeft - 6), num(y + 4), tick(v));
+                     num(kLeft), num(y), num(kLeft + plot_w), num(y), num(kLeft - 6), num(y + 4), tick(v));
   }
   s += fmt::format("<line class=\"axis\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>"
                    "<line class=\"axis\" x1=\"{0}\" y1=\"{2}\" x2=\"{3}\" y2=\"{2}\"/>\n",
-                   num(kLeft), num(kTop), num(kTop + kPlotH), num(kLeft + kPlotW));
+                   num(kLeft), num(kTop), num(kTop + kPlotH), num(kLeft + plot_w));
   s += fmt::format("<text class=\"axis-label\" transform=\"translate(14 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
                    num(kTop + kPlotH / 2), esc(y_label));
   return s;
 }
 
-std::string x_label(const std::string& label) {
-  return fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", num(kLeft + kPlotW / 2),
+std::string x_label(const std::string& label, double width = kWidth) {
+  return fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", num(kLeft + (width - kLeft - kRight) / 2),
                      num(kHeight - 8), esc(label));
 }
 
+std::string value_text(double v) { return std::fabs(v) >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v); }
+
 } // namespace
+
+std::string grouped_bar_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
+                              const std::string& unit, const std::vector<std::string>& labels, const std::vector<BarSeries>& series,
+                              double min_y_max) {
+  constexpr double kMinSlot = 110;  // room for a label like "time_to_first_result" under its group
+  double peak = 0;
+  for (const auto& sr : series) {
+    for (const auto& v : sr.values) peak = std::max(peak, v.value_or(0));
+  }
+  const double y_max = std::max(nice_ceiling(peak), min_y_max);
+  const double width = series.size() > 1 ? std::max(kWidth, kLeft + kRight + kMinSlot * static_cast<double>(labels.size())) : kWidth;
+  const double slot = (width - kLeft - kRight) / static_cast<double>(std::max<std::size_t>(labels.size(), 1));
+  const double bar_w = slot * 0.8 / static_cast<double>(std::max<std::size_t>(series.size(), 1));
+  std::string s = frame_open(id, title, yl, y_max, width);
+  const std::string suffix = unit.empty() ? "" : " " + unit;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const double x = kLeft + slot * static_cast<double>(i);
+    for (std::size_t k = 0; k < series.size(); ++k) {
+      const auto& sr = series[k];
+      if (i >= sr.values.size() || !sr.values[i]) continue;  // no value: no bar
+      const double h = *sr.values[i] / y_max * kPlotH;
+      const std::string name = sr.name.empty() ? esc(labels[i]) : esc(sr.name + " " + labels[i]);
+      const std::string style = sr.colour.empty() ? "" : " style=\"fill:" + sr.colour + "\"";
+      s += fmt::format("<rect class=\"bar\"{} x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}: {}{}</title></rect>", style,
+                       num(x + slot * 0.1 + bar_w * static_cast<double>(k)), num(kTop + kPlotH - h), num(bar_w), num(h), name,
+                       value_text(*sr.values[i]), esc(suffix));
+    }
+    s += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", num(x + slot / 2),
+                     num(kTop + kPlotH + 16), esc(labels[i]));
+  }
+  // The legend on the title's line, right of it (13 px bold is about 7.5 units a character).
+  const double legend_x = std::max(kLeft + 7.5 * static_cast<double>(title.size()) + 24, width - kRight - 100 * static_cast<double>(series.size()));
+  for (std::size_t k = 0; k < series.size() && series.size() > 1; ++k) {
+    const double lx = legend_x + 100 * static_cast<double>(k);
+    s += fmt::format("<rect x=\"{}\" y=\"9\" width=\"10\" height=\"10\" style=\"fill:{}\"/><text class=\"tick\" x=\"{}\" y=\"18\">{}</text>\n",
+                     num(lx), series[k].colour.empty() ? kPalette[k % std::size(kPalette)] : series[k].colour, num(lx + 14),
+                     esc(series[k].name));
+  }
+  return s + x_label(xl, width) + "</svg>\n";
+}
 
 // Bars over named categories.
 std::string bar_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
                       const std::vector<std::string>& labels, const std::vector<std::size_t>& counts) {
-  std::size_t peak = 0;
-  for (auto c : counts) peak = std::max(peak, c);
-  const double y_max = std::max(nice_ceiling(static_cast<double>(peak)), 5.0);  // counts: whole-number ticks
-  std::string s = frame_open(id, title, yl, y_max);
-  const double slot = kPlotW / static_cast<double>(std::max<std::size_t>(counts.size(), 1));
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    const double h = static_cast<double>(counts[i]) / y_max * kPlotH;
-    const double x = kLeft + slot * static_cast<double>(i);
-    const std::string label = i < labels.size() ? labels[i] : "";
-    s += fmt::format("<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}: {}</title></rect>"
-                     "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
-                     num(x + slot * 0.1), num(kTop + kPlotH - h), num(slot * 0.8), num(h), esc(label), counts[i],
-                     num(x + slot / 2), num(kTop + kPlotH + 16), esc(label));
-  }
-  return s + x_label(xl) + "</svg>\n";
+  BarSeries only;
+  for (const auto c : counts) only.values.emplace_back(static_cast<double>(c));
+  return grouped_bar_chart(id, title, xl, yl, "", labels, {only}, 5.0);  // counts: whole-number ticks
 }
 
 namespace {
@@ -146,10 +179,6 @@ TimeAxis time_axis(const Summary& s) {
 constexpr double kTW = 1000, kTH = 260, kTL = 64, kTR = 16, kTT = 36, kTB = 44;
 constexpr double kTLegend = 180;  // the legend's column, right of the plot
 constexpr double kTPH = kTH - kTT - kTB;
-constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                                    "#bcbd22", "#17becf", "#393b79", "#637939"};
-
-std::string value_text(double v) { return std::fabs(v) >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v); }
 
 // A chart over the run's time axis: the phases as bands, a legend, a tooltip on every point.
 std::string time_chart(const std::string& id, const std::string& title, const std::string& y_label, const std::string& unit,

@@ -4,6 +4,7 @@
 #include "hubstress/report/report.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,17 @@ inline std::string esc(std::string_view s) { return html_escape(s); }
 
 // A note in place of a chart that has nothing to show.
 std::string no_data(const std::string& what);
+// One series of bars: a value per category (none: no bar), its name in the legend, its colour.
+struct BarSeries {
+  std::string name;  // "" for a chart of one series (no legend)
+  std::vector<std::optional<double>> values;
+  std::string colour;  // "" for the report's bar colour
+};
+// Bars over named categories, the series side by side in each, with a legend above the plot when
+// more than one; wider than the other charts when the labels need it. min_y_max: the axis's least top.
+std::string grouped_bar_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
+                              const std::string& unit, const std::vector<std::string>& labels, const std::vector<BarSeries>& series,
+                              double min_y_max = 0);
 // Bars over named categories.
 std::string bar_chart(const std::string& id, const std::string& title, const std::string& xl, const std::string& yl,
                       const std::vector<std::string>& labels, const std::vector<std::size_t>& counts);
@@ -24,6 +36,9 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
 std::string dashboard(const Summary& s);
 // A capacity search: time to first result (p50, p95) and the failure rate against the arrival rate.
 std::string capacity_charts(const CapacitySummary& c);
+
+// The page's stylesheet (html.cpp), for every page the tool writes.
+const char* page_style();
 
 // ---- tables (html_tables.cpp) ----
 

@@ -379,6 +379,9 @@ JourneySummary summarize_journeys(const JourneyResult& result, const JourneyOpti
   out.arrival = to_string(options.arrival);
   out.ramp_up_s = options.ramp_up_s;
   out.cells = options.cells;
+  out.think_s = options.think_s;
+  out.step_timeout_s = options.step_timeout_s;
+  out.server_timeout_s = options.server_timeout_s;
   out.students = result.students.size();
   out.rate_per_min = options.ramp_up_s > 0 ? static_cast<double>(out.students) / options.ramp_up_s * 60.0 : 0.0;
   out.time_to_first_result = make_spawn_histogram();

@@ -119,6 +119,9 @@ struct JourneySummary {
   double ramp_up_s = 0;
   double rate_per_min = 0;           // students / ramp_up_s, per minute (0 when they all arrive at once)
   int cells = 0;                     // cells per student
+  double think_s = 0;                // --think: seconds between two cells
+  double step_timeout_s = 0;         // --step-timeout, seconds
+  double server_timeout_s = 0;       // --server-timeout (the ready step's), seconds
   std::size_t students = 0;          // students that were to arrive
   std::size_t completed = 0;         // of them: every step worked
   std::size_t failed = 0;            // of them: ended at a failed step
