@@ -431,6 +431,10 @@ int run_merge(const Config& config) {
   }
   MergedRun merged = merge_shards(reports, config.merge_files);
   RunData& d = merged.data;
+  // only the reports say which command ran: a threshold it never measures is refused now, as a run refuses it
+  for (const auto& t : config.thresholds) {
+    check_measured(parse_threshold(t), d.command, d.journey_options ? to_string(d.journey_options->auth) : "");
+  }
   d.run.command_line = config.command_line;
   logger().info("Merging {} of {} shards of {} against {} (JupyterHub {})", merged.shards.size(),
                 merged.shards.size() + merged.missing.size(), d.command, d.endpoint, d.hub_version);

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 using hubstress::testing::LocalHub;
 using hubstress::testing::run_tool;
@@ -195,4 +198,36 @@ TEST(Cli, EveryCommandVerboseWithEveryReportNeverShowsTheTokenNorTouchesLookalik
   const auto left = hub.user_names();
   EXPECT_EQ(std::set<std::string>(left.begin(), left.end()),
             (std::set<std::string>{"hub-stress-test-admin", "hub-stress-tester", "hub-stress-test-7x"}));
+}
+
+// Issue 23 item 1: a threshold the command never measures ended "FAIL ... (no data)" after the run
+// (exit 99); it is refused before anything is sent, with the metric that fits. merge knows the
+// command only from the reports: it refuses once it has read them.
+TEST(Cli, AThresholdTheCommandNeverMeasuresIsRefusedNamingTheOneThatFits) {
+  const auto journey = run_tool({"-e", "http://127.0.0.1:9", "-t", "x", "journey", "--threshold", "failure_rate<1%"});
+  EXPECT_EQ(journey.exit_code, 1) << journey.output;
+  EXPECT_EQ(std::count(journey.output.begin(), journey.output.end(), '\n'), 1) << journey.output;
+  EXPECT_NE(journey.output.find("hub-stress-test: error: journey never measures 'failure_rate<1%' (the servers of a stress-test): "
+                                "use 'journey_failure_rate<1%'"),
+            std::string::npos)
+      << journey.output;
+  const auto kind = run_tool({"-e", "http://127.0.0.1:9", "-t", "x", "journey", "--threshold", "errors{kind:activity}<1"});
+  EXPECT_EQ(kind.exit_code, 1) << kind.output;
+  EXPECT_NE(kind.output.find("journey --auth token makes no 'activity' calls"), std::string::npos) << kind.output;
+
+  const std::string dir = std::filesystem::temp_directory_path() / ("hst-cli-measured-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::vector<std::string> env{"HUB_STRESS_TEST_STATE_DIR=" + dir + "/state"};
+  const auto shard = run_tool({"-e", "http://127.0.0.1:9", "--dry-run", "-q", "--json", dir + "/s0.json", "stress-test", "-c", "2",
+                               "--shard", "0/1"},
+                              env);
+  ASSERT_EQ(shard.exit_code, 0) << shard.output;
+  const auto merge = run_tool({"merge", dir + "/s0.json", "--threshold", "journey_failure_rate<1%"}, env);
+  EXPECT_EQ(merge.exit_code, 1) << merge.output;
+  EXPECT_EQ(count_lines_with(merge.output, " ERROR "), 1) << merge.output;
+  EXPECT_NE(merge.output.find("stress-test never measures 'journey_failure_rate<1%' (the students of a journey): use 'failure_rate<1%'"),
+            std::string::npos)
+      << merge.output;
+  EXPECT_EQ(merge.output.find("Thresholds"), std::string::npos) << "refused before any report: " << merge.output;
+  std::filesystem::remove_all(dir);
 }
