@@ -345,7 +345,7 @@ ParseResult parse(int argc, const char* const* argv) {
                     "(dummy, PAM, native) with --password")
         ->check(CLI::IsMember({"token", "form"}))
         ->capture_default_str();
-    sub->add_option("--password", c.password, "every student's password for --auth form [env: HUB_STRESS_TEST_PASSWORD]");
+    sub->add_option("--password", c.password, "every student's password for --auth form, which needs one ('' for an empty one) [env: HUB_STRESS_TEST_PASSWORD]");
     sub->add_option("--think", think, "pause between two cells")->type_name("DURATION")->capture_default_str();
     sub->add_option("--code", c.code, "the code of each cell")->capture_default_str();
     sub->add_option("--expect", c.expect, "text each cell's output must contain (empty: any output)")->capture_default_str();
@@ -419,6 +419,13 @@ ParseResult parse(int argc, const char* const* argv) {
         c.think_s = parse_duration(think, "--think");
         c.step_timeout_s = parse_duration(step_timeout, "--step-timeout");
         if (!server_timeout.empty()) c.server_deadline_s = parse_duration(server_timeout, "--server-timeout");
+        // a form login with a password nobody gave is a mistake; an empty one given on purpose is not
+        const bool password_given = journey->count("--password") + capacity->count("--password") > 0 ||
+                                    std::getenv("HUB_STRESS_TEST_PASSWORD") != nullptr;
+        if (c.auth == "form" && !password_given) {
+          throw std::invalid_argument("--auth form logs every student in with a password: pass --password PASSWORD "
+                                      "(--password '' for an empty one) or set HUB_STRESS_TEST_PASSWORD");
+        }
         if (c.password.empty()) c.password = env_or_empty("HUB_STRESS_TEST_PASSWORD");
       } else if (c.command == "activity-stress-test" && !activity_duration.empty()) {
         c.duration_s = parse_duration(activity_duration, "--duration");

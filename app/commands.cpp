@@ -628,9 +628,6 @@ void load_stress(LoadRun& r, Journal* j, const NameSlot& names, const std::funct
 
 void load_journey(LoadRun& r, Journal* j, const std::function<void()>& before_load) {
   const Config& config = r.config;
-  if (config.auth == "form" && config.password.empty()) {
-    logger().warn("--auth form without --password (or HUB_STRESS_TEST_PASSWORD): every student logs in with an empty password");
-  }
   if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
   JourneyOptions o = r.journey_opts;
   o.journal = j;

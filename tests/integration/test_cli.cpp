@@ -15,6 +15,7 @@
 
 using hubstress::testing::LocalHub;
 using hubstress::testing::run_tool;
+using hubstress::testing::with;
 
 namespace {
 
@@ -230,4 +231,28 @@ TEST(Cli, AThresholdTheCommandNeverMeasuresIsRefusedNamingTheOneThatFits) {
       << merge.output;
   EXPECT_EQ(merge.output.find("Thresholds"), std::string::npos) << "refused before any report: " << merge.output;
   std::filesystem::remove_all(dir);
+}
+
+// Issue 23 item 5: --auth form without a password only warned and logged every student in with an
+// empty one; it is refused, unless a password is given (an empty one given on purpose is fine).
+TEST(Cli, AFormLoginWithoutAPasswordIsRefusedUnlessOneIsGiven) {
+  for (const char* command : {"journey", "capacity"}) {
+    const auto refused = run_tool({"-e", "http://127.0.0.1:9", "-t", "x", command, "--auth", "form"});
+    EXPECT_EQ(refused.exit_code, 1) << refused.output;
+    EXPECT_EQ(std::count(refused.output.begin(), refused.output.end(), '\n'), 1) << refused.output;
+    EXPECT_NE(refused.output.find("hub-stress-test: error: --auth form logs every student in with a password: pass --password PASSWORD "
+                                  "(--password '' for an empty one) or set HUB_STRESS_TEST_PASSWORD"),
+              std::string::npos)
+        << refused.output;
+  }
+  // given, even empty, on the command line or in the environment: the run goes on (and fails later
+  // for want of a hub: 128, not 1)
+  for (const auto& [args, env] : std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {{"--password", ""}, {}}, {{"--password", "pw"}, {}}, {{}, {"HUB_STRESS_TEST_PASSWORD="}}, {{}, {"HUB_STRESS_TEST_PASSWORD=pw"}}}) {
+    std::vector<std::string> full{"-e", "http://127.0.0.1:9", "-t", "x", "journey", "--auth", "form"};
+    full.insert(full.end(), args.begin(), args.end());
+    const auto result = run_tool(full, with(env, {"HUB_STRESS_TEST_STATE_DIR=/tmp/hst-cli-password-state"}));
+    EXPECT_EQ(result.exit_code, 128) << result.output;
+    EXPECT_EQ(result.output.find("--auth form logs every student in"), std::string::npos) << result.output;
+  }
 }
