@@ -12,6 +12,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -211,6 +213,73 @@ std::string shown_command_line(int argc, const char* const* argv, const Config& 
     out += " " + arg;
   }
   return out;
+}
+
+// Edits (insert, delete, replace a character) from `a` to `b`.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "--ramp_up", "--RAMP-UP=10s" -> "ramp-up": an option as typed, compared by name alone.
+std::string option_name(std::string_view word) {
+  std::string name(word.substr(word.find_first_not_of('-')));
+  name = name.substr(0, name.find('='));
+  for (char& ch : name) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return name;
+}
+
+// The long option of `app` nearest to `typed` ("--ramp_up" -> "--ramp-up"), when one is near
+// enough to be what was meant: the same name but for _ and case, or two edits away at most.
+std::optional<std::string> nearest_option(const CLI::App& app, std::string_view typed) {
+  const std::string name = option_name(typed);
+  std::optional<std::string> best;
+  std::size_t best_distance = name.size() < 5 ? 1 : 2;
+  for (const CLI::Option* opt : app.get_options()) {
+    for (const std::string& candidate : opt->get_lnames()) {
+      const std::size_t d = edit_distance(name, candidate);
+      if (d <= best_distance && (!best || d < best_distance)) {
+        best = "--" + candidate;
+        best_distance = d;
+      }
+    }
+  }
+  return best;
+}
+
+// One line for words CLI11 could not place: for a mistyped option, the one meant ("unknown option
+// '--ramp_up'; did you mean --ramp-up?") or the command that takes it; else the words themselves.
+std::string unexpected_arguments(const CLI::App& app, const std::vector<std::string>& extras) {
+  const auto subs = app.get_subcommands();
+  const CLI::App* command = subs.empty() ? nullptr : subs.front();
+  const std::string where = command ? " for " + command->get_name() : std::string();
+  for (const std::string& extra : extras) {
+    if (extra.size() < 3 || extra.rfind("--", 0) != 0) continue;
+    const std::string word = extra.substr(0, extra.find('='));
+    for (const CLI::App* scope : {command, &app}) {
+      if (scope == nullptr) continue;
+      if (auto meant = nearest_option(*scope, word)) return fmt::format("unknown option '{}'; did you mean {}?", word, *meant);
+    }
+    for (const CLI::App* other : app.get_subcommands({})) {
+      if (auto meant = nearest_option(*other, word); meant && command) {
+        return fmt::format("{} takes no {} ({} does)", command->get_name(), *meant, other->get_name());
+      }
+    }
+    return fmt::format("unknown option '{}'{} ({}--help lists the options)", word, where, command ? command->get_name() + " " : "");
+  }
+  std::string words;
+  for (const std::string& word : extras) words += (words.empty() ? "" : " ") + word;
+  return "unexpected arguments" + where + ": " + words;
 }
 
 } // namespace
@@ -454,10 +523,7 @@ ParseResult parse(int argc, const char* const* argv) {
     if (colon != std::string::npos) {
       std::istringstream words(message.substr(colon + 2));
       std::vector<std::string> extras{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
-      std::string in_order;
-      for (auto it = extras.rbegin(); it != extras.rend(); ++it) in_order += (in_order.empty() ? "" : " ") + *it;
-      const auto subs = app.get_subcommands();
-      message = "unexpected arguments" + (subs.empty() ? std::string() : " for " + subs.front()->get_name()) + ": " + in_order;
+      message = unexpected_arguments(app, std::vector<std::string>(extras.rbegin(), extras.rend()));
     }
     std::cerr << "hub-stress-test: error: " << message << "\n";
     return {std::nullopt, 1};

@@ -256,3 +256,29 @@ TEST(Cli, AFormLoginWithoutAPasswordIsRefusedUnlessOneIsGiven) {
     EXPECT_EQ(result.output.find("--auth form logs every student in"), std::string::npos) << result.output;
   }
 }
+
+// Issue 23 item 10: a mistyped option said "unexpected arguments" with no suggestion, and an
+// endpoint ending in /api (not /hub/api) failed on an HTTP 302 after the run had begun. One line,
+// exit 1, naming what was meant.
+TEST(Cli, AMistypedOptionOrAnApiEndpointSaysWhatWasMeant) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"journey", "--ramp_up", "10s"}, "hub-stress-test: error: unknown option '--ramp_up'; did you mean --ramp-up?"},
+      {{"journey", "--ramp-upp=10s"}, "hub-stress-test: error: unknown option '--ramp-upp'; did you mean --ramp-up?"},
+      {{"--endpoit", "http://127.0.0.1:9", "purge"}, "hub-stress-test: error: unknown option '--endpoit'; did you mean --endpoint?"},
+      {{"stress-test", "--ramp-up", "10s"}, "hub-stress-test: error: stress-test takes no --ramp-up (journey does)"},
+      {{"journey", "--zzzzzz"}, "hub-stress-test: error: unknown option '--zzzzzz' for journey (journey --help lists the options)"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const auto result = run_tool(with({"-e", "http://127.0.0.1:9", "-t", "x"}, args));
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(result.output, expected + "\n");
+  }
+  for (const char* endpoint : {"http://127.0.0.1:9/api", "http://127.0.0.1:9/user/alice/api/"}) {
+    const auto result = run_tool({"-e", endpoint, "-t", "x", "stress-test"});
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(result.output, "hub-stress-test: error: endpoint '" + std::string(endpoint) +
+                                 "' ends in /api but the hub's API is .../hub/api: pass http://127.0.0.1:9/hub/api (or the hub's root "
+                                 "URL, http://127.0.0.1:9/)\n");
+    EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+  }
+}
