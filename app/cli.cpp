@@ -13,6 +13,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -130,10 +132,10 @@ void validate(const Config& c) {
   if (c.workers < 1) throw CLI::ValidationError("--workers must be at least 1, got " + std::to_string(c.workers));
   // below a millisecond libcurl would be told 0 ms, which it reads as "no timeout at all"
   if (!(c.timeout_s >= 0.001 && c.timeout_s <= 86400)) {
-    throw CLI::ValidationError("--timeout must be at least 0.001 and at most 86400 seconds");
+    throw CLI::ValidationError("--timeout must be at least 1ms and at most 24h");
   }
   if (!(c.server_deadline_s >= 0.001 && c.server_deadline_s <= 86400)) {
-    throw CLI::ValidationError("--server-timeout must be at least 0.001 and at most 86400 seconds");
+    throw CLI::ValidationError("--server-timeout must be at least 1ms and at most 24h");
   }
   validate_outputs(c);
   if (c.log_file) {
@@ -160,12 +162,10 @@ void validate(const Config& c) {
     throw CLI::ValidationError(e.what());
   }
   validate_thresholds(c);
-  if (c.command == "capacity") {
-    try {
-      for (const auto& t : c.thresholds) check_stage_threshold(parse_threshold(t));
-    } catch (const std::invalid_argument& e) {
-      throw CLI::ValidationError(e.what());
-    }
+  try {
+    for (const auto& t : c.thresholds) check_measured(parse_threshold(t), c.command, c.auth);
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError(e.what());
   }
   if (c.command == "capacity" && c.shard && stage_students(c.rates.front(), c.stage_s) < c.shard->count) {
     throw CLI::ValidationError(fmt::format("the first stage brings {} students ({} for {:g} s) over {} shards: some shards would have none; "
@@ -255,6 +255,73 @@ std::string shown_command_line(int argc, const char* const* argv, const Config& 
   return out;
 }
 
+// Edits (insert, delete, replace a character) from `a` to `b`.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "--ramp_up", "--RAMP-UP=10s" -> "ramp-up": an option as typed, compared by name alone.
+std::string option_name(std::string_view word) {
+  std::string name(word.substr(word.find_first_not_of('-')));
+  name = name.substr(0, name.find('='));
+  for (char& ch : name) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return name;
+}
+
+// The long option of `app` nearest to `typed` ("--ramp_up" -> "--ramp-up"), when one is near
+// enough to be what was meant: the same name but for _ and case, or two edits away at most.
+std::optional<std::string> nearest_option(const CLI::App& app, std::string_view typed) {
+  const std::string name = option_name(typed);
+  std::optional<std::string> best;
+  std::size_t best_distance = name.size() < 5 ? 1 : 2;
+  for (const CLI::Option* opt : app.get_options()) {
+    for (const std::string& candidate : opt->get_lnames()) {
+      const std::size_t d = edit_distance(name, candidate);
+      if (d <= best_distance && (!best || d < best_distance)) {
+        best = "--" + candidate;
+        best_distance = d;
+      }
+    }
+  }
+  return best;
+}
+
+// One line for words CLI11 could not place: for a mistyped option, the one meant ("unknown option
+// '--ramp_up'; did you mean --ramp-up?") or the command that takes it; else the words themselves.
+std::string unexpected_arguments(const CLI::App& app, const std::vector<std::string>& extras) {
+  const auto subs = app.get_subcommands();
+  const CLI::App* command = subs.empty() ? nullptr : subs.front();
+  const std::string where = command ? " for " + command->get_name() : std::string();
+  for (const std::string& extra : extras) {
+    if (extra.size() < 3 || extra.rfind("--", 0) != 0) continue;
+    const std::string word = extra.substr(0, extra.find('='));
+    for (const CLI::App* scope : {command, &app}) {
+      if (scope == nullptr) continue;
+      if (auto meant = nearest_option(*scope, word)) return fmt::format("unknown option '{}'; did you mean {}?", word, *meant);
+    }
+    for (const CLI::App* other : app.get_subcommands({})) {
+      if (auto meant = nearest_option(*other, word); meant && command) {
+        return fmt::format("{} takes no {} ({} does)", command->get_name(), *meant, other->get_name());
+      }
+    }
+    return fmt::format("unknown option '{}'{} ({}--help lists the options)", word, where, command ? command->get_name() + " " : "");
+  }
+  std::string words;
+  for (const std::string& word : extras) words += (words.empty() ? "" : " ") + word;
+  return "unexpected arguments" + where + ": " + words;
+}
+
 } // namespace
 
 std::string Config::describe() const {
@@ -315,7 +382,9 @@ ParseResult parse(int argc, const char* const* argv) {
   app.add_flag("--insecure", c.insecure, "do not verify the hub's TLS certificate");
   app.add_option("--ca-bundle", c.ca_bundle, "CA certificates file to verify the hub's TLS certificate")
       ->check(CLI::ExistingFile);
-  app.add_option("--timeout", c.timeout_s, "per-request timeout in seconds (the user list gets 120)")
+  std::string request_timeout = "30s";
+  app.add_option("--timeout", request_timeout, "per-request timeout (the user list gets 120s)")
+      ->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--prefix", c.prefix, "user name prefix: users are <prefix>-<N>")->capture_default_str();
 
@@ -324,7 +393,8 @@ ParseResult parse(int argc, const char* const* argv) {
   app.add_option("--html", c.html_path, "write a self-contained HTML report with charts")->type_name("FILE");
   app.add_option("--threshold", c.thresholds,
                  "pass/fail criterion, repeatable: 'spawn_p95<90s', 'failure_rate<1%', 'api_p95{kind:stop server}<1s', "
-                 "'time_to_first_result_p95<120s' (exit 99 when violated; capacity judges each stage by them; README: --threshold)")
+                 "'time_to_first_result_p95<2m' (times take DURATION's units; one the command never measures is refused; exit 99 when "
+                 "violated; capacity judges each stage by them; README: --threshold)")
       ->type_name("EXPR")
       ->expected(1)
       ->take_all();  // one expression per --threshold, as often as wanted
@@ -387,7 +457,7 @@ ParseResult parse(int argc, const char* const* argv) {
                     "(dummy, PAM, native) with --password")
         ->check(CLI::IsMember({"token", "form"}))
         ->capture_default_str();
-    sub->add_option("--password", c.password, "every student's password for --auth form [env: HUB_STRESS_TEST_PASSWORD]");
+    sub->add_option("--password", c.password, "every student's password for --auth form, which needs one ('' for an empty one) [env: HUB_STRESS_TEST_PASSWORD]");
     sub->add_option("--think", think, "pause between two cells")->type_name("DURATION")->capture_default_str();
     sub->add_option("--code", c.code, "the code of each cell")->capture_default_str();
     sub->add_option("--expect", c.expect, "text each cell's output must contain (empty: any output)")->capture_default_str();
@@ -444,6 +514,7 @@ ParseResult parse(int argc, const char* const* argv) {
       c.count = 100;  // the Python script's default for its two commands
     }
     try {
+      c.timeout_s = parse_duration(request_timeout, "--timeout");
       c.hub_metrics_interval_s = parse_duration(hub_metrics_interval, "--hub-metrics-interval");
       if (c.hub_metrics_interval_s < 0.1) throw std::invalid_argument("--hub-metrics-interval must be at least 100ms");
       if (c.command == "capacity") {
@@ -467,6 +538,13 @@ ParseResult parse(int argc, const char* const* argv) {
         c.think_s = parse_duration(think, "--think");
         c.step_timeout_s = parse_duration(step_timeout, "--step-timeout");
         if (!server_timeout.empty()) c.server_deadline_s = parse_duration(server_timeout, "--server-timeout");
+        // a form login with a password nobody gave is a mistake; an empty one given on purpose is not
+        const bool password_given = journey->count("--password") + capacity->count("--password") > 0 ||
+                                    std::getenv("HUB_STRESS_TEST_PASSWORD") != nullptr;
+        if (c.auth == "form" && !password_given) {
+          throw std::invalid_argument("--auth form logs every student in with a password: pass --password PASSWORD "
+                                      "(--password '' for an empty one) or set HUB_STRESS_TEST_PASSWORD");
+        }
         if (c.password.empty()) c.password = env_or_empty("HUB_STRESS_TEST_PASSWORD");
       } else if (c.command == "activity-stress-test" && !activity_duration.empty()) {
         c.duration_s = parse_duration(activity_duration, "--duration");
@@ -495,10 +573,7 @@ ParseResult parse(int argc, const char* const* argv) {
     if (colon != std::string::npos) {
       std::istringstream words(message.substr(colon + 2));
       std::vector<std::string> extras{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
-      std::string in_order;
-      for (auto it = extras.rbegin(); it != extras.rend(); ++it) in_order += (in_order.empty() ? "" : " ") + *it;
-      const auto subs = app.get_subcommands();
-      message = "unexpected arguments" + (subs.empty() ? std::string() : " for " + subs.front()->get_name()) + ": " + in_order;
+      message = unexpected_arguments(app, std::vector<std::string>(extras.rbegin(), extras.rend()));
     }
     std::cerr << "hub-stress-test: error: " << message << "\n";
     return {std::nullopt, 1};

@@ -473,6 +473,10 @@ int run_merge(const Config& config) {
   }
   MergedRun merged = merge_shards(reports, config.merge_files);
   RunData& d = merged.data;
+  // only the reports say which command ran: a threshold it never measures is refused now, as a run refuses it
+  for (const auto& t : config.thresholds) {
+    check_measured(parse_threshold(t), d.command, d.journey_options ? to_string(d.journey_options->auth) : "");
+  }
   d.run.command_line = config.command_line;
   logger().info("Merging {} of {} shards of {} against {} (JupyterHub {})", merged.shards.size(),
                 merged.shards.size() + merged.missing.size(), d.command, d.endpoint, d.hub_version);
@@ -673,9 +677,6 @@ void load_stress(LoadRun& r, Journal* j, const NameSlot& names, const std::funct
 
 void load_journey(LoadRun& r, Journal* j, const std::function<void()>& before_load) {
   const Config& config = r.config;
-  if (config.auth == "form" && config.password.empty()) {
-    logger().warn("--auth form without --password (or HUB_STRESS_TEST_PASSWORD): every student logs in with an empty password");
-  }
   if (config.auth == "token" && !config.password.empty()) logger().warn("--password is used only with --auth form");
   JourneyOptions o = r.journey_opts;
   o.journal = j;

@@ -3,7 +3,7 @@
 # jupyterhub-singleuser server and an ipykernel kernel. Prints the per-step p50/p95 and the client's
 # CPU time and peak memory.
 #   bench/journey.sh                      30 students, --ramp-up 30s, 3 cells 5 s apart
-#   bench/journey.sh 10 10s --auth form   STUDENTS RAMP_UP, then more journey arguments
+#   bench/journey.sh 10 10s --auth form --password x   STUDENTS RAMP_UP, then more journey arguments
 #   HUB_STRESS_TEST_HUB=5.2 bench/journey.sh   on JupyterHub 5.2.1 with Notebook 7 (tests/hub/local-hub.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

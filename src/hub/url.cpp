@@ -53,6 +53,20 @@ std::string normalize_api_url(std::string_view endpoint) {
   if (ends_with(path, "/")) {
     path.pop_back();
   }
+  if (ends_with(path, "/api") && !ends_with(path, "/hub/api")) {
+    // the hub's API is always .../hub/api: "/api" alone (or a server's /user/NAME/api) would become
+    // .../api/hub/api, which the hub answers with a redirect to its login page
+    std::string root = path.substr(0, path.size() - 4);
+    for (std::size_t at = root.find("/user"); at != std::string::npos; at = root.find("/user", at + 1)) {
+      if (at + 5 == root.size() || root[at + 5] == '/') {
+        root.erase(at);  // a user's server: the hub lives above it
+        break;
+      }
+    }
+    const std::string base = redact_credentials(scheme + "://" + host + root);
+    throw std::invalid_argument("endpoint '" + redact_credentials(url) + "' ends in /api but the hub's API is .../hub/api: pass " + base +
+                                "/hub/api (or the hub's root URL, " + (root.empty() ? base + "/" : base) + ")");
+  }
   if (ends_with(path, "/hub/api")) {
     // already the API
   } else if (ends_with(path, "/hub")) {

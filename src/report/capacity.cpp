@@ -109,16 +109,7 @@ const std::vector<std::string>& capacity_default_thresholds() {
   return defaults;
 }
 
-void check_stage_threshold(const Threshold& t) {
-  if (t.metric == "journey_failure_rate" || t.metric == "late_starts") return;
-  for (const auto& m : journey_metrics()) {
-    for (const char* stat : {"min", "p50", "p90", "p95", "p99", "max", "avg"}) {
-      if (t.metric == std::string(m.name) + "_" + stat) return;
-    }
-  }
-  throw std::invalid_argument("capacity judges each stage on its students' journeys: '" + t.text +
-                              "' is not one of their metrics (time_to_first_result_p95, ready_p95, ..., journey_failure_rate, late_starts)");
-}
+void check_stage_threshold(const Threshold& t) { check_measured(t, "capacity"); }
 
 std::vector<ThresholdResult> judge_stage(const std::vector<Threshold>& thresholds, const JourneyResult& students,
                                          const JourneyOptions& options) {

@@ -1,5 +1,7 @@
 #include "hubstress/report/thresholds.hpp"
 
+#include "hubstress/duration.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -160,7 +162,86 @@ const MetricDef* find_metric(std::string_view name) {
   return nullptr;
 }
 
+// The kinds of call a command makes (where each is built: the admin's clean-up stops servers in
+// every command; a journey's students log in only with --auth form, and have tokens minted only
+// with --auth token).
+std::vector<ApiKind> kinds_made(std::string_view command, std::string_view auth) {
+  std::vector<ApiKind> kinds{ApiKind::version,     ApiKind::list_users,  ApiKind::create_users, ApiKind::get_user,
+                             ApiKind::stop_server, ApiKind::delete_user, ApiKind::metrics,      ApiKind::other};
+  if (command == "stress-test") kinds.insert(kinds.end(), {ApiKind::start_server, ApiKind::progress});
+  if (command == "activity-stress-test") kinds.push_back(ApiKind::activity);
+  if (command == "journey" || command == "capacity") {
+    kinds.insert(kinds.end(), {ApiKind::start_server, ApiKind::progress, ApiKind::open_server, ApiKind::start_kernel,
+                               ApiKind::kernel_socket, ApiKind::delete_kernel});
+    if (auth != "form") kinds.push_back(ApiKind::create_token);
+    if (auth != "token") kinds.insert(kinds.end(), {ApiKind::login_page, ApiKind::login});
+  }
+  std::sort(kinds.begin(), kinds.end());
+  return kinds;
+}
+
+// The journey step `metric` is a statistic of ("kernel" of "kernel_p95"), or "".
+std::string step_of(std::string_view metric) {
+  for (const auto& m : journey_metrics()) {
+    const std::string_view name(m.name);
+    if (metric.size() <= name.size() + 1 || metric.substr(0, name.size()) != name || metric[name.size()] != '_') continue;
+    if (std::find(std::begin(kStats), std::end(kStats), metric.substr(name.size() + 1)) != std::end(kStats)) return std::string(name);
+  }
+  return {};
+}
+
+// `t` with another metric in its place: "failure_rate<1%" -> "journey_failure_rate<1%".
+std::string renamed(const Threshold& t, std::string_view metric) { return std::string(metric) + t.text.substr(t.metric.size()); }
+
+// `t`, a rate of servers that became ready, as the rate of journeys that failed: "ready_rate>=99%" -> "journey_failure_rate<=1%".
+std::string as_journey_failure_rate(const Threshold& t) {
+  const char* op = t.op == ThresholdOp::less ? ">" : t.op == ThresholdOp::less_equal ? ">=" : t.op == ThresholdOp::greater ? "<" : "<=";
+  return fmt::format("journey_failure_rate{}{:g}%", op, 100 - t.limit);
+}
+
+[[noreturn]] void unmeasured(const Threshold& t, std::string_view command, std::string_view why, const std::string& instead) {
+  throw std::invalid_argument(fmt::format("{} never measures '{}' ({}): {}", command, t.text, why, instead));
+}
+
 } // namespace
+
+void check_measured(const Threshold& t, std::string_view command, std::string_view auth) {
+  const bool journeys = command == "journey" || command == "capacity";
+  if (!journeys && command != "stress-test" && command != "activity-stress-test") return;
+  const std::string& m = t.metric;
+  const std::string step = step_of(m);
+  const bool of_calls = m.rfind("api_", 0) == 0 || m == "errors" || m == "throttled";
+  const bool of_journeys = !step.empty() || m == "journey_failure_rate" || m == "late_starts";
+  const bool of_servers = m.rfind("spawn_", 0) == 0 || m == "failure_rate" || m == "ready_rate";
+  constexpr const char* kStressMetrics = "its metrics are spawn_STAT (spawn-to-ready), api_STAT, failure_rate, ready_rate, errors, throttled";
+  if (command == "capacity" && !of_journeys) {
+    const std::string instead = m == "failure_rate" || m == "ready_rate"
+                                    ? "use '" + (m == "ready_rate" ? as_journey_failure_rate(t) : renamed(t, "journey_failure_rate")) + "'"
+                                    : "its metrics are STEP_STAT (time_to_first_result_p95, ready_p95, ...), journey_failure_rate, late_starts";
+    throw std::invalid_argument(fmt::format("capacity judges each stage by its students' journeys, not by '{}': {}", t.text, instead));
+  }
+  if (command == "journey" && (m == "failure_rate" || m == "ready_rate")) {
+    unmeasured(t, command, "the servers of a stress-test",
+               "use '" + (m == "ready_rate" ? as_journey_failure_rate(t) : renamed(t, "journey_failure_rate")) + "'");
+  }
+  if (command == "stress-test" && of_journeys && m.rfind("spawn_", 0) != 0) {
+    if (m == "journey_failure_rate") unmeasured(t, command, "the students of a journey", "use '" + renamed(t, "failure_rate") + "'");
+    if (step == "ready") unmeasured(t, command, "a journey's step", "use '" + renamed(t, "spawn_" + m.substr(6)) + "' (spawn-to-ready)");
+    unmeasured(t, command, step.empty() ? "the students of a journey" : "a journey's step", kStressMetrics);
+  }
+  if (command == "activity-stress-test" && (of_journeys || of_servers)) {
+    unmeasured(t, command, "it starts no servers and no journeys", "its metrics are api_STAT, errors, throttled, e.g. 'api_p95{kind:activity}<1s'");
+  }
+  if (!t.kind.empty() && of_calls) {
+    const auto kinds = kinds_made(command, auth);
+    if (std::none_of(kinds.begin(), kinds.end(), [&](ApiKind k) { return t.kind == to_string(k); })) {
+      std::string made;
+      for (const ApiKind k : kinds) made += (made.empty() ? "" : ", ") + std::string(to_string(k));
+      const std::string who = auth.empty() || !journeys ? std::string(command) : fmt::format("{} --auth {}", command, auth);
+      throw std::invalid_argument(fmt::format("{} makes no '{}' calls: '{}' would measure nothing (its kinds: {})", who, t.kind, t.text, made));
+    }
+  }
+}
 
 const std::vector<std::string>& threshold_metrics() {
   static const std::vector<std::string> names = [] {
@@ -217,9 +298,9 @@ Threshold parse_threshold(std::string_view input) {
   const std::string_view unit = trim(rest.substr(static_cast<std::size_t>(end - rest.data())));
 
   switch (def->family) {
-  case Family::time:
-    if (unit == "ms") number /= 1000.0;
-    else if (!unit.empty() && unit != "s") bad(text, fmt::format("unit '{}' does not fit {} (use s or ms)", unit, name));
+  case Family::time:  // the units of every DURATION option: "<90s", "<500ms", "<2m", "<2min", "<1h"
+    if (const auto seconds = duration_unit_seconds(unit)) number *= *seconds;
+    else bad(text, fmt::format("unit '{}' does not fit {} (a duration: {})", unit, name, kDurationUnits));
     break;
   case Family::rate:
     if (!unit.empty() && unit != "%") bad(text, fmt::format("unit '{}' does not fit {} (use %)", unit, name));

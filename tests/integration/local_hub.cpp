@@ -240,7 +240,7 @@ std::string tool_path() { return HST_TOOL; }
 
 ToolResult run_tool_via(const std::string& launcher, const std::string& tool, const std::vector<std::string>& args,
                         const std::vector<std::string>& env) {
-  std::string cmd = "env -u JUPYTERHUB_ENDPOINT -u JUPYTERHUB_API_TOKEN";
+  std::string cmd = "env -u JUPYTERHUB_ENDPOINT -u JUPYTERHUB_API_TOKEN -u HUB_STRESS_TEST_PASSWORD";
   for (const auto& e : env) cmd += " " + shell_quote(e);
   if (!launcher.empty()) cmd += " " + launcher;
   cmd += " " + shell_quote(tool);

@@ -16,6 +16,7 @@
 
 using hubstress::testing::LocalHub;
 using hubstress::testing::run_tool;
+using hubstress::testing::with;
 
 namespace {
 
@@ -266,4 +267,86 @@ TEST(Cli, EveryCommandVerboseWithEveryReportNeverShowsTheTokenNorTouchesLookalik
   const auto left = hub.user_names();
   EXPECT_EQ(std::set<std::string>(left.begin(), left.end()),
             (std::set<std::string>{"hub-stress-test-admin", "hub-stress-tester", "hub-stress-test-7x"}));
+}
+
+// Issue 23 item 1: a threshold the command never measures ended "FAIL ... (no data)" after the run
+// (exit 99); it is refused before anything is sent, with the metric that fits. merge knows the
+// command only from the reports: it refuses once it has read them.
+TEST(Cli, AThresholdTheCommandNeverMeasuresIsRefusedNamingTheOneThatFits) {
+  const auto journey = run_tool({"-e", "http://127.0.0.1:9", "-t", "x", "journey", "--threshold", "failure_rate<1%"});
+  EXPECT_EQ(journey.exit_code, 1) << journey.output;
+  EXPECT_EQ(std::count(journey.output.begin(), journey.output.end(), '\n'), 1) << journey.output;
+  EXPECT_NE(journey.output.find("hub-stress-test: error: journey never measures 'failure_rate<1%' (the servers of a stress-test): "
+                                "use 'journey_failure_rate<1%'"),
+            std::string::npos)
+      << journey.output;
+  const auto kind = run_tool({"-e", "http://127.0.0.1:9", "-t", "x", "journey", "--threshold", "errors{kind:activity}<1"});
+  EXPECT_EQ(kind.exit_code, 1) << kind.output;
+  EXPECT_NE(kind.output.find("journey --auth token makes no 'activity' calls"), std::string::npos) << kind.output;
+
+  const std::string dir = std::filesystem::temp_directory_path() / ("hst-cli-measured-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::vector<std::string> env{"HUB_STRESS_TEST_STATE_DIR=" + dir + "/state"};
+  const auto shard = run_tool({"-e", "http://127.0.0.1:9", "--dry-run", "-q", "--json", dir + "/s0.json", "stress-test", "-c", "2",
+                               "--shard", "0/1"},
+                              env);
+  ASSERT_EQ(shard.exit_code, 0) << shard.output;
+  const auto merge = run_tool({"merge", dir + "/s0.json", "--threshold", "journey_failure_rate<1%"}, env);
+  EXPECT_EQ(merge.exit_code, 1) << merge.output;
+  EXPECT_EQ(count_lines_with(merge.output, " ERROR "), 1) << merge.output;
+  EXPECT_NE(merge.output.find("stress-test never measures 'journey_failure_rate<1%' (the students of a journey): use 'failure_rate<1%'"),
+            std::string::npos)
+      << merge.output;
+  EXPECT_EQ(merge.output.find("Thresholds"), std::string::npos) << "refused before any report: " << merge.output;
+  std::filesystem::remove_all(dir);
+}
+
+// Issue 23 item 5: --auth form without a password only warned and logged every student in with an
+// empty one; it is refused, unless a password is given (an empty one given on purpose is fine).
+TEST(Cli, AFormLoginWithoutAPasswordIsRefusedUnlessOneIsGiven) {
+  for (const char* command : {"journey", "capacity"}) {
+    const auto refused = run_tool({"-e", "http://127.0.0.1:9", "-t", "x", command, "--auth", "form"});
+    EXPECT_EQ(refused.exit_code, 1) << refused.output;
+    EXPECT_EQ(std::count(refused.output.begin(), refused.output.end(), '\n'), 1) << refused.output;
+    EXPECT_NE(refused.output.find("hub-stress-test: error: --auth form logs every student in with a password: pass --password PASSWORD "
+                                  "(--password '' for an empty one) or set HUB_STRESS_TEST_PASSWORD"),
+              std::string::npos)
+        << refused.output;
+  }
+  // given, even empty, on the command line or in the environment: the run goes on (and fails later
+  // for want of a hub: 128, not 1)
+  for (const auto& [args, env] : std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {{"--password", ""}, {}}, {{"--password", "pw"}, {}}, {{}, {"HUB_STRESS_TEST_PASSWORD="}}, {{}, {"HUB_STRESS_TEST_PASSWORD=pw"}}}) {
+    std::vector<std::string> full{"-e", "http://127.0.0.1:9", "-t", "x", "journey", "--auth", "form"};
+    full.insert(full.end(), args.begin(), args.end());
+    const auto result = run_tool(full, with(env, {"HUB_STRESS_TEST_STATE_DIR=/tmp/hst-cli-password-state"}));
+    EXPECT_EQ(result.exit_code, 128) << result.output;
+    EXPECT_EQ(result.output.find("--auth form logs every student in"), std::string::npos) << result.output;
+  }
+}
+
+// Issue 23 item 10: a mistyped option said "unexpected arguments" with no suggestion, and an
+// endpoint ending in /api (not /hub/api) failed on an HTTP 302 after the run had begun. One line,
+// exit 1, naming what was meant.
+TEST(Cli, AMistypedOptionOrAnApiEndpointSaysWhatWasMeant) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"journey", "--ramp_up", "10s"}, "hub-stress-test: error: unknown option '--ramp_up'; did you mean --ramp-up?"},
+      {{"journey", "--ramp-upp=10s"}, "hub-stress-test: error: unknown option '--ramp-upp'; did you mean --ramp-up?"},
+      {{"--endpoit", "http://127.0.0.1:9", "purge"}, "hub-stress-test: error: unknown option '--endpoit'; did you mean --endpoint?"},
+      {{"stress-test", "--ramp-up", "10s"}, "hub-stress-test: error: stress-test takes no --ramp-up (journey does)"},
+      {{"journey", "--zzzzzz"}, "hub-stress-test: error: unknown option '--zzzzzz' for journey (journey --help lists the options)"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const auto result = run_tool(with({"-e", "http://127.0.0.1:9", "-t", "x"}, args));
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(result.output, expected + "\n");
+  }
+  for (const char* endpoint : {"http://127.0.0.1:9/api", "http://127.0.0.1:9/user/alice/api/"}) {
+    const auto result = run_tool({"-e", endpoint, "-t", "x", "stress-test"});
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(result.output, "hub-stress-test: error: endpoint '" + std::string(endpoint) +
+                                 "' ends in /api but the hub's API is .../hub/api: pass http://127.0.0.1:9/hub/api (or the hub's root "
+                                 "URL, http://127.0.0.1:9/)\n");
+    EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+  }
 }

@@ -1,5 +1,7 @@
 #include "hubstress/report/thresholds.hpp"
 
+#include "hubstress/duration.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -102,7 +104,7 @@ TEST(ThresholdParse, GoodInputs) {
 
 TEST(ThresholdParse, BadInputsThrowOneLineNamingTheMetrics) {
   for (const char* bad : {"", "   ", "spawn_p95", "spawn_p95<", "spawn_p95<<90", "spawn_p95=90", "spawn_p95==90", "spawn_p95!=90",
-                          "spawn_p95<90h", "spawn_p95<90%", "failure_rate<1s", "errors<5s", "throttled<1%", "p95<1",
+                          "spawn_p95<90d", "spawn_p95<90%", "failure_rate<1s", "errors<5s", "throttled<1%", "p95<1",
                           "spawn_p96<1", "SPAWN_P95<1", "<90", "spawn_p95<abc", "spawn_p95<nan", "spawn_p95<inf",
                           "spawn_p95<90s extra", "spawn p95<90"}) {
     try {
@@ -121,6 +123,21 @@ TEST(ThresholdParse, BadInputsThrowOneLineNamingTheMetrics) {
     ADD_FAILURE();
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("unknown metric 'latency'"), std::string::npos) << e.what();
+  }
+}
+
+// One grammar of durations: a threshold's time limit takes what every DURATION option takes.
+TEST(ThresholdParse, TimeLimitsTakeTheUnitsOfEveryDurationOption) {
+  for (const char* limit : {"1m", "2min", "1.5m", "90s", "500ms", "1h", "90", "0.25"}) {
+    EXPECT_DOUBLE_EQ(parse_threshold(std::string("time_to_first_result_p95<") + limit).limit, parse_duration(limit, "--x")) << limit;
+    EXPECT_DOUBLE_EQ(parse_threshold(std::string("api_p95 < ") + limit).limit, parse_duration(limit, "--x")) << limit;
+  }
+  try {
+    parse_threshold("spawn_p95<2d");
+    ADD_FAILURE();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unit 'd' does not fit spawn_p95 (a duration: ms, s, m (or min) or h)"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -231,4 +248,65 @@ TEST(ThresholdEvaluate, PerKindOfCallInK6TagStyle) {
                           "spawn_p95{kind:stop server}<1s"}) {
     EXPECT_THROW(parse_threshold(bad), std::invalid_argument) << bad;
   }
+}
+
+namespace {
+// check_measured's one line, or "" when it accepts.
+std::string refusal(const std::string& threshold, const std::string& command, const std::string& auth = "") {
+  try {
+    check_measured(parse_threshold(threshold), command, auth);
+    return "";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    return e.what();
+  }
+}
+} // namespace
+
+// Issue 23 item 1: a threshold the command never measures ended "(no data)" (or passed on nothing)
+// after the run; it is refused before, naming the metric that fits.
+TEST(ThresholdMeasured, EachCommandRefusesWhatItNeverMeasuresNamingWhatFits) {
+  EXPECT_EQ(refusal("failure_rate<1%", "journey"),
+            "journey never measures 'failure_rate<1%' (the servers of a stress-test): use 'journey_failure_rate<1%'");
+  EXPECT_EQ(refusal("ready_rate>=99%", "journey"),
+            "journey never measures 'ready_rate>=99%' (the servers of a stress-test): use 'journey_failure_rate<=1%'");
+  EXPECT_EQ(refusal("journey_failure_rate<1%", "stress-test"),
+            "stress-test never measures 'journey_failure_rate<1%' (the students of a journey): use 'failure_rate<1%'");
+  EXPECT_EQ(refusal("ready_p95<2m", "stress-test"),
+            "stress-test never measures 'ready_p95<2m' (a journey's step): use 'spawn_p95<2m' (spawn-to-ready)");
+  EXPECT_NE(refusal("kernel_p95<1s", "stress-test").find("its metrics are spawn_STAT"), std::string::npos);
+  EXPECT_NE(refusal("late_starts<1", "stress-test").find("its metrics are spawn_STAT"), std::string::npos);
+  for (const char* t : {"spawn_p95<90s", "failure_rate<1%", "ready_rate>99%", "kernel_p95<1s", "journey_failure_rate<1%"}) {
+    EXPECT_NE(refusal(t, "activity-stress-test").find("its metrics are api_STAT, errors, throttled"), std::string::npos) << t;
+  }
+  EXPECT_EQ(refusal("failure_rate<1%", "capacity"),
+            "capacity judges each stage by its students' journeys, not by 'failure_rate<1%': use 'journey_failure_rate<1%'");
+  EXPECT_NE(refusal("api_p95<1s", "capacity").find("its metrics are STEP_STAT"), std::string::npos);
+  // kinds of call the command never makes: errors{kind:...} would pass on "actual 0"
+  EXPECT_NE(refusal("errors{kind:activity}<1", "journey").find("journey makes no 'activity' calls"), std::string::npos);
+  EXPECT_NE(refusal("api_p95{kind:login}<1s", "journey", "token").find("makes no 'login' calls"), std::string::npos);
+  EXPECT_NE(refusal("errors{kind:create token}<1", "journey", "form").find("journey --auth form makes no 'create token' calls"),
+            std::string::npos);
+  EXPECT_NE(refusal("errors{kind:start server}<1", "activity-stress-test").find("makes no 'start server' calls"), std::string::npos);
+  EXPECT_NE(refusal("errors{kind:open server}<1", "stress-test").find("makes no 'open server' calls"), std::string::npos);
+}
+
+// What each command does measure stays accepted: the students' own calls are records of a journey.
+TEST(ThresholdMeasured, WhatACommandMeasuresIsAccepted) {
+  for (const char* t : {"spawn_p95<90s", "api_p95<1s", "failure_rate<1%", "ready_rate>=99%", "errors<5", "throttled<1",
+                        "api_p95{kind:start server}<5s", "errors{kind:stop server}<1"}) {
+    EXPECT_EQ(refusal(t, "stress-test"), "") << t;
+  }
+  for (const char* t : {"api_p95<1s", "errors{kind:activity}<1", "api_p99{kind:get user}<1s", "throttled<1", "errors{kind:stop server}<1"}) {
+    EXPECT_EQ(refusal(t, "activity-stress-test"), "") << t;
+  }
+  for (const char* t : {"spawn_p95<90s", "time_to_first_result_p95<2m", "journey_failure_rate<1%", "late_starts<1", "api_p95<1s",
+                        "api_p95{kind:start server}<5s", "errors{kind:start kernel}<1", "errors{kind:open server}<1", "throttled<1"}) {
+    EXPECT_EQ(refusal(t, "journey"), "") << t;
+  }
+  EXPECT_EQ(refusal("errors{kind:create token}<1", "journey", "token"), "");
+  EXPECT_EQ(refusal("errors{kind:login}<1", "journey", "form"), "");
+  EXPECT_EQ(refusal("errors{kind:login}<1", "journey"), "") << "a merge that does not know the auth refuses neither";
+  for (const char* t : {"ready_p95<30s", "spawn_p95<10s", "journey_failure_rate<5%", "late_starts<3"}) EXPECT_EQ(refusal(t, "capacity"), "") << t;
+  for (const char* command : {"purge", "compare", "merge", ""}) EXPECT_EQ(refusal("kernel_p95<1s", command), "") << command;
 }

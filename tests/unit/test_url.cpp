@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 using hubstress::normalize_api_url;
 
@@ -56,4 +59,33 @@ TEST(RootOfApiUrl, WhereHubAndUserPathsLive) {
   EXPECT_EQ(hubstress::root_of_api_url("https://hub.example.org/hub/api"), "https://hub.example.org");
   EXPECT_EQ(hubstress::root_of_api_url("https://x.org/prefix/hub/api"), "https://x.org/prefix");
   EXPECT_EQ(hubstress::root_of_api_url(hubstress::normalize_api_url("http://127.0.0.1:8000/")), "http://127.0.0.1:8000");
+}
+
+// Issue 23 item 10: an endpoint ending in /api that is not the hub's became .../api/hub/api and the
+// run failed on an HTTP 302; it is refused with the URL to pass.
+TEST(NormalizeApiUrl, AnEndpointEndingInApiThatIsNotTheHubsSaysWhatToPass) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"http://hub/api", "endpoint 'http://hub/api' ends in /api but the hub's API is .../hub/api: pass http://hub/hub/api "
+                         "(or the hub's root URL, http://hub/)"},
+      {"http://hub/api/", "pass http://hub/hub/api (or the hub's root URL, http://hub/)"},
+      {"https://hub:8000/user/alice/api", "pass https://hub:8000/hub/api (or the hub's root URL, https://hub:8000/)"},
+      {"https://hub/prefix/user/alice/api", "pass https://hub/prefix/hub/api (or the hub's root URL, https://hub/prefix)"},
+      {"https://hub/prefix/api", "pass https://hub/prefix/hub/api"},
+      {"https://admin:secret@hub/api", "pass https://***@hub/hub/api"},
+  };
+  for (const auto& [endpoint, expected] : cases) {
+    try {
+      normalize_api_url(endpoint);
+      ADD_FAILURE() << "accepted " << endpoint;
+    } catch (const std::invalid_argument& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(expected), std::string::npos) << message;
+      EXPECT_EQ(message.find("secret"), std::string::npos) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+  // the hub's own API, its hub URL, a root under a prefix and a user named "api" are as before
+  EXPECT_EQ(normalize_api_url("http://hub/hub/api/"), "http://hub/hub/api");
+  EXPECT_EQ(normalize_api_url("http://hub/apis"), "http://hub/apis/hub/api");
+  EXPECT_EQ(normalize_api_url("http://hub/prefix/hub"), "http://hub/prefix/hub/api");
 }

@@ -7,7 +7,9 @@ namespace hubstress {
 
 // Accepts the API URL (".../hub/api"), the hub URL (".../hub") or the root URL, with or without
 // one trailing slash, and returns the API base without a trailing slash.
-// Throws std::invalid_argument with a one-line reason for anything that is not http(s)://host...
+// Throws std::invalid_argument with a one-line reason for anything that is not http(s)://host...,
+// and with the URL to pass instead for one ending in /api that is not .../hub/api ("http://hub/api",
+// "http://hub/user/NAME/api"): it is not a root URL either.
 std::string normalize_api_url(std::string_view endpoint);
 
 // The hub's root URL (where /hub/ and /user/ live) of an API URL made by normalize_api_url:

@@ -4,7 +4,8 @@
 // Grammar (spaces around the parts are allowed):
 //   threshold := metric op number [unit]
 //   op        := "<" | "<=" | ">" | ">="
-//   unit      := "s" | "ms"   for the time metrics (no unit: seconds)
+//   unit      := "ms" | "s" | "m" | "min" | "h"   for the time metrics, as every DURATION option
+//                             (parse_duration; no unit: seconds)
 //              | "%"          for the rate metrics (no unit: percent)
 //              |              (none) for the counts
 // Metrics:
@@ -19,8 +20,9 @@
 // api_* and errors take a kind of call in k6's tag style: "api_p95{kind:stop server}<1s",
 // "errors{kind:start server}<5" (kinds as the API table names them: version, list users, create
 // users, get user, start server, progress, stop server, delete user, activity, create token,
-// metrics, other).
-// A metric the run measured nothing for (spawn_* with no ready server; failure_rate and ready_rate
+// metrics, login page, login, open server, start kernel, kernel websocket, delete kernel, other).
+// A metric the command never measures is refused before the run (check_measured); one it measured
+// nothing for (spawn_* with no ready server; failure_rate and ready_rate
 // without a spawn phase; api_* with no answered request) fails its threshold: it cannot be met.
 //
 // The CLI exits with kThresholdExitCode when the run itself succeeded but a threshold failed.
@@ -49,6 +51,13 @@ struct Threshold {
 // Parses one threshold. Throws std::invalid_argument with a one-line message (naming the valid
 // metrics when the metric is unknown) on anything else.
 Threshold parse_threshold(std::string_view text);
+
+// Refuses, before anything is sent, a threshold `command` never measures: it could only end "(no
+// data)" or pass on nothing (errors of a kind of call never made). `command`: stress-test,
+// activity-stress-test, journey or capacity (any other: nothing is refused); `auth`: a journey's
+// "token" or "form", whose students make different calls (empty: either). Throws
+// std::invalid_argument with one line naming the metric that fits, when there is one.
+void check_measured(const Threshold& threshold, std::string_view command, std::string_view auth = {});
 
 // Every metric name parse_threshold accepts, in documentation order.
 const std::vector<std::string>& threshold_metrics();
