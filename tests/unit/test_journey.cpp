@@ -261,6 +261,7 @@ TEST(JourneyReports, InterruptedStudentsAreCountedApartNotAsFailures) {
   EXPECT_EQ(text.substr(text.size() - std::string("Verdict: INTERRUPTED\n  - interrupted at 0:18\n").size()),
             "Verdict: INTERRUPTED\n  - interrupted at 0:18\n");
   EXPECT_EQ(hs::to_json(s)["journey"]["interrupted"], 2);
+  EXPECT_NE(hs::render_html(s).find("2 interrupted (1 before they arrived), not counted as failures"), std::string::npos);
 }
 
 // The charts over time: the legend in its own column right of the plot (never over the data or

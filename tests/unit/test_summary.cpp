@@ -407,6 +407,8 @@ TEST(BuildSummary, StressAndActivityStateTheirRates) {
   ASSERT_TRUE(s.spawn);
   EXPECT_DOUBLE_EQ(s.spawn->ready_per_min, 12.0);  // 6 in 30 s
   EXPECT_NE(render_terminal(s).find("; 12.0 ready a minute"), std::string::npos) << render_terminal(s);
+  EXPECT_NE(render_html(s).find("; 12.0 ready a minute"), std::string::npos);
+  EXPECT_DOUBLE_EQ(to_json(s)["spawn"]["ready_per_min"].get<double>(), 12.0);
 
   ActivityResult a;
   a.used = {"u-1"};
@@ -428,4 +430,5 @@ TEST(BuildSummary, StressAndActivityStateTheirRates) {
   EXPECT_NEAR(s.activity->updates_per_s, 8 / 3.6, 1e-9);
   EXPECT_NE(render_terminal(s).find("; 2.2 updates a second"), std::string::npos) << render_terminal(s);
   EXPECT_NEAR(to_json(s)["activity"]["updates_per_s"].get<double>(), 8 / 3.6, 1e-9);
+  EXPECT_NE(render_html(s).find("; 2.2 updates a second"), std::string::npos);
 }
