@@ -4,7 +4,7 @@
 # Without them, it starts a local real JupyterHub (Debian's package) whose users get real
 # jupyterhub-singleuser notebook servers, runs the stress test against it, and stops it.
 # Arguments are hub-stress-test's stress-test arguments (default: -c 50 -b 10), or a command name
-# first and its arguments: ./scripts/run.sh journey -c 5 --ramp-up 10s
+# first and its arguments: ./scripts/run.sh journey -c 5 --ramp-up 10s, ./scripts/run.sh capacity --start 30/min --stage 30s
 # HUB_STRESS_TEST_HUB=5.2 runs the local hub as JupyterHub 5.2.1 with Notebook 7 instead of Debian
 # 12's 3.0 (a Debian sid root, made on first use: tests/hub/local-hub.sh).
 set -euo pipefail
@@ -13,7 +13,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh"
 tool="$root/build/hub-stress-test"
 command=stress-test
-case "${1:-}" in stress-test | activity-stress-test | journey) command="$1"; shift ;; esac
+case "${1:-}" in stress-test | activity-stress-test | journey | capacity) command="$1"; shift ;; esac
 [ $# -gt 0 ] || [ "$command" != stress-test ] || set -- -c 50 -b 10
 
 if [ -n "${JUPYTERHUB_ENDPOINT:-}" ]; then
