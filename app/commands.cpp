@@ -432,13 +432,6 @@ nlohmann::json read_report(const std::string& path, const std::string& command) 
   return doc;
 }
 
-// nlohmann's words without its "[json.exception.type_error.302] " tag.
-std::string json_error(const nlohmann::json::exception& e) {
-  std::string what = e.what();
-  const auto bracket = what.find("] ");
-  return what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos ? what.substr(bracket + 2) : what;
-}
-
 int run_compare(const Config& config) {
   std::vector<nlohmann::json> reports;
   for (const auto& path : config.compare_files) reports.push_back(read_report(path, "compare"));
@@ -449,7 +442,7 @@ int run_compare(const Config& config) {
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(both + e.what());
   } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(both + "a damaged report (" + json_error(e) + ")");
+    throw std::invalid_argument(both + "a damaged report (" + json_error_text(e) + ")");
   }
   std::cout << render_compare_terminal(c) << std::flush;
   if (!config.html_path.empty()) {

@@ -6,8 +6,14 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace hubstress::report_detail {
+
+// (user, reason) pairs grouped by reason, the user's own name in it replaced by "{user}", most
+// frequent first, three example users each (summary.cpp).
+std::vector<FailureGroup> group_reasons(const std::vector<std::pair<std::string, std::string>>& failures);
 
 // Seconds as every report prints them: millisecond resolution.
 inline std::string seconds(double s) { return fmt::format("{:.3f}", s); }

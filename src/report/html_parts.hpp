@@ -13,7 +13,7 @@ namespace hubstress::html_detail {
 
 inline std::string esc(std::string_view s) { return html_escape(s); }
 
-// ---- charts (html_charts.cpp) ----
+// ---- charts (html_charts.cpp: over time; html_bars.cpp: bars, no_data, capacity) ----
 
 // A note in place of a chart that has nothing to show.
 std::string no_data(const std::string& what);

@@ -197,6 +197,12 @@ json shard_rows(const std::vector<ShardRow>& rows) {
 
 } // namespace
 
+std::string json_error_text(const nlohmann::json::exception& e) {
+  const std::string what = e.what();
+  const auto bracket = what.find("] ");
+  return what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos ? what.substr(bracket + 2) : what;
+}
+
 void check_report(const json& r, std::string_view reader) {
   if (!r.is_object() || !r.contains("schema") || r["schema"] != kReportSchema) {
     throw std::invalid_argument("not a hub-stress-test report (its \"schema\" is not \"" + std::string(kReportSchema) + "\")");

@@ -341,10 +341,7 @@ ShardReport read_shard_report(const json& report) {
     if (!report.at("hub").is_null()) d.hub_samples = hub_samples_from(report["hub"].at("samples"));
     return r;
   } catch (const json::exception& e) {
-    // nlohmann's words name the field's type, never its value: "[json.exception.type_error.302] type must be ..."
-    std::string what = e.what();
-    if (const auto bracket = what.find("] "); what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) what = what.substr(bracket + 2);
-    throw std::invalid_argument("an incomplete or damaged shard report (" + what + ")");
+    throw std::invalid_argument("an incomplete or damaged shard report (" + json_error_text(e) + ")");
   }
 }
 

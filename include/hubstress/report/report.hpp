@@ -30,6 +30,9 @@ nlohmann::json to_json(const Summary& summary);
 // Throws std::invalid_argument unless `report` is a JSON report of this schema version; `reader`
 // ("compare", "merge") names what wants to read it.
 void check_report(const nlohmann::json& report, std::string_view reader);
+// What a report read back was refused for, in nlohmann's words without their
+// "[json.exception.type_error.302] " tag (they name a field's type, never its value).
+std::string json_error_text(const nlohmann::json::exception& e);
 
 // Creates `dir` (and parents) when missing and writes, overwriting:
 //   users.csv     user,state,requested_at_s,ready_after_s,throttled,reason   (only when `stress` is not null)
