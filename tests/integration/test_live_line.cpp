@@ -44,6 +44,7 @@ TEST(LiveLine, FitsAnEightyColumnTmuxPaneAndIsRedrawnInPlace) {
   const std::regex progress(R"(^\[(find|create|tokens|journey|delete) \d+:\d\d\])");
   int long_lines = 0;  // rows cut at the pane's edge: the line was wider than the pane
   int seen = 0;
+  bool rate_seen = false;  // the journey's arrival rate on its line: 60 students over 8 s
   bool finished = false;
   for (int i = 0; i < 600 && !finished; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -55,6 +56,7 @@ TEST(LiveLine, FitsAnEightyColumnTmuxPaneAndIsRedrawnInPlace) {
         ++progress_rows;
         EXPECT_LE(row.size(), 80u) << row;
         if (row.size() >= 79) ++long_lines;
+        rate_seen = rate_seen || row.find("] 450.0/min | arrived") != std::string::npos;
       }
       // the tail of a progress line wrapped onto the next row would start like this
       EXPECT_FALSE(std::regex_search(row, std::regex(R"(^(\| |[a-z ]+ \d+ \| |failed \d|ETA \d|\d+\.\d/s))"))) << pane;
@@ -66,6 +68,7 @@ TEST(LiveLine, FitsAnEightyColumnTmuxPaneAndIsRedrawnInPlace) {
   std::system(("tmux kill-session -t " + session + " 2>/dev/null").c_str());
   EXPECT_TRUE(finished) << "the run did not end in the pane";
   EXPECT_GE(seen, 3) << "the live line was not seen while the run went on";
+  EXPECT_TRUE(rate_seen) << "the journey's live line never stated its arrival rate";
   EXPECT_GE(long_lines, 1) << "the test never saw a line as wide as the pane: it proves nothing about wrapping";
   EXPECT_TRUE(hub.state()["users"].empty());
 }
