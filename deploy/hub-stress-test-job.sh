@@ -5,17 +5,18 @@
 #   deploy/hub-stress-test-job.sh run     [OPTIONS] -- COMMAND [ARGS...]   apply it, wait, collect, merge
 #   deploy/hub-stress-test-job.sh collect [OPTIONS]                        collect a finished Job, merge
 #
-# COMMAND [ARGS...] is what every pod runs, for the whole test: stress-test -c 4000 -b 40, or
-# journey -c 1000 --ramp-up 10m. Each pod runs its share (--shards N, its index from
+# COMMAND [ARGS...] is what every pod runs, for the whole test: stress-test -c 4000 -b 40,
+# journey -c 1000 --ramp-up 10m, activity-stress-test or capacity. A token, a password, -e or what
+# this script sets (--shard, --shards, --start-at, --json) is refused in it, however written. Each pod runs its share (--shards N, its index from
 # JOB_COMPLETION_INDEX), and all begin their load together at --start-at, set here.
 #
 # Options:
 #   --image IMAGE      the image built from deploy/Dockerfile (render, run)
 #   --endpoint URL     the hub API URL as the pods reach it [env: JUPYTERHUB_ENDPOINT], e.g.
 #                      http://proxy-public.jhub.svc.cluster.local/hub/api
-#   --shards N         pods, all running at once (default 4)
+#   --shards N         pods, all running at once (default 4, at most 10000)
 #   --start-in S       seconds from now to the common start, time for every pod to be scheduled
-#                      and pull the image (default 90)
+#                      and pull the image (default 90, at most 86400)
 #   --name NAME        the Job's name (default hub-stress-test)
 #   --namespace NS     (default: kubectl's current namespace)
 #   --secret NAME      the Secret holding the hub API token under key "token", and for journey
@@ -34,7 +35,7 @@ kubectl="${KUBECTL:-kubectl}"
 die() { echo "hub-stress-test-job: $*" >&2; exit 2; }
 
 action="${1:-}"
-case "$action" in render | run | collect) shift ;; *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;; esac
+case "$action" in render | run | collect) shift ;; *) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;; esac
 image="" endpoint="${JUPYTERHUB_ENDPOINT:-}" shards=4 start_in=90 name=hub-stress-test namespace="" secret=hub-stress-test
 out="" timeout=7200
 thresholds=()
@@ -54,11 +55,12 @@ while [ $# -gt 0 ]; do
   *) die "unknown option $1 (see the top of $0)" ;;
   esac
 done
-[[ "$shards" =~ ^[1-9][0-9]*$ ]] || die "--shards must be a positive number, got $shards"
-[[ "$start_in" =~ ^[0-9]+$ ]] || die "--start-in must be a number of seconds, got $start_in"
+{ [[ "$shards" =~ ^[1-9][0-9]{0,4}$ ]] && [ "$shards" -le 10000 ]; } || die "--shards must be a number from 1 to 10000 (the tool's limit), got $shards"
+{ [[ "$start_in" =~ ^[0-9]{1,5}$ ]] && [ "$start_in" -le 86400 ]; } || die "--start-in must be a number of seconds up to 86400 (a day), got $start_in"
 [[ "$name" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "--name must be a DNS label (lower-case letters, digits, dashes), got $name"
 [[ "$secret" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] || die "--secret must be a Secret's name (lower-case letters, digits, dashes, dots), got $secret"
 [[ "$timeout" =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds, got $timeout"
+[ -z "$endpoint" ] || [[ "$endpoint" =~ ^https?://[^/?#]+ ]] || die "--endpoint must be an http:// or https:// URL of the hub's API as the pods reach it, e.g. http://proxy-public.jhub.svc.cluster.local/hub/api"
 [[ "$endpoint" != *://*@* ]] || die "--endpoint must not carry credentials: they would be in the Job; the token goes in the Secret"
 out="${out:-./$name-report}"
 ns=()
@@ -66,22 +68,88 @@ ns=()
 
 # A YAML double-quoted string: backslash, quote and control characters escaped (JSON's escapes
 # are YAML's), so that an argument reaches the pod exactly as given, newlines included.
-quote() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]), end="")' "$1"; }
+quote() {
+  local s="$1" c hex
+  s="${s//\\/\\\\}" s="${s//\"/\\\"}" s="${s//$'\n'/\\n}" s="${s//$'\t'/\\t}" s="${s//$'\r'/\\r}"
+  while [[ "$s" =~ [[:cntrl:]] ]]; do
+    c="${BASH_REMATCH[0]}"
+    printf -v hex '\\u%04x' "'$c"
+    s="${s//"$c"/$hex}"
+  done
+  printf '"%s"' "$s"
+}
 
-render() {  # COMMAND ARGS... -> the Job on stdout
-  [ $# -gt 0 ] || die "no command for the pods: add -- stress-test -c N ... (or journey, activity-stress-test)"
-  case "$1" in stress-test | activity-stress-test | journey) ;; *) die "the pods run stress-test, activity-stress-test or journey, not $1" ;; esac
-  [ -n "$image" ] || die "--image is required: the image built from deploy/Dockerfile"
-  [ -n "$endpoint" ] || die "--endpoint (or JUPYTERHUB_ENDPOINT) is required: the hub API URL as the pods reach it"
-  local arg start_at
-  for arg in "$@"; do
+# The tool's own argument grammar (CLI11's, as app/cli.cpp declares it; tests/deploy/test-manifest.sh
+# checks these lists against the tool's --help): options that take a value, and flags. A short
+# option's letters may be combined (-qv, -qtTOKEN, -vt TOKEN, -c40); a long one's value follows it
+# or an = (--token=TOKEN). Kept on one line each: the test reads them.
+value_opts=" --arrival --auth --batch-size -b --ca-bundle --cells --code --count -c --csv --duration --endpoint -e --expect --factor --html --hub-metrics-interval --json --max --password --prefix --profile -p --ramp-up --rates --server-timeout --shard --shards --stage --start --start-at --stay --step-timeout --think --threshold --timeout --token -t --workers "
+flag_opts=" --dry-run --help -h --insecure --keep -k --quiet -q --verbose -v --version "
+optional_value_opts=" --log-to-file "
+
+# Every option of the pods' command as the tool will read it; refuses what the Job must not carry
+# (a secret, the endpoint, what this script sets) and what every pod would refuse, before anything
+# is applied. Sets count (the -c given, else "").
+check_args() {
+  local arg name value letters i letter
+  local command="$1"
+  count=""
+  shift
+  while [ $# -gt 0 ]; do
+    arg="$1"; shift
     case "$arg" in
-    --shard | --shard=* | --shards | --shards=* | --start-at | --start-at=* | --json | --json=*)
-      die "$arg is set by this script; leave it out of the command" ;;
-    -t* | --token | --token=* | --password | --password=*)
-      die "${arg%%=*}: secrets go in the Secret (--secret), never in the Job; leave it out of the command" ;;
+    --) break ;;
+    --*)
+      name="${arg%%=*}" value=""
+      if [[ "$arg" == *=* ]]; then value="${arg#*=}"
+      elif [[ "$value_opts" == *" $name "* ]]; then value="${1-}"; [ $# -eq 0 ] || shift
+      elif [[ "$optional_value_opts" == *" $name "* ]]; then if [ $# -gt 0 ] && [[ "$1" != -* ]]; then shift; fi
+      elif [[ "$flag_opts" != *" $name "* ]]; then die "$name: the tool has no such option (hub-stress-test $command --help)"
+      fi
+      check_option "$name" "$value" ;;
+    -?*)
+      letters="${arg#-}"
+      for ((i = 0; i < ${#letters}; i++)); do
+        letter="-${letters:i:1}"
+        if [[ "$value_opts" == *" $letter "* ]]; then
+          value="${letters:i+1}"
+          if [ -z "$value" ]; then value="${1-}"; [ $# -eq 0 ] || shift; fi
+          check_option "$letter" "$value"
+          break
+        fi
+        [[ "$flag_opts" == *" $letter "* ]] || die "$letter${arg:+ (in $arg)}: the tool has no such option (hub-stress-test $command --help)"
+        check_option "$letter" ""
+      done ;;
     esac
   done
+  local pods_students="${count:-}"
+  if [ -z "$pods_students" ]; then case "$command" in journey) pods_students=10 ;; capacity) pods_students="" ;; *) pods_students=100 ;; esac; fi
+  if [ -n "$pods_students" ] && [ "$pods_students" -lt "$shards" ]; then
+    die "--shards $shards over -c $pods_students: some pods would have no user; use at most $pods_students shards"
+  fi
+}
+
+check_option() {  # NAME VALUE
+  case "$1" in
+  -t | --token | --password)
+    die "$1: secrets go in the Secret (--secret), never in the Job; leave it out of the command" ;;
+  -e | --endpoint)
+    die "$1 in the command: give the hub with this script's --endpoint (the pods' JUPYTERHUB_ENDPOINT), never in the Job's arguments" ;;
+  --shard | --shards | --start-at | --json)
+    die "$1 is set by this script; leave it out of the command" ;;
+  -c | --count)
+    { [[ "$2" =~ ^[1-9][0-9]{0,6}$ ]] && [ "$2" -le 1000000 ]; } || die "$1 must be a number of users from 1 to 1000000, got '$2'"
+    count="$2" ;;
+  esac
+}
+
+render() {  # COMMAND ARGS... -> the Job on stdout
+  [ $# -gt 0 ] || die "no command for the pods: add -- stress-test -c N ... (or journey, activity-stress-test, capacity)"
+  case "$1" in stress-test | activity-stress-test | journey | capacity) ;; *) die "the pods run stress-test, activity-stress-test, journey or capacity, not $1" ;; esac
+  [ -n "$image" ] || die "--image is required: the image built from deploy/Dockerfile"
+  [ -n "$endpoint" ] || die "--endpoint (or JUPYTERHUB_ENDPOINT) is required: the hub API URL as the pods reach it"
+  local start_at
+  check_args "$@"
   start_at="$(date -u -d "+$start_in seconds" +%Y-%m-%dT%H:%M:%SZ)"
   cat <<YAML
 apiVersion: batch/v1
@@ -163,6 +231,18 @@ YAML
 YAML
 }
 
+job_ended() {  # true once every pod of the Job has ended, whatever fields its status leaves out
+  local status succeeded failed active terminating ended
+  status="$("$kubectl" "${ns[@]}" get job "$name" -o jsonpath='succeeded={.status.succeeded};failed={.status.failed};active={.status.active};terminating={.status.terminating};ended={range .status.conditions[?(@.status=="True")]}{.type},{end}' 2>/dev/null)" || return 1
+  succeeded="$(sed -n 's/.*succeeded=\([0-9]*\);.*/\1/p' <<<"$status")"
+  failed="$(sed -n 's/.*failed=\([0-9]*\);.*/\1/p' <<<"$status")"
+  active="$(sed -n 's/.*active=\([0-9]*\);.*/\1/p' <<<"$status")"
+  terminating="$(sed -n 's/.*terminating=\([0-9]*\);.*/\1/p' <<<"$status")"
+  ended="${status##*ended=}"
+  [[ ",$ended" == *,Complete,* || ",$ended" == *,Failed,* ]] && return 0
+  [ "$((${succeeded:-0} + ${failed:-0}))" -ge "$shards" ] && [ "${active:-0}" -eq 0 ] && [ "${terminating:-0}" -eq 0 ]
+}
+
 tool() {
   if [ -n "${HST_TOOL:-}" ]; then echo "$HST_TOOL"
   elif [ -x "$here/../build/hub-stress-test" ]; then echo "$here/../build/hub-stress-test"
@@ -218,13 +298,14 @@ run)
   fi
   printf '%s\n' "$manifest" | "$kubectl" "${ns[@]}" apply -f - >&2
   echo "hub-stress-test-job: Job $name: $shards pods; waiting until every one has ended (at most $timeout s)" >&2
-  # every index ended, succeeded or failed (a failed one does not stop the others)
+  # every index ended, succeeded or failed (a failed one does not stop the others). While the Job
+  # runs Kubernetes leaves out the counts that are 0, so each is read by name, and a Job is over
+  # only once it says so (condition Complete or Failed) or every pod is counted and none is active.
   done_=false
-  for ((waited = 0; waited < timeout; waited += 10)); do
-    status="$("$kubectl" "${ns[@]}" get job "$name" -o jsonpath='{.status.succeeded} {.status.failed} {.status.active}' 2>/dev/null || true)"
-    read -r succeeded failed active <<<"$status" || true
-    if [ "$((${succeeded:-0} + ${failed:-0}))" -ge "$shards" ] && [ "${active:-0}" -eq 0 ]; then done_=true; break; fi
-    sleep 10
+  poll="${HST_POLL_SECONDS:-10}"  # a test's stand-in kubectl polls faster
+  for ((waited = 0; waited < timeout; waited += poll)); do
+    if job_ended; then done_=true; break; fi
+    sleep "$poll"
   done
   $done_ || { echo "hub-stress-test-job: Job $name still runs after $timeout s; collect it once it ends: $0 collect --name $name" >&2; exit 124; }
   collect

@@ -47,3 +47,63 @@ assert m["status"] == "failed" and "shard 2" in m["error"], m["error"]
 PY
 [ -s "$dir/out/merged.html" ] || fail "no merged HTML report"
 echo "collect checks passed"
+
+# `run` waits until every pod has ended, whatever counts the Job's status leaves out while it runs
+# (Kubernetes omits succeeded and failed while they are 0): collecting on a partial set would
+# merge a test still under way. The stand-in answers the script's jsonpath as kubectl does, from a
+# Job status that changes at each poll; the logs are read only after the last.
+cat >"$dir/statuses.json" <<'JSON'
+[{"active": 3}, {"active": 3}, {"active": 3, "ready": 3}, {"active": 1, "succeeded": 2},
+ {"succeeded": 2, "failed": 1, "terminating": 1, "conditions": [{"type": "FailureTarget", "status": "True"}]},
+ {"succeeded": 2, "failed": 1, "conditions": [{"type": "FailureTarget", "status": "True"}, {"type": "Failed", "status": "True"}]}]
+JSON
+cat >"$dir/jsonpath.py" <<'PY'
+# kubectl's -o jsonpath for what the script asks: {.a.b}, and {range .a[?(@.k=="v")]}...{end}
+import json, re, sys
+status, template = json.loads(sys.argv[1]), sys.argv[2]
+def get(obj, path):
+    for key in [k for k in path.split(".") if k]:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+def render(obj, t):
+    out, pos = "", 0
+    for m in re.finditer(r'\{range \.([\w.]+)\[\?\(@\.(\w+)=="(\w+)"\)\]\}(.*?)\{end\}|\{(\.[\w.]*)\}', t):
+        out += t[pos:m.start()]
+        pos = m.end()
+        if m.group(1):
+            for item in get(obj, m.group(1)) or []:
+                if item.get(m.group(2)) == m.group(3): out += render(item, m.group(4))
+        else:
+            v = get(obj, m.group(5))
+            out += "" if v is None else str(v)
+    return out + t[pos:]
+print(render({"status": status}, template), end="")
+PY
+cat >"$dir/kubectl-run" <<KUBECTL
+#!/usr/bin/env bash
+[ "\$1" = --namespace ] && shift 2
+polls="\$(cat "$dir/polls" 2>/dev/null || echo 0)"
+case "\$1 \$2" in
+  "get job")
+    [ "\${4:-}" = "-o" ] || exit 1  # the Job does not exist yet
+    status="\$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps(s[min(int(sys.argv[2]), len(s)-1)]))' "$dir/statuses.json" "\$polls")"
+    echo \$((polls + 1)) >"$dir/polls"
+    python3 "$dir/jsonpath.py" "\$status" "\${5#jsonpath=}" ;;
+  "apply -f") cat >/dev/null ;;
+  "get pods"|"logs "*)
+    [ "\$polls" -ge 6 ] || { echo "collected after \$polls polls, while pods still ran" >"$dir/early"; }
+    KUBECTL_REAL= "$dir/kubectl" "\$@" ;;
+  *) echo "unexpected kubectl \$*" >&2; exit 1 ;;
+esac
+KUBECTL
+chmod +x "$dir/kubectl-run"
+set +e
+env -u JUPYTERHUB_API_TOKEN KUBECTL="$dir/kubectl-run" HST_TOOL="$tool" HST_POLL_SECONDS=0 "$root/deploy/hub-stress-test-job.sh" run \
+  --image registry.example.org/hub-stress-test:1 --endpoint http://proxy-public.jhub.svc/hub/api --shards 3 --name test-job \
+  --out "$dir/run-out" -- stress-test -c 9 >"$dir/run.out" 2>&1
+code=$?
+set -e
+[ ! -e "$dir/early" ] || fail "$(cat "$dir/early")"
+[ "$(cat "$dir/polls")" -eq 6 ] || fail "run collected after $(cat "$dir/polls") polls of the Job's status, expected 6 (until Failed)"
+[ "$code" -eq 128 ] || { cat "$dir/run.out"; fail "run exited $code, expected merge's 128 for the missing shard"; }
+echo "run waits for every pod: passed"

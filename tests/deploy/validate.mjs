@@ -36,7 +36,7 @@ for (const doc of docs) {
     [after("--shards") === String(shards), `--shards ${shards} is in the arguments`],
     [/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(after("--start-at") ?? ""), "--start-at is a UTC time"],
     [Date.parse(after("--start-at")) > Date.now(), "--start-at is in the future"],
-    [!args.includes("--json") && !args.includes("-t") && !args.includes("--token"), "no --json or token in the arguments"],
+    [!args.some((a, i) => ["--json", "-t", "--token"].includes(a) && !["--code", "--expect"].includes(args[i - 1])), "no --json or token in the arguments"],
     [container.env.some((e) => e.name === "JUPYTERHUB_API_TOKEN" && e.valueFrom?.secretKeyRef?.key === "token"),
       "the token comes from a Secret"],
     [container.env.some((e) => e.name === "JUPYTERHUB_ENDPOINT" && e.value), "JUPYTERHUB_ENDPOINT is set"],
