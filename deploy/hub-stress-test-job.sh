@@ -310,5 +310,11 @@ run)
   $done_ || { echo "hub-stress-test-job: Job $name still runs after $timeout s; collect it once it ends: $0 collect --name $name" >&2; exit 124; }
   collect
   ;;
-collect) collect ;;
+collect)
+  # a Job still running would be merged on part of its shards, and merge would advise a purge that
+  # deletes the running shards' users
+  if "$kubectl" "${ns[@]}" get job "$name" >/dev/null 2>&1 && ! job_ended; then
+    die "Job $name still has pods running: collect it once every pod has ended (kubectl get job $name)"
+  fi
+  collect ;;
 esac

@@ -36,7 +36,7 @@ cat "$dir/collect.out"
 fail() { echo "test-collect: $*" >&2; exit 1; }
 [ "$code" -eq 128 ] || fail "collect exited $code; a missing shard must fail the test (128)"
 grep -q "pod test-job-2-ghi (shard 2) printed no report" "$dir/collect.out" || fail "the pod without a report is not named"
-[ -s "$dir/out/shard-0.json" ] && [ -s "$dir/out/shard-1.json" ] || fail "the shards' reports were not collected"
+{ [ -s "$dir/out/shard-0.json" ] && [ -s "$dir/out/shard-1.json" ]; } || fail "the shards' reports were not collected"
 python3 - "$dir/out/merged.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -85,7 +85,7 @@ cat >"$dir/kubectl-run" <<KUBECTL
 polls="\$(cat "$dir/polls" 2>/dev/null || echo 0)"
 case "\$1 \$2" in
   "get job")
-    [ "\${4:-}" = "-o" ] || exit 1  # the Job does not exist yet
+    [ "\${4:-}" = "-o" ] || { [ "\$polls" -gt 0 ]; exit; }  # the Job exists once it has been polled
     status="\$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps(s[min(int(sys.argv[2]), len(s)-1)]))' "$dir/statuses.json" "\$polls")"
     echo \$((polls + 1)) >"$dir/polls"
     python3 "$dir/jsonpath.py" "\$status" "\${5#jsonpath=}" ;;
@@ -107,3 +107,13 @@ set -e
 [ "$(cat "$dir/polls")" -eq 6 ] || fail "run collected after $(cat "$dir/polls") polls of the Job's status, expected 6 (until Failed)"
 [ "$code" -eq 128 ] || { cat "$dir/run.out"; fail "run exited $code, expected merge's 128 for the missing shard"; }
 echo "run waits for every pod: passed"
+
+# `collect` of a Job still running is refused, before any report is read
+echo 1 >"$dir/polls"
+set +e
+err="$(KUBECTL="$dir/kubectl-run" HST_TOOL="$tool" "$root/deploy/hub-stress-test-job.sh" collect --name test-job --shards 3 --out "$dir/early-out" 2>&1)"
+code=$?
+set -e
+{ [ "$code" -eq 2 ] && [[ "$err" == *"still has pods running"* ]]; } || fail "collect of a running Job: exit $code: $err"
+[ ! -e "$dir/early-out" ] || fail "collect of a running Job wrote $dir/early-out"
+echo "collect refuses a running Job: passed"
