@@ -282,6 +282,49 @@ Histogram merge(const Histogram& a, const Histogram& b) {
   return out;
 }
 
+namespace {
+
+// The API table, the throttling count and the latency series, from every request's record.
+void add_requests(Summary& s, const std::vector<RequestRecord>& records) {
+  std::array<ApiAccumulator, kApiKindCount> kinds;
+  ApiAccumulator all;
+  for (const auto& r : records) {
+    kinds[static_cast<std::size_t>(r.kind)].add(r);
+    all.add(r);
+    if (r.outcome == Outcome::ok && r.status == 429) ++s.throttle.answers_429;
+  }
+  for (std::size_t k = 0; k < kApiKindCount; ++k) {
+    if (!kinds[k].empty()) s.api.push_back(kinds[k].finish(to_string(static_cast<ApiKind>(k))));
+  }
+  s.api_all = all.finish("all");
+  s.latency_over_time = latency_over_time(records);
+  for (std::size_t k = 0; k < kApiKindCount; ++k) {
+    std::vector<RequestRecord> of_kind;
+    for (const auto& r : records) {
+      if (static_cast<std::size_t>(r.kind) == k) of_kind.push_back(r);
+    }
+    if (!of_kind.empty()) s.kinds_over_time.push_back({to_string(static_cast<ApiKind>(k)), latency_over_time(of_kind)});
+  }
+}
+
+// The hub's own metrics, and each phase's peaks.
+void add_hub(Summary& s, const std::vector<HubSample>& samples) {
+  s.hub = summarize_hub(samples);
+  // a scrape's CPU figure covers the time since the one before: it belongs to the phase it ends in
+  for (const auto& phase : s.phases) {
+    if (phase.start_s < 0) continue;
+    HubSummary::PhasePeak peak{phase.name, std::nullopt, std::nullopt};
+    for (const auto& p : s.hub->series) {
+      if (p.t_s < phase.start_s || p.t_s > phase.start_s + phase.seconds) continue;
+      if (p.cpu_pct) peak.cpu_pct = std::max(peak.cpu_pct.value_or(0.0), *p.cpu_pct);
+      if (p.memory_bytes) peak.memory_bytes = std::max(peak.memory_bytes.value_or(0.0), *p.memory_bytes);
+    }
+    s.hub->phase_peaks.push_back(peak);
+  }
+}
+
+} // namespace
+
 Summary build_summary(const SummaryInputs& in) {
   Summary s;
   s.run = in.run;
@@ -292,25 +335,7 @@ Summary build_summary(const SummaryInputs& in) {
   s.duration_s = in.duration_s;
 
   if (in.records) {
-    std::array<ApiAccumulator, kApiKindCount> kinds;
-    ApiAccumulator all;
-    for (const auto& r : *in.records) {
-      kinds[static_cast<std::size_t>(r.kind)].add(r);
-      all.add(r);
-      if (r.outcome == Outcome::ok && r.status == 429) ++s.throttle.answers_429;
-    }
-    for (std::size_t k = 0; k < kApiKindCount; ++k) {
-      if (!kinds[k].empty()) s.api.push_back(kinds[k].finish(to_string(static_cast<ApiKind>(k))));
-    }
-    s.api_all = all.finish("all");
-    s.latency_over_time = latency_over_time(*in.records);
-    for (std::size_t k = 0; k < kApiKindCount; ++k) {
-      std::vector<RequestRecord> of_kind;
-      for (const auto& r : *in.records) {
-        if (static_cast<std::size_t>(r.kind) == k) of_kind.push_back(r);
-      }
-      if (!of_kind.empty()) s.kinds_over_time.push_back({to_string(static_cast<ApiKind>(k)), latency_over_time(of_kind)});
-    }
+    add_requests(s, *in.records);
   } else {
     s.api_all.kind = "all";
   }
@@ -357,20 +382,7 @@ Summary build_summary(const SummaryInputs& in) {
     s.throttle.throttled_s = in.journey->spawn_stats.throttled_s;
   }
 
-  if (in.hub_samples && !in.hub_samples->empty()) {
-    s.hub = summarize_hub(*in.hub_samples);
-    // a scrape's CPU figure covers the time since the one before: it belongs to the phase it ends in
-    for (const auto& phase : s.phases) {
-      if (phase.start_s < 0) continue;
-      HubSummary::PhasePeak peak{phase.name, std::nullopt, std::nullopt};
-      for (const auto& p : s.hub->series) {
-        if (p.t_s < phase.start_s || p.t_s > phase.start_s + phase.seconds) continue;
-        if (p.cpu_pct) peak.cpu_pct = std::max(peak.cpu_pct.value_or(0.0), *p.cpu_pct);
-        if (p.memory_bytes) peak.memory_bytes = std::max(peak.memory_bytes.value_or(0.0), *p.memory_bytes);
-      }
-      s.hub->phase_peaks.push_back(peak);
-    }
-  }
+  if (in.hub_samples && !in.hub_samples->empty()) add_hub(s, *in.hub_samples);
   return s;
 }
 
