@@ -283,12 +283,12 @@ TEST(Capacity, TwoShardsMergeIntoTheCapacityTheirStudentsGiveTogether) {
 TEST(Capacity, AgainstTheRealHubTheSearchEndsWithAHeldRateAndLeavesNothing) {
   LocalHub hub("singleuser");
   const std::string dir = hub.state_dir();
-  const auto r = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "capacity", "--start", "30/min", "--stage", "30s", "--max", "68/min",
+  const auto r = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "capacity", "--start", "20/min", "--stage", "30s", "--max", "30/min",
                            "--json", dir + "/report.json", "--html", dir + "/report.html", "--csv", dir});
   EXPECT_TRUE(r.exit_code == 0) << r.output;
   const json report = read_json(dir + "/report.json");
   EXPECT_EQ(report["status"], "complete");
-  EXPECT_EQ(report["stages"].size(), 3u);  // 30, 45, 67.5/min
+  EXPECT_EQ(report["stages"].size(), 2u);  // 20 and 30/min: 10 and 15 real servers, enough for a search on 2 cores
   ASSERT_TRUE(report["capacity"]["held_rate_per_min"].is_number()) << report["capacity"]["line"];
   const std::string line = report["capacity"]["line"].get<std::string>();
   if (report["capacity"]["failed_rate_per_min"].is_number()) {
@@ -297,7 +297,7 @@ TEST(Capacity, AgainstTheRealHubTheSearchEndsWithAHeldRateAndLeavesNothing) {
     EXPECT_NE(line.find("raise --max"), std::string::npos) << line;
   }
   EXPECT_NE(r.output.find("Capacity: " + line), std::string::npos) << r.output;
-  EXPECT_GT(report["stages"][0]["arrived"].get<int>(), 10);
+  EXPECT_GT(report["stages"][0]["arrived"].get<int>(), 5);
   EXPECT_TRUE(std::filesystem::exists(dir + "/report.html"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/stages.csv"));
   EXPECT_TRUE(hub.user_names().empty());
