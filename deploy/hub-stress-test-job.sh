@@ -7,8 +7,9 @@
 #
 # COMMAND [ARGS...] is what every pod runs, for the whole test: stress-test -c 4000 -b 40,
 # journey -c 1000 --ramp-up 10m, activity-stress-test or capacity. A token, a password, -e or what
-# this script sets (--shard, --shards, --start-at, --json) is refused in it, however written. Each pod runs its share (--shards N, its index from
-# JOB_COMPLETION_INDEX), and all begin their load together at --start-at, set here.
+# this script sets (--shard, --shards, --start-at, --json) is refused in it, however written. Each
+# pod runs its share (--shards N, its index from JOB_COMPLETION_INDEX), and all begin their load
+# together at --start-at, set here.
 #
 # Options:
 #   --image IMAGE      the image built from deploy/Dockerfile (render, run)
@@ -35,7 +36,7 @@ kubectl="${KUBECTL:-kubectl}"
 die() { echo "hub-stress-test-job: $*" >&2; exit 2; }
 
 action="${1:-}"
-case "$action" in render | run | collect) shift ;; *) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;; esac
+case "$action" in render | run | collect) shift ;; *) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;; esac
 image="" endpoint="${JUPYTERHUB_ENDPOINT:-}" shards=4 start_in=90 name=hub-stress-test namespace="" secret=hub-stress-test
 out="" timeout=7200
 thresholds=()
@@ -232,12 +233,12 @@ YAML
 }
 
 job_ended() {  # true once every pod of the Job has ended, whatever fields its status leaves out
-  local status succeeded failed active terminating ended
+  local status succeeded="" failed="" active="" terminating="" ended value
   status="$("$kubectl" "${ns[@]}" get job "$name" -o jsonpath='succeeded={.status.succeeded};failed={.status.failed};active={.status.active};terminating={.status.terminating};ended={range .status.conditions[?(@.status=="True")]}{.type},{end}' 2>/dev/null)" || return 1
-  succeeded="$(sed -n 's/.*succeeded=\([0-9]*\);.*/\1/p' <<<"$status")"
-  failed="$(sed -n 's/.*failed=\([0-9]*\);.*/\1/p' <<<"$status")"
-  active="$(sed -n 's/.*active=\([0-9]*\);.*/\1/p' <<<"$status")"
-  terminating="$(sed -n 's/.*terminating=\([0-9]*\);.*/\1/p' <<<"$status")"
+  local field
+  while IFS='=' read -r -d ';' field value; do  # "name=N;" each, N empty when Kubernetes left it out
+    case "$field" in succeeded) succeeded="$value" ;; failed) failed="$value" ;; active) active="$value" ;; terminating) terminating="$value" ;; esac
+  done <<<"$status"
   ended="${status##*ended=}"
   [[ ",$ended" == *,Complete,* || ",$ended" == *,Failed,* ]] && return 0
   [ "$((${succeeded:-0} + ${failed:-0}))" -ge "$shards" ] && [ "${active:-0}" -eq 0 ] && [ "${terminating:-0}" -eq 0 ]

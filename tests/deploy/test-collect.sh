@@ -92,7 +92,7 @@ case "\$1 \$2" in
   "apply -f") cat >/dev/null ;;
   "get pods"|"logs "*)
     [ "\$polls" -ge 6 ] || { echo "collected after \$polls polls, while pods still ran" >"$dir/early"; }
-    KUBECTL_REAL= "$dir/kubectl" "\$@" ;;
+    "$dir/kubectl" "\$@" ;;
   *) echo "unexpected kubectl \$*" >&2; exit 1 ;;
 esac
 KUBECTL
