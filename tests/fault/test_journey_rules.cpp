@@ -84,17 +84,17 @@ TEST(JourneyRules, EachStepIsTimedFromTheEndOfTheOneBeforeAndTheHeadlineFromTheS
   FakeHub hub({"--login-delay", "0.25", "--spawn-delay", "1", "--proxy-503", "0.3", "--kernel-ready", "0.4", "--cell-delay",
                "0.3"});
   hs::Session session(session_options(hub));
-  BusyLoop busy(session, std::chrono::milliseconds(800));
+  BusyLoop busy(session, std::chrono::milliseconds(1200));
   auto o = options(2, 2);
   o.auth = hs::JourneyAuth::form;
   o.password = "any";
-  o.ramp_up_s = 0.4;
-  o.arrival = hs::Arrival::uniform;  // at 0 s and at 0.2 s: the second is due while the loop is busy
+  o.ramp_up_s = 1;
+  o.arrival = hs::Arrival::uniform;  // at 0 s and at 0.5 s: the second is due while the loop is busy
   o.think_s = think;
   const auto r = hs::journey(session, o);
   ASSERT_EQ(r.students.size(), 2u);
-  EXPECT_NEAR(r.students[1].scheduled_s, 0.2, kNear);
-  EXPECT_GE(r.students[1].late_s, 0.5) << "due at 0.2 s, started after the loop's 0.8 s of work";
+  EXPECT_NEAR(r.students[1].scheduled_s, 0.5, kNear);
+  EXPECT_GE(r.students[1].late_s, 0.5) << "due at 0.5 s, started after the loop's 1.2 s of work";
   for (const auto& s : r.students) {
     ASSERT_TRUE(s.ok()) << s.user << ": " << s.failed_step << ": " << s.reason;
     const auto &login = step(s, "login"), &spawn = step(s, "spawn"), &ready = step(s, "ready"), &open = step(s, "open"),
