@@ -7,6 +7,7 @@
 #   HST_SPAWNER      mocksu (default) | shared | singleuser | failing
 #   HST_SPAWN_LIMIT  concurrent_spawn_limit (default 100, the hub's own default)
 #   HST_FAIL_EVERY   with "failing": users whose number N has N % HST_FAIL_EVERY == 0 fail (default 5)
+#   HST_DUMMY_PASSWORD  when set, the one password the dummy authenticator accepts (default: any)
 import os
 import sys
 
@@ -27,6 +28,8 @@ c.JupyterHub.db_url = f"sqlite:///{os.path.join(state_dir, 'jupyterhub.sqlite')}
 c.JupyterHub.cookie_secret_file = os.path.join(state_dir, "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = os.path.join(state_dir, "jupyterhub.pid")
 c.JupyterHub.authenticator_class = "dummy"
+if os.environ.get("HST_DUMMY_PASSWORD"):
+    c.DummyAuthenticator.password = os.environ["HST_DUMMY_PASSWORD"]
 import jupyterhub  # noqa: E402
 
 if int(jupyterhub.__version__.split(".")[0]) >= 5:

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -99,6 +100,41 @@ TEST(Journey, ThreeStudentsLogInThroughTheHubsFormAndGoThroughTheProxyWithCookie
     EXPECT_NE(line.find(",,true"), std::string::npos) << "no failed step, kernel deleted: " << line;
   }
   EXPECT_EQ(rows, 3);
+  EXPECT_TRUE(hub.user_names().empty());
+}
+
+// A cell that raises in a real ipykernel: the student ends at first_result with the kernel's
+// error, word for word, even when any output would do (--expect ''); its kernel is still deleted.
+TEST(Journey, ACellThatRaisesInARealKernelEndsTheStudentAtItsFirstResultWithTheError) {
+  LocalHub hub("singleuser");
+  const std::string json_path = hub.state_dir() + "/journey.json";
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "journey", "-c", "1", "--cells", "1", "--code",
+                                "1 / 0", "--expect", "", "--json", json_path, "-q"});
+  EXPECT_EQ(result.exit_code, 128) << result.output;
+  const std::string reason = "first_result: the cell raised ZeroDivisionError: division by zero";
+  EXPECT_NE(result.output.find(reason), std::string::npos) << result.output;
+  const auto report = read_json(json_path);
+  EXPECT_EQ(report["journey"]["completed"], 0);
+  EXPECT_EQ(report["journey"]["failed"], 1);
+  EXPECT_EQ(report["journey"]["kernels_deleted"], 1);
+  ASSERT_EQ(report["journey"]["failures"].size(), 1u) << report["journey"].dump();
+  EXPECT_EQ(report["journey"]["failures"][0]["reason"], reason);
+  EXPECT_TRUE(hub.user_names().empty());
+  EXPECT_TRUE(hub.active_server_users().empty());
+}
+
+// JupyterHub 3.0 refuses a login with 200 and its form again (SPEC 6): that is a refused login,
+// not a login, and the student goes no further.
+TEST(Journey, ARealHubThatRefusesTheLoginEndsEveryStudentAtLogin) {
+  setenv("HST_DUMMY_PASSWORD", "the-right-one", 1);  // read by tests/hub/jupyterhub_config.py
+  LocalHub hub("mocksu");
+  unsetenv("HST_DUMMY_PASSWORD");
+  const auto result = run_tool({"-e", hub.endpoint(), "-t", hub.token(), "journey", "-c", "2", "--auth", "form", "--password",
+                                "a-wrong-one", "-q"});
+  EXPECT_EQ(result.exit_code, 128) << result.output;
+  EXPECT_NE(result.output.find("2: login: login refused (the hub showed the login form again)"), std::string::npos)
+      << result.output;
+  EXPECT_EQ(hub.requests_logged("/spawn"), 0) << "a student whose login was refused asks for no server";
   EXPECT_TRUE(hub.user_names().empty());
 }
 

@@ -37,6 +37,22 @@ JupyterHub already needs). Faults are switched on by options:
                        went away mid-run, as far as new users go)
   --echo               refusals repeat what was sent: the login's form body, the kernel start's
                        Authorization header (a hub or proxy that echoes secrets into its errors)
+  --login-delay S      GET /hub/login and POST /hub/login each take S seconds to answer
+  --cell-delay S       a cell's output comes S seconds after its busy status
+  --faults LIST        one fault per user, by the user's number N: LIST's (N-1) % len item, of
+                       ok           nothing wrong
+                       login-form   POST /hub/login answers 200 with the form again and "Invalid
+                                    username or password" (JupyterHub 3.0's refusal)
+                       login-back   POST /hub/login redirects to /hub/login (sent back to it)
+                       login-403    POST /hub/login answers 403 (as later JupyterHubs may)
+                       spawn-403    the start request is answered 403 "the fake hub refuses to start NAME"
+                       spawn-fail   the spawn fails (progress "failed": "fake spawner refused NAME")
+                       spawn-hang   the spawn stays pending for ever
+                       kernel-500   POST /user/NAME/api/kernels answers 500 "no kernel for NAME"
+                       ws-403       the kernel WebSocket's handshake is answered 403
+                       raise        each cell raises ZeroDivisionError: division by zero
+                       silent, drop, wrong   as --kernel
+                       delete-500   DELETE of its kernel answers 500 "kernel busy" (the kernel stays)
 
 It prints "PORT <n>" on stdout once it listens on 127.0.0.1. GET /_state answers what a test
 checks afterwards: users left, servers running, kernels started/deleted, cells run, and for a
@@ -73,13 +89,16 @@ p.add_argument("--slow-delay", type=float, default=30.0)
 p.add_argument("--starts-per-minute", type=int, default=0)
 p.add_argument("--create-limit", type=int, default=0)
 p.add_argument("--echo", action="store_true")
+p.add_argument("--login-delay", type=float, default=0.0)
+p.add_argument("--cell-delay", type=float, default=0.0)
+p.add_argument("--faults", default="ok")
 args = p.parse_args()
 
 users = {}  # name -> {"ready_at": t or None, "failed": bool, "started": t}
 tokens = {args.token: None}  # token -> user name (None: the admin)
 state = {"created": 0, "answers_429": 0, "requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0,
          "ignored_before_info": 0, "kernel_info_replies": 0, "server_api_refused": 0,
-         "max_pending": 0, "starts": 0, "slowed": 0, "start_failures_by_rate": 0}
+         "max_pending": 0, "starts": 0, "slowed": 0, "start_failures_by_rate": 0, "kernel_deletes_refused": 0}
 taken = collections.deque()  # --starts-per-minute: times of the starts let through in the last minute
 kernels = {}  # id -> user
 HUB_XSRF = "2|hubxsrf|" + secrets.token_hex(4)
@@ -88,6 +107,24 @@ HUB_XSRF = "2|hubxsrf|" + secrets.token_hex(4)
 def number(name):
     m = re.search(r"-(\d+)$", name)
     return int(m.group(1)) if m else 0
+
+
+FAULTS = args.faults.split(",")
+KNOWN_FAULTS = {"ok", "login-form", "login-back", "login-403", "spawn-403", "spawn-fail", "spawn-hang", "kernel-500",
+                "ws-403", "raise", "silent", "drop", "wrong", "delete-500"}
+if set(FAULTS) - KNOWN_FAULTS:
+    p.error("unknown fault in --faults: " + ", ".join(sorted(set(FAULTS) - KNOWN_FAULTS)))
+
+
+def fault(name):
+    """--faults: this user's fault ("ok" for none)."""
+    n = number(name)
+    return FAULTS[(n - 1) % len(FAULTS)] if n > 0 else "ok"
+
+
+def kernel_mode(name):
+    f = fault(name)
+    return f if f in ("raise", "silent", "drop", "wrong") else args.kernel
 
 
 def user_model(name):
@@ -215,13 +252,15 @@ def start(name):
     pending = pending_spawns(but=name)
     state["starts"] += 1
     u["started"] = time.monotonic()
-    u["failed"] = args.fail_every > 0 and number(name) % args.fail_every == 0
+    u["failed"] = (args.fail_every > 0 and number(name) % args.fail_every == 0) or fault(name) == "spawn-fail"
     u["fail_message"] = "fake spawner refused " + name
     if not u["failed"] and rate_full(u["started"]):
         u["failed"] = True
         u["fail_message"] = f"Spawn failed: the fake hub takes at most {args.starts_per_minute} starts a minute"
         state["start_failures_by_rate"] += 1
     u["ready_at"] = None if u["failed"] else u["started"] + args.spawn_delay
+    if fault(name) == "spawn-hang" and not u["failed"]:
+        u["ready_at"] = u["started"] + 7 * 86400
     if not u["failed"] and args.slow_above > 0 and pending >= args.slow_above:
         u["ready_at"] += args.slow_delay
         state["slowed"] += 1
@@ -234,6 +273,9 @@ class Server(Base):
             raise web.HTTPError(403)
         if throttled(self):
             return
+        if fault(name) == "spawn-403":
+            self.set_status(403)
+            return self.finish("the fake hub refuses to start " + name)
         start(name)
         self.set_status(202)
         self.finish()
@@ -285,12 +327,14 @@ class Tokens(Base):
 
 
 class Login(Base):
-    def get(self):
+    async def get(self):
+        await asyncio.sleep(args.login_delay)
         if args.xsrf:
             self.set_cookie("_xsrf", HUB_XSRF, path="/hub/")
         self.finish("<form method=post><input name=username><input name=password></form>")
 
-    def post(self):
+    async def post(self):
+        await asyncio.sleep(args.login_delay)
         if args.xsrf and (self.get_body_argument("_xsrf", "") != HUB_XSRF or self.get_cookie("_xsrf") != HUB_XSRF):
             state["xsrf_refused"] += 1
             raise web.HTTPError(403, "XSRF cookie does not match POST argument")
@@ -298,8 +342,13 @@ class Login(Base):
         if args.echo:
             self.set_status(403)
             return self.finish("refused: " + self.request.body.decode())
-        if name not in users:
-            return self.finish("<p>Invalid username or password</p>")
+        if name not in users or fault(name) == "login-form":
+            return self.finish("<form method=post><p>Invalid username or password</p></form>")
+        if fault(name) == "login-back":
+            return self.redirect("/hub/login?next=%2Fhub%2Fspawn", status=302)
+        if fault(name) == "login-403":
+            self.set_status(403)
+            return self.finish("Invalid username or password")
         state["logins"] += 1
         self.set_cookie("fake-hub-session", name, path="/hub/")
         self.redirect(self.get_argument("next", "/hub/"), status=302)
@@ -367,6 +416,9 @@ class UserServer(Base):
         if rest == "api/kernels" and args.echo:
             self.set_status(500)
             return self.finish("refused: Authorization: " + self.request.headers.get("Authorization", ""))
+        if rest == "api/kernels" and fault(name) == "kernel-500":
+            self.set_status(500)
+            return self.finish("no kernel for " + name)
         if rest == "api/kernels":
             kid = str(uuid.uuid4())
             kernels[kid] = name
@@ -380,6 +432,10 @@ class UserServer(Base):
         if not self.request.headers.get("Authorization") and self.request.headers.get("X-XSRFToken") != self.get_cookie("_xsrf"):
             raise web.HTTPError(403)
         m = re.match(r"api/kernels/([^/]+)$", rest)
+        if m and m.group(1) in kernels and fault(name) == "delete-500":
+            state["kernel_deletes_refused"] += 1
+            self.set_status(500)
+            return self.finish("kernel busy")
         if m and m.group(1) in kernels:
             del kernels[m.group(1)]
             state["kernels_deleted"] += 1
@@ -399,7 +455,14 @@ class Channels(websocket.WebSocketHandler):
     def check_origin(self, origin):
         return True
 
+    async def get(self, name, kid):
+        if fault(name) == "ws-403":
+            self.set_status(403)
+            return self.finish("the fake server refuses the kernel's WebSocket")
+        return await super().get(name, kid)
+
     def open(self, name, kid):
+        self.mode = kernel_mode(name)
         if kid not in kernels:
             self.close(1008, "no such kernel")
             return
@@ -428,14 +491,21 @@ class Channels(websocket.WebSocketHandler):
             state["ignored_before_info"] += 1  # lost, as the first cell on jupyter-server 2 can be
             return
         state["cells"] += 1
-        if args.kernel == "silent":
+        if self.mode == "silent":
             return
         self.reply(msg, "iopub", "status", {"execution_state": "busy"})
-        if args.kernel == "drop":
+        if self.mode == "drop":
             self.ws_connection.stream.close()  # the TCP connection, no close frame
             return
+        await asyncio.sleep(args.cell_delay)
+        if self.mode == "raise":
+            error = {"ename": "ZeroDivisionError", "evalue": "division by zero", "traceback": ["ZeroDivisionError: division by zero"]}
+            self.reply(msg, "iopub", "error", error)
+            self.reply(msg, "iopub", "status", {"execution_state": "idle"})
+            self.reply(msg, "shell", "execute_reply", dict(error, status="error", execution_count=state["cells"]))
+            return
         code = msg["content"]["code"]
-        text = "41\n" if args.kernel == "wrong" else ("42\n" if code == "print(6 * 7)" else code + "\n")
+        text = "41\n" if self.mode == "wrong" else ("42\n" if code == "print(6 * 7)" else code + "\n")
         self.reply(msg, "iopub", "stream", {"name": "stdout", "text": text})
         self.reply(msg, "iopub", "status", {"execution_state": "idle"})
         self.reply(msg, "shell", "execute_reply", {"status": "ok", "execution_count": state["cells"]})

@@ -119,6 +119,21 @@ TEST(JourneySummary, EveryStepOfTheRegistryWithItsCountsFailuresAndHeadline) {
   EXPECT_EQ(s.users->created, 4);
 }
 
+// docs/report-schema.md: late_starts are "students the tool started more than 0.1 s after their
+// scheduled arrival"; max_late_s the latest such start.
+TEST(JourneySummary, ALateStartIsAStudentStartedMoreThanATenthOfASecondLate) {
+  hs::JourneyOptions o;
+  auto r = class_of_four();
+  r.students[0].late_s = 0.05;
+  r.students[1].late_s = 0.1;
+  r.students[2].late_s = 0.15;
+  r.students[3].late_s = 0;
+  const auto j = *journey_summary(r, o).journey;
+  EXPECT_EQ(j.late_starts, 1u);
+  EXPECT_DOUBLE_EQ(j.max_late_s, 0.15);
+  EXPECT_EQ(r.late_starts(), 1) << "the warning at the end of a journey says the same";
+}
+
 TEST(JourneySummary, StudentsInEachStepDuringEachSecond) {
   hs::JourneyOptions o;
   const auto j = *journey_summary(class_of_four(), o).journey;
