@@ -295,11 +295,12 @@ void Journal::append(const std::string& line) {
     legacy_ = false;
     tail_known_ = true;
   }
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot write the run journal " + path_ + ": " + std::strerror(errno));
   std::string text = line + "\n";
   if (!tail_known_) {
-    // a crash may have torn the last line: end it, so that this change is a line of its own
+    // a crash may have torn the last line: end it, so that this change is a line of its own (read
+    // through the same descriptor, hence O_RDWR)
     char last = '\n';
     const off_t size = ::lseek(fd, 0, SEEK_END);
     if (size > 0 && ::pread(fd, &last, 1, size - 1) == 1 && last != '\n') text.insert(0, "\n");

@@ -62,7 +62,8 @@ hubstress::Journal journal(const LocalHub& hub, const std::string& id) {
 std::set<std::string> journal_names(const LocalHub& hub, const std::string& id) {
   std::set<std::string> names;
   try {
-    for (const auto& [name, mark] : journal(hub, id).users()) names.insert(name);
+    const hubstress::Journal j = journal(hub, id);
+    for (const auto& [name, mark] : j.users()) names.insert(name);
   } catch (const std::exception&) {
   }
   return names;
