@@ -417,7 +417,7 @@ ParseResult parse(int argc, const char* const* argv) {
   auto* merge = app.add_subcommand("merge", "the reports of a test's shards as one report, thresholds judged on the whole");
   merge->add_option("reports", c.merge_files, "every shard's --json report (with --json, --csv, --html and --threshold, as for a run)")->expected(1, -1)->required()->type_name("A.json");
   auto* purge = app.add_subcommand("purge", "delete every stress-test user (<prefix>-<N>) and nothing else");
-  purge->add_option("--run", c.run_id, "only the users of this run (its id is logged at the start of every run)")
+  purge->add_option("--run", c.run_id, "only the users this run is known to have created, and the tokens it minted (its id is logged at the start of every run); names whose creation it never confirmed are left, and named")
       ->type_name("ID");
   purge->add_flag("--force", c.force, "purge even while a run against this hub is still going on this machine");
   for (auto* sub : {stress, activity}) {

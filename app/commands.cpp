@@ -29,6 +29,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 
 namespace hubstress::cli {
 
@@ -375,25 +376,75 @@ void refuse_purge_during_a_run(const Config& config, const Session& session, con
                               ") against this hub is still going: let it finish or stop it, or pass --force to purge anyway");
 }
 
-int purge_run(const Config& config, Session& session, Journal& journal) {
-  std::vector<std::string> names;
-  for (const auto& name : journal.outstanding()) {
-    if (is_stress_test_user(name, journal.prefix())) names.push_back(name);  // never anything else
+// Names a run's journal holds but never confirmed as its own (planned when a hard stop came, or
+// unsure): they may be another run's, so they are left; says which are still on the hub and how to
+// remove them. `who`: "Run ID" or "This run".
+void advise_unconfirmed(const Config& config, Session& session, const std::vector<std::string>& unconfirmed,
+                        const std::string& who, const std::string& prefix) {
+  if (unconfirmed.empty()) return;
+  std::vector<std::string> left;
+  try {
+    const auto now = list_stress_test_users(session, prefix);
+    const std::set<std::string> on_hub(now.begin(), now.end());
+    for (const auto& name : unconfirmed) {
+      if (on_hub.count(name)) left.push_back(name);
+    }
+  } catch (const std::exception& e) {
+    logger().warn("Could not list the hub's users: {}", e.what());
+    left = unconfirmed;
   }
+  if (left.empty()) return;
+  std::string names;
+  for (std::size_t i = 0; i < left.size() && i < 10; ++i) names += (i ? ", " : "") + left[i];
+  if (left.size() > 10) names += fmt::format(", ... ({} in all)", left.size());
+  Config plain = config;
+  plain.prefix = prefix;
+  logger().warn("{} left {} users whose creation it never confirmed ({}): the answer to their create request was lost or never came, "
+                "so they may be another run's. Once no run with prefix {} is going on against this hub, remove them "
+                "with: {}",
+                who, left.size(), names, prefix, cleanup_command(plain, nullptr));
+}
+
+int purge_run(const Config& config, Session& session, Journal& journal) {
+  // only names the hub's answer proved this run's are deleted (never anything but stress-test users)
+  std::vector<std::string> names, unconfirmed;
+  for (const auto& name : journal.owned()) {
+    if (is_stress_test_user(name, journal.prefix())) names.push_back(name);
+  }
+  for (const auto& name : journal.unconfirmed()) {
+    if (is_stress_test_user(name, journal.prefix())) unconfirmed.push_back(name);
+  }
+  const std::vector<TokenRef> tokens = journal.live_tokens();
   ScopeTimer timer("purge_users");
-  if (names.empty()) {
+  if (names.empty() && unconfirmed.empty() && tokens.empty()) {
     logger().info("Run {}: nothing left to delete", journal.id());
     return 0;
   }
   logger().info("JupyterHub {} at {}", session.hub_version(), session.endpoint());
   check_token(session, "purge");
-  logger().info("Run {}: deleting {} users", journal.id(), names.size());
-  if (!delete_users(names, session, config.batch_size)) {
-    logger().error("some users of run {} could not be deleted; run the same command again", journal.id());
-    return kFailed;
+  int code = 0;
+  if (!tokens.empty()) {
+    // before the users: a token outlives a user that cannot be deleted
+    logger().info("Run {}: revoking {} tokens it minted", journal.id(), tokens.size());
+    const auto revoked = revoke_tokens(tokens, session, config.batch_size);
+    if (!session.dry_run()) journal.tokens_revoked(revoked);
+    if (revoked.size() < tokens.size()) {
+      logger().error("{} tokens of run {} could not be revoked; run the same command again", tokens.size() - revoked.size(),
+                     journal.id());
+      code = kFailed;
+    }
   }
-  if (!session.dry_run()) journal.mark(names, UserMark::deleted);
-  return 0;
+  if (!names.empty()) {
+    logger().info("Run {}: deleting {} users", journal.id(), names.size());
+    if (delete_users(names, session, config.batch_size)) {
+      if (!session.dry_run()) journal.mark(names, UserMark::deleted);
+    } else {
+      logger().error("some users of run {} could not be deleted; run the same command again", journal.id());
+      code = kFailed;
+    }
+  }
+  advise_unconfirmed(config, session, unconfirmed, "Run " + journal.id(), journal.prefix());
+  return code;
 }
 
 } // namespace
@@ -606,7 +657,7 @@ struct LoadRun {
   void ended(const std::exception& e, const char* status, int exit_code) {
     display.reset();
     logger().error("{}", e.what());
-    if (journal && !journal->outstanding().empty()) logger().error("Some users of this run may remain; {}", leftovers);
+    if (journal && !journal->owned().empty()) logger().error("Some users of this run may remain; {}", leftovers);
     run.status = status;
     run.error = e.what();
     code = exit_code;
@@ -792,6 +843,10 @@ int run_load(const Config& config, Session& session, const std::atomic<int>& int
     throw;  // bad input: one line, exit 1
   } catch (const std::exception& e) {
     r.ended(e, "failed", kFailed);
+  }
+  if (r.journal) {
+    session.set_cleaning_up(true);  // one look at the hub, after a first signal too
+    advise_unconfirmed(config, session, r.journal->unconfirmed(), "This run", config.prefix);
   }
   return finish(config, session, watch ? &*watch : nullptr, started_at, t0, results, r.code, r.run, r.why);
 }

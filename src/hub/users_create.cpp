@@ -39,8 +39,8 @@ std::string join(const std::vector<std::string>& names, std::size_t most = 10) {
   return out;
 }
 
-// Tells the caller's hooks which names of the batch this run created.
-using Report = std::function<void(const std::vector<std::string>& ours)>;
+// Tells the caller's hooks which names of the batch this run created, and which are unsure.
+using Report = std::function<void(const std::vector<std::string>& ours, const std::vector<std::string>& unsure)>;
 
 // What create_users has done so far.
 struct Creation {
@@ -50,10 +50,11 @@ struct Creation {
   int collisions = 0;
 };
 
-// The names of one batch the hub answered 201 or 409 for: this run's, or another client's.
+// The names of one batch the hub answered 201 or 409 for: this run's, unsure, or another client's.
 struct BatchOutcome {
-  std::vector<std::string> ours;
-  std::vector<std::string> taken;  // names another client had: never this run's to delete
+  std::vector<std::string> ours;    // listed in the hub's 201: made by this request
+  std::vector<std::string> unsure;  // not listed, after an attempt whose answer was lost: ours or another's
+  std::vector<std::string> taken;   // not listed, no attempt lost: another client had them
 };
 
 // POST /users for one batch. Throws AuthError on 403 (after telling the hooks nothing was created).
@@ -66,72 +67,85 @@ Response send_batch(const std::vector<std::string>& batch, Session& session, std
   try {
     r = session.call(std::move(req));
   } catch (...) {
-    report({});
+    report({}, batch);  // cut off after it may have been sent: any of its names may exist
     throw;
   }
   if (r.status == 403) {
-    report({});
+    report({}, {});
     throw_auth_error(r);
   }
   return r;
 }
 
-// A 201 or a 409: which names of `batch` this run created.
-BatchOutcome sort_batch(const std::vector<std::string>& batch, const Response& r, Session& session, const Report& report) {
+// A 201 or a 409: which names of `batch` this run created. Only the hub's list proves it: a name the
+// 201 does not list (or every name, for a 409) exists, made by someone; after an attempt whose answer
+// was lost, that someone may be this run or another run that took the same name meanwhile, and
+// nothing the hub says tells them apart, so such a name is unsure, never claimed.
+BatchOutcome sort_batch(const std::vector<std::string>& batch, const Response& r, const Report& report) {
   BatchOutcome out;
-  // an earlier attempt that timed out or got a 5xx may have created the batch; a 429 or a refused
-  // connection did not
-  const bool retried = r.unsure_attempts > 0;
+  // an earlier attempt that timed out, was cut off or got a 5xx may have created names; a 429 or a
+  // refused connection did not
+  const bool answer_lost = r.unsure_attempts > 0;
   std::set<std::string> returned;
   if (r.status == 201) {
-    const json body = parse_json(r, "POST /users");
+    // a 201 made users; a reply that does not say which leaves every name of the batch unsure
+    json body;
+    try {
+      body = parse_json(r, "POST /users");
+    } catch (const HubError&) {
+      report({}, batch);
+      throw;
+    }
     if (!body.is_array()) {
-      report({});
+      report({}, batch);
       throw HubError("POST /users: unexpected reply shape (not a list)");
     }
     for (const auto& u : body) {
       if (u.is_object() && u.contains("name") && u["name"].is_string()) returned.insert(lower(u["name"].get<std::string>()));
     }
   }
-  std::vector<std::string> missing;
   for (const auto& name : batch) {
     if (returned.count(lower(name))) out.ours.push_back(name);
-    else missing.push_back(name);
-  }
-  // an earlier attempt of this request may have created them: claim those that exist now
-  const auto claimed = retried && !missing.empty() ? existing_among(missing, session, true) : std::vector<std::string>{};
-  for (const auto& name : missing) {
-    if (std::find(claimed.begin(), claimed.end(), name) != claimed.end()) out.ours.push_back(name);
+    else if (answer_lost) out.unsure.push_back(name);
     else out.taken.push_back(name);
   }
   return out;
 }
 
-// Any other answer: removes what the batch may have created, and throws HubError.
-[[noreturn]] void batch_failed(const std::vector<std::string>& batch, const Response& r, Session& session, int batch_size,
-                               const Report& report, Creation& c) {
+// Any other answer: names the request may have made are left as unsure (the hub may have made them
+// for this run, or another run made them meanwhile: this run cannot tell), and throws HubError.
+[[noreturn]] void batch_failed(const std::vector<std::string>& batch, const Response& r, Session& session,
+                               const Report& report) {
   logger().error("Failed to create users {}: {}", join(batch), r.describe());
-  // a request that may have reached the hub may have created some: those are this run's to remove
-  const bool may_have_acted = r.status != 400 && r.status != 429 && r.outcome != Outcome::connect_failed &&
-                              r.outcome != Outcome::dns_failed && r.outcome != Outcome::tls_failed;
-  std::vector<std::string> leftovers = may_have_acted ? existing_among(batch, session, true) : std::vector<std::string>{};
-  if (!leftovers.empty()) {
-    logger().warn("Deleting {} users of the failed batch that the hub may have created", leftovers.size());
-    if (delete_users(leftovers, session, batch_size)) leftovers.clear();  // gone: nothing of it remains
+  const bool may_have_acted = r.unsure_attempts > 0 || (r.status != 400 && r.status != 429 && r.outcome != Outcome::connect_failed &&
+                                                        r.outcome != Outcome::dns_failed && r.outcome != Outcome::tls_failed);
+  // a name the hub says it does not have (404) was not made; any other answer: it may exist
+  const std::vector<std::string> unsure = may_have_acted ? existing_among(batch, session, false) : std::vector<std::string>{};
+  if (!unsure.empty()) {
+    logger().warn("The hub may have made {} users of the failed batch ({}): this run cannot prove they are its own, so it "
+                  "leaves them (journaled as unsure)",
+                  unsure.size(), join(unsure));
   }
-  report(leftovers);  // what could not be deleted stays this run's (journal, tear-down, purge --run)
-  c.created.push_back(std::move(leftovers));
+  report({}, unsure);
   throw HubError("creating users failed: " + r.describe());
 }
 
-// The hub already had some of the names: takes new names past the highest on the hub (HubError after
-// kMaxCollisions).
-void after_collision(const std::vector<std::string>& taken, std::vector<std::string>& ours, Session& session,
-                     std::string_view prefix, int count, Creation& c) {
+// Some names were not this run's to take (another client had them, or they are unsure): takes new
+// names past the highest on the hub (HubError after kMaxCollisions).
+void after_collision(const BatchOutcome& b, std::vector<std::string>& ours, Session& session, std::string_view prefix,
+                     int count, Creation& c) {
   ++c.collisions;
-  logger().warn("The hub already had {} of the names this run picked ({}): another run or shard took them; "
-                "taking new names past them",
-                taken.size(), join(taken));
+  if (!b.taken.empty()) {
+    logger().warn("The hub already had {} of the names this run picked ({}): another run or shard took them; "
+                  "taking new names past them",
+                  b.taken.size(), join(b.taken));
+  }
+  if (!b.unsure.empty()) {
+    logger().warn("{} of the names this run picked ({}) exist, but the answer to an earlier attempt of their create "
+                  "request was lost: that attempt or another run made them, and this run cannot tell which, so it "
+                  "does not claim them (journaled as unsure); taking new names past them",
+                  b.unsure.size(), join(b.unsure));
+  }
   if (c.collisions > kMaxCollisions) {
     c.created.push_back(std::move(ours));
     throw HubError(fmt::format("could create only {} of {} users: other clients kept taking the names this run "
@@ -148,6 +162,7 @@ void after_collision(const std::vector<std::string>& taken, std::vector<std::str
   }
   session.progress().phase = Phase::create;
   if (const auto high = highest_number(now, prefix); number_less(c.last, high)) c.last = high;
+  if (const auto high = highest_number(b.unsure, prefix); number_less(c.last, high)) c.last = high;
 }
 
 } // namespace
@@ -175,16 +190,16 @@ std::vector<std::vector<std::string>> create_users(int count, int batch_size, Se
       batch.push_back(std::string(prefix) + "-" + c.last);
     }
     if (hooks != nullptr && hooks->before_batch) hooks->before_batch(batch);
-    const Report report = [&](const std::vector<std::string>& ours) {
-      if (hooks != nullptr && hooks->after_batch) hooks->after_batch(batch, ours);
+    const Report report = [&](const std::vector<std::string>& ours, const std::vector<std::string>& unsure) {
+      if (hooks != nullptr && hooks->after_batch) hooks->after_batch(batch, ours, unsure);
     };
     const Response r = send_batch(batch, session, timeout, report);
-    if (r.status != 201 && r.status != 409) batch_failed(batch, r, session, batch_size, report, c);
-    BatchOutcome b = sort_batch(batch, r, session, report);
+    if (r.status != 201 && r.status != 409) batch_failed(batch, r, session, report);
+    BatchOutcome b = sort_batch(batch, r, report);
     c.total += b.ours.size();
     session.progress().created += static_cast<int>(b.ours.size());
-    report(b.ours);
-    if (!b.taken.empty()) after_collision(b.taken, b.ours, session, prefix, count, c);
+    report(b.ours, b.unsure);
+    if (!b.taken.empty() || !b.unsure.empty()) after_collision(b, b.ours, session, prefix, count, c);
     logger().info("Created {} users ({} of {})", b.ours.size(), c.total, count);
     logger().debug("Created users: {}", join(b.ours, b.ours.size()));
     c.created.push_back(std::move(b.ours));

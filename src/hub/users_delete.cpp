@@ -258,3 +258,26 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
 }
 
 } // namespace hubstress
+
+namespace hubstress {
+
+std::vector<TokenRef> revoke_tokens(const std::vector<TokenRef>& tokens, Session& session, int window) {
+  ScopeTimer timer("revoke_tokens");
+  std::vector<Request> requests;
+  for (const auto& t : tokens) {
+    requests.push_back(session.request("DELETE", user_path(t.user) + "/tokens/" + url_escape(t.id), "/users/{name}/tokens/{id}"));
+  }
+  const auto answers = session.call_all(std::move(requests), static_cast<std::size_t>(std::max(window, 1)));
+  std::vector<TokenRef> revoked;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    // 404: the token (or its user) is gone already
+    if (answers[i].status == 204 || answers[i].status == 200 || answers[i].status == 404) {
+      revoked.push_back(tokens[i]);
+    } else {
+      logger().warn("Could not revoke token {} of {}: {}", tokens[i].id, tokens[i].user, answers[i].describe());
+    }
+  }
+  return revoked;
+}
+
+} // namespace hubstress

@@ -111,7 +111,7 @@ private:
     if (jo_.auth == JourneyAuth::token) {
       const double life = static_cast<double>(r_.stages.size()) * o_.stage_s + jo_.server_timeout_s + jo_.step_timeout_s * 5 +
                           (o_.stay_s >= 0 ? o_.stay_s : static_cast<double>(r_.stages.size()) * o_.stage_s) + 3600;
-      const auto minted = mint_tokens(session_, names, jo_.batch_size, life, j_.students.data() + stage.first);
+      const auto minted = mint_tokens(session_, names, jo_.batch_size, life, j_.students.data() + stage.first, jo_.journal);
       tokens_.insert(tokens_.end(), minted.begin(), minted.end());
     } else {
       tokens_.resize(j_.students.size());

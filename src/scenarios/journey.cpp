@@ -58,7 +58,7 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
       const auto& o = options;
       const double life = o.ramp_up_s + o.server_timeout_s + o.step_timeout_s * (4 + o.cells) + o.think_s * o.cells + 3600;
       result.phases.push_back(run_phase(session, "tokens", [&] {
-                                 tokens = mint_tokens(session, result.created, o.batch_size, life, result.students.data());
+                                 tokens = mint_tokens(session, result.created, o.batch_size, life, result.students.data(), o.journal);
                                }));
     } else {
       tokens.assign(result.created.size(), std::string());

@@ -25,13 +25,18 @@ CreateHooks journal_hooks(Journal* journal, std::vector<std::string>& created) {
   hooks.before_batch = [journal](const std::vector<std::string>& batch) {
     if (journal != nullptr) journal->mark(batch, UserMark::planned);
   };
-  hooks.after_batch = [journal, &created](const std::vector<std::string>& batch, const std::vector<std::string>& ours) {
+  hooks.after_batch = [journal, &created](const std::vector<std::string>& batch, const std::vector<std::string>& ours,
+                                          const std::vector<std::string>& unsure) {
     created.insert(created.end(), ours.begin(), ours.end());
     if (journal == nullptr) return;
     journal->mark(ours, UserMark::created);
+    journal->mark(unsure, UserMark::unsure);  // never this run's to stop or delete: left to a plain purge
     std::vector<std::string> not_ours;  // names the hub already had: never this run's to delete
     for (const auto& name : batch) {
-      if (std::find(ours.begin(), ours.end(), name) == ours.end()) not_ours.push_back(name);
+      if (std::find(ours.begin(), ours.end(), name) == ours.end() &&
+          std::find(unsure.begin(), unsure.end(), name) == unsure.end()) {
+        not_ours.push_back(name);
+      }
     }
     if (!not_ours.empty()) journal->forget(not_ours);
   };

@@ -3,6 +3,7 @@
 // cell's result and on, every request through its own HubClient on the run's CallContext.
 #include "hubstress/scenarios/journey.hpp"
 #include "hubstress/hub/client.hpp"
+#include "hubstress/hub/journal.hpp"
 #include "hubstress/hub/spawn.hpp"
 #include "hubstress/engine/loop.hpp"
 #include "hubstress/hub/errors.hpp"
@@ -70,23 +71,28 @@ inline constexpr std::string_view kNotArrived = "never arrived: the search had s
 
 // Mints each student a token to act as that student (POST /users/{name}/tokens, `tokens` scope),
 // valid for `life_s`. A student whose token could not be made fails at that step; the others go on.
+// The journal, when given, records each token's id (never its value), so that `purge --run` can
+// revoke a token that outlives the run (-k, a hard stop).
 inline std::vector<std::string> mint_tokens(Session& session, const std::vector<std::string>& users, int window, double life_s,
-                                            StudentRecord* students) {
+                                            StudentRecord* students, Journal* journal) {
   const json body{{"note", "hub-stress-test journey"}, {"expires_in", static_cast<long long>(life_s)}};
   std::vector<Request> requests;
   for (const auto& user : users) requests.push_back(session.request(ApiKind::create_token, "/users/" + url_escape(user) + "/tokens", body.dump()));
   const auto answers = session.call_all(std::move(requests), static_cast<std::size_t>(std::max(window, 1)));
   std::vector<std::string> tokens(users.size());
+  std::vector<TokenRef> minted;
   for (std::size_t i = 0; i < users.size(); ++i) {
     const json model = json::parse(answers[i].body, nullptr, false);
     if (answers[i].ok() && model.is_object() && model.contains("token") && model["token"].is_string()) {
       tokens[i] = model["token"].get<std::string>();
       session.context().add_secret(tokens[i]);  // from now on, whether or not its student ever arrives
+      if (model.contains("id") && model["id"].is_string()) minted.push_back({users[i], model["id"].get<std::string>()});
     } else {
       students[i].failed_step = "token";
       students[i].reason = "minting the student's token failed: " + answers[i].describe();
     }
   }
+  if (journal != nullptr) journal->tokens_minted(minted);
   return tokens;
 }
 

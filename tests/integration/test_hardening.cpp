@@ -4,6 +4,8 @@
 // and purge waits for a run that is still going.
 #include "local_hub.hpp"
 
+#include "hubstress/hub/journal.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -51,17 +53,18 @@ std::string run_id(const std::string& output) {
   return std::regex_search(output, m, std::regex("Run (\\S+) \\(journal")) ? m[1].str() : "";
 }
 
-json journal(const LocalHub& hub, const std::string& id) {
-  std::ifstream in(hub.state_dir() + "/tool-state/runs/" + id + ".json");
-  return json::parse(in, nullptr, false);
+// A run's journal as the tool reads it (purge --run's reader).
+hubstress::Journal journal(const LocalHub& hub, const std::string& id) {
+  return hubstress::Journal::load(hub.state_dir() + "/tool-state", id);
 }
 
 // The names a run's journal holds, whatever their mark.
 std::set<std::string> journal_names(const LocalHub& hub, const std::string& id) {
   std::set<std::string> names;
-  const json j = journal(hub, id);
-  if (j.is_object() && j.contains("users")) {
-    for (const auto& [name, mark] : j["users"].items()) names.insert(name);
+  try {
+    const hubstress::Journal j = journal(hub, id);
+    for (const auto& [name, mark] : j.users()) names.insert(name);
+  } catch (const std::exception&) {
   }
   return names;
 }

@@ -1,6 +1,8 @@
 // Never leak, never touch a real user: signals and a hub that dies mid-run, with a real JupyterHub.
 #include "local_hub.hpp"
 
+#include "hubstress/hub/journal.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -31,13 +34,6 @@ void wait_for_spawns(LocalHub& hub, std::size_t at_least) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_GE(hub.active_server_users().size(), at_least) << "the run never got to spawning";
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::vector<std::string> stress_users(LocalHub& hub) {
@@ -94,11 +90,11 @@ TEST(Resilience, PurgeRunTouchesOnlyThatRunsUsers) {
   // a journal edited by hand (or damaged) that names real people: purge --run still deletes only
   // stress-test users
   const std::string journal = m[2].str();
-  auto doc = nlohmann::json::parse(slurp(journal));
-  EXPECT_EQ(doc["users"], (nlohmann::json{{"hub-stress-test-1", "kept"}, {"hub-stress-test-2", "kept"}}));
-  doc["users"]["alice"] = "created";
-  doc["users"]["hub-stress-tester"] = "kept";
-  std::ofstream(journal, std::ios::trunc) << doc.dump();
+  const auto kept = hubstress::Journal::load(hub.state_dir() + "/tool-state", run).users();
+  EXPECT_EQ(kept, (std::map<std::string, hubstress::UserMark>{{"hub-stress-test-1", hubstress::UserMark::kept},
+                                                               {"hub-stress-test-2", hubstress::UserMark::kept}}));
+  std::ofstream(journal, std::ios::app) << R"({"mark": "created", "users": ["alice"]})" << "\n"
+                                        << R"({"mark": "kept", "users": ["hub-stress-tester"]})" << "\n";
   auto second = run_tool(tool_args(hub, {"stress-test", "-c", "3", "-k"}));
   ASSERT_EQ(second.exit_code, 0) << second.output;
   // a dry run deletes nothing, and does not mark the users deleted in the journal either

@@ -2,7 +2,11 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 #include <cstdio>
 #include <stdexcept>
 
@@ -12,13 +16,13 @@
 
 namespace hubstress::testing {
 
-FakeHub::FakeHub(const std::vector<std::string>& options) {
+int start_loopback_script(const std::string& script, const std::vector<std::string>& options, int& pid) {
   int out[2];
-  if (pipe(out) != 0) throw std::runtime_error("fake hub: pipe failed");
+  if (pipe(out) != 0) throw std::runtime_error(script + ": pipe failed");
   const pid_t parent = getpid();
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fake hub: fork failed");
-  if (pid_ == 0) {
+  pid = fork();
+  if (pid < 0) throw std::runtime_error(script + ": fork failed");
+  if (pid == 0) {
     // Dies with the test: a test that crashed would otherwise leave it running, holding the
     // test's stderr open (ctest, or a pipe to `tail`, then waits for it).
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -26,7 +30,7 @@ FakeHub::FakeHub(const std::vector<std::string>& options) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
-    std::vector<std::string> args{"/usr/bin/python3", HST_FAKE_HUB};
+    std::vector<std::string> args{"/usr/bin/python3", script};
     args.insert(args.end(), options.begin(), options.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -37,19 +41,54 @@ FakeHub::FakeHub(const std::vector<std::string>& options) {
   close(out[1]);
   FILE* f = fdopen(out[0], "r");
   char line[64] = {0};
+  int port = 0;
   const bool got = f != nullptr && std::fgets(line, sizeof line, f) != nullptr;
   if (f != nullptr) std::fclose(f);
-  if (!got || std::sscanf(line, "PORT %d", &port_) != 1) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    throw std::runtime_error("fake hub did not start (tests/support/fake_hub.py)");
+  if (!got || std::sscanf(line, "PORT %d", &port) != 1) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    throw std::runtime_error(script + " did not start");
   }
+  return port;
 }
 
-FakeHub::~FakeHub() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  waitpid(pid_, nullptr, 0);
+void stop_loopback_script(int pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+}
+
+FakeHub::FakeHub(const std::vector<std::string>& options) { port_ = start_loopback_script(HST_FAKE_HUB, options, pid_); }
+
+FakeHub::~FakeHub() { stop_loopback_script(pid_); }
+
+CreateProxy::CreateProxy(const std::string& upstream, const std::vector<std::string>& modes) {
+  char templ[] = "/tmp/hst-proxy-XXXXXX";
+  if (mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = templ;
+  std::vector<std::string> args{upstream, dir_};
+  for (const auto& m : modes) args.insert(args.end(), {"--create", m});
+  port_ = start_loopback_script(HST_CREATE_PROXY, args, pid_);
+}
+
+CreateProxy::~CreateProxy() {
+  stop_loopback_script(pid_);
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+bool CreateProxy::wait_held(int n, double seconds) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  const auto marker = std::filesystem::path(dir_) / ("held-" + std::to_string(n));
+  while (!std::filesystem::exists(marker)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+void CreateProxy::release(int n) const {
+  std::ofstream(std::filesystem::path(dir_) / ("release-" + std::to_string(n))).flush();
 }
 
 nlohmann::json FakeHub::state() const {

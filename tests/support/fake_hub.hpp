@@ -10,6 +10,12 @@
 
 namespace hubstress::testing {
 
+// Starts `script` (a Python program that prints "PORT n" first) with `args` under /usr/bin/python3,
+// dying with the test; returns the port, and the child's pid in `pid`. Throws when it does not start.
+int start_loopback_script(const std::string& script, const std::vector<std::string>& args, int& pid);
+// Stops what start_loopback_script started.
+void stop_loopback_script(int pid);
+
 class FakeHub {
 public:
   // `options`: fake_hub.py's (--xsrf, --proxy-503 2, --kernel silent, ...)
@@ -35,5 +41,28 @@ inline SessionOptions session_options(const FakeHub& hub) {
   o.token = FakeHub::token();
   return o;
 }
+
+// tests/support/create_proxy.py in front of a real hub (`upstream`: http://127.0.0.1:PORT): forwards
+// everything, but the n-th create (POST /hub/api/users) gets modes[n-1] (the last repeats): "pass",
+// "swallow" (504, not forwarded), "hold" (not forwarded; 504 once released), "drop" (forwarded, the
+// answer thrown away; 504 once released).
+class CreateProxy {
+public:
+  CreateProxy(const std::string& upstream, const std::vector<std::string>& modes);
+  ~CreateProxy();
+  CreateProxy(const CreateProxy&) = delete;
+  CreateProxy& operator=(const CreateProxy&) = delete;
+
+  // The hub's API through the proxy.
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hub/api"; }
+  // True once create n is held (waits at most `seconds`).
+  bool wait_held(int n, double seconds = 120) const;
+  void release(int n) const;
+
+private:
+  std::string dir_;
+  int pid_ = -1;
+  int port_ = 0;
+};
 
 } // namespace hubstress::testing

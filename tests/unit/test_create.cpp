@@ -72,7 +72,7 @@ TEST(CreateUsers, NamesAnotherRunTookAreReplacedUntilTheCountIsReached) {
   std::vector<std::string> forgotten;
   std::vector<std::string> reported;
   CreateHooks hooks;
-  hooks.after_batch = [&](const std::vector<std::string>& batch, const std::vector<std::string>& ours) {
+  hooks.after_batch = [&](const std::vector<std::string>& batch, const std::vector<std::string>& ours, const std::vector<std::string>&) {
     reported.insert(reported.end(), ours.begin(), ours.end());
     for (const auto& n : batch) {
       if (std::find(ours.begin(), ours.end(), n) == ours.end()) forgotten.push_back(n);
@@ -119,7 +119,7 @@ TEST(CreateUsers, ARunThatCannotGetItsCountFailsLoudlyAndNamesOnlyItsOwn) {
   Session stubborn(o);
   std::vector<std::string> reported;
   CreateHooks hooks;
-  hooks.after_batch = [&](const std::vector<std::string>&, const std::vector<std::string>& ours) {
+  hooks.after_batch = [&](const std::vector<std::string>&, const std::vector<std::string>& ours, const std::vector<std::string>&) {
     reported.insert(reported.end(), ours.begin(), ours.end());
   };
   EXPECT_THROW(create_users(5, 5, stubborn, {}, kDefaultPrefix, &hooks), HubError);

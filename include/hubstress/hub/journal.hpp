@@ -1,19 +1,36 @@
 #pragma once
-// The run journal: which users a run planned, created and deleted, on local disk, so that an
-// interrupted run can be cleaned up later with `purge --run ID`.
+// The run journal: which users a run planned, created and deleted, and which tokens it minted, on
+// local disk, so that an interrupted run can be cleaned up later with `purge --run ID`.
+//
+// The file (<dir>/runs/<id>.jsonl) is append-only: a first line that says which run it is, then one
+// line per change ({"mark": "created", "users": [...]}), each written whole by one write(2); the
+// state is what the lines say, read in order. A torn last line (a crash mid-write) is skipped.
+// Journals of earlier versions (<id>.json, one JSON object) are still read.
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hubstress {
 
-enum class UserMark { planned, created, kept, deleted };
+// planned: in a create request not yet answered; created: the hub's answer proved this run made it;
+// unsure: the request's answer was lost (timeout, 5xx, cut off) and the name exists, made by this
+// run or by another: never claimed, left for a plain purge; kept, deleted: after the run.
+enum class UserMark { planned, created, unsure, kept, deleted };
 const char* to_string(UserMark mark);
+
+// A token minted for a user (POST /users/{name}/tokens): its id, never its value.
+struct TokenRef {
+  std::string user;
+  std::string id;
+  auto operator<=>(const TokenRef&) const = default;
+};
 
 class Journal {
 public:
   // Where journals live: $HUB_STRESS_TEST_STATE_DIR, else $XDG_STATE_HOME/hub-stress-test,
-  // else ~/.local/state/hub-stress-test (each run is <dir>/runs/<id>.json).
+  // else ~/.local/state/hub-stress-test (each run is <dir>/runs/<id>.jsonl).
   static std::string default_dir();
   // A new journal with a fresh id ("20261126T184500Z-1a2b"); written at once.
   static Journal start(const std::string& dir, const std::string& command, const std::string& endpoint,
@@ -26,12 +43,22 @@ public:
   const std::string& endpoint() const { return endpoint_; }
   const std::string& prefix() const { return prefix_; }
 
-  // Records `mark` for `users` and rewrites the file (atomically: write, then rename).
+  // Records `mark` for `users`: one line appended.
   void mark(const std::vector<std::string>& users, UserMark mark);
   // Drops `users` from the journal: planned names the run did not create (the hub had them).
   void forget(const std::vector<std::string>& users);
-  // Users not known to be deleted (planned, created or kept), in name order.
+  // Records tokens minted (their ids) or revoked.
+  void tokens_minted(const std::vector<TokenRef>& tokens);
+  void tokens_revoked(const std::vector<TokenRef>& tokens);
+  // Users not known to be deleted (planned, created, unsure or kept), in name order.
   std::vector<std::string> outstanding() const;
+  // Users whose creation the hub's answer proved (created or kept) and not deleted: this run's to delete.
+  std::vector<std::string> owned() const;
+  // Users in a create request whose answer never proved them this run's (planned or unsure): they
+  // may be another run's, so only a plain purge, once no run of the prefix is alive, removes them.
+  std::vector<std::string> unconfirmed() const;
+  // Tokens minted and not yet revoked, for users not deleted (deleting a user revokes its tokens).
+  std::vector<TokenRef> live_tokens() const;
   // Marks the run over (its process no longer works on the hub); written at once.
   void finish();
   // True while the run's process is alive on this machine and has not finished: a purge now would
@@ -44,7 +71,8 @@ public:
   const std::map<std::string, UserMark>& users() const { return users_; }
 
 private:
-  void save() const;
+  void append(const std::string& line);
+  void apply(const std::string& line);
 
   std::string id_;
   std::string path_;
@@ -55,7 +83,10 @@ private:
   int pid_ = 0;
   std::string host_;
   bool finished_ = false;
+  bool legacy_ = false;     // read from an earlier version's single-object file: rewritten whole
+  bool tail_known_ = false; // the file is known to end with a newline (a torn line is closed first)
   std::map<std::string, UserMark> users_;
+  std::set<TokenRef> tokens_;
 };
 
 } // namespace hubstress

@@ -1,5 +1,6 @@
 #pragma once
 // The seed's five user-management functions (SPEC §2) and the pure pieces they are made of.
+#include "hubstress/hub/journal.hpp"
 #include "hubstress/hub/session.hpp"
 #include "hubstress/model/results.hpp"
 
@@ -80,14 +81,20 @@ bool delete_users(const std::vector<std::string>& usernames, Session& session, i
 // Creates exactly `count` users named after the highest existing N, `batch_size` per request. A
 // name the hub already has (another run or shard took it) is never this run's: the run takes a new
 // name past the highest on the hub instead, as often as needed (HubError after 100 collisions).
-// Returns the names this run created, by batch. Throws HubError when a batch fails (after trying
-// to delete what that batch may have created).
+// Only the hub's answer proves a name this run's (a 201 listing it). A request whose earlier attempt
+// lost its answer (timeout, 502-504, cut off) may have made its names, or another run may have:
+// those of its names the final answer does not list are unsure, never claimed, stopped or deleted
+// by this run; the run takes new names for its count. A failed batch leaves the names that may
+// exist as unsure too.
+// Returns the names this run created, by batch. Throws HubError when a batch fails.
 // What a caller may want to hear about each batch: before it is sent (to journal the names), and
-// once it is known which of its names this run created (so a later failure removes exactly those);
-// after_batch runs for every batch that before_batch saw, also when create_users then throws.
+// once it is known which of its names this run created and which are unsure (the rest: the hub had
+// them); after_batch runs for every batch that before_batch saw, also when create_users then throws.
 struct CreateHooks {
   std::function<void(const std::vector<std::string>& batch)> before_batch;
-  std::function<void(const std::vector<std::string>& batch, const std::vector<std::string>& created)> after_batch;
+  std::function<void(const std::vector<std::string>& batch, const std::vector<std::string>& created,
+                     const std::vector<std::string>& unsure)>
+      after_batch;
 };
 // Names come from `slot` (a shard's numbers).
 std::vector<std::vector<std::string>> create_users(int count, int batch_size, Session& session,
@@ -100,6 +107,10 @@ std::vector<std::string> list_stress_test_users(Session& session, std::string_vi
 // The seed's contract: as above, but other failures than 403 give a warning and an empty list.
 std::vector<std::string> find_existing_stress_test_users(Session& session,
                                                          std::string_view prefix = kDefaultPrefix);
+
+// DELETE /users/{name}/tokens/{id} for each token, `window` in flight; returns those the hub no longer
+// has (204, or 404: the token or its user is gone); the others are logged.
+std::vector<TokenRef> revoke_tokens(const std::vector<TokenRef>& tokens, Session& session, int window = 10);
 
 // Builds a session, finds every stress-test user and deletes it. Throws HubError if any remains.
 void purge_users(const SessionOptions& options, std::string_view prefix = kDefaultPrefix, int batch_size = 10);
