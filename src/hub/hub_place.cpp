@@ -78,9 +78,8 @@ std::set<std::string> resolve(const std::string& host) {
   return out;
 }
 
-} // namespace
-
-HubPlace hub_place(std::string_view endpoint) {
+// The place without its addresses: no look-up.
+HubPlace parse_place(std::string_view endpoint) {
   const std::string url = normalize_api_url(endpoint);  // scheme lower-cased, no trailing slash
   const auto scheme_end = url.find("://");
   const std::string scheme = url.substr(0, scheme_end);
@@ -106,9 +105,16 @@ HubPlace hub_place(std::string_view endpoint) {
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   place.host = lower(host);
-  place.addresses = resolve(place.host);
   for (auto at = path.find("//"); at != std::string::npos; at = path.find("//")) path.erase(at, 1);
   place.path = path;
+  return place;
+}
+
+} // namespace
+
+HubPlace hub_place(std::string_view endpoint) {
+  HubPlace place = parse_place(endpoint);
+  place.addresses = resolve(place.host);
   return place;
 }
 
@@ -116,13 +122,15 @@ bool same_hub(std::string_view a, std::string_view b) {
   if (a == b) return true;
   HubPlace pa, pb;
   try {
-    pa = hub_place(a);
-    pb = hub_place(b);
+    pa = parse_place(a);
+    pb = parse_place(b);
   } catch (const std::invalid_argument&) {
     return false;  // not an endpoint: no hub to be the same as
   }
   if (pa.port != pb.port || pa.path != pb.path) return false;
   if (pa.host == pb.host) return true;
+  pa.addresses = resolve(pa.host);  // looked up only now: another port or path needs no DNS
+  pb.addresses = resolve(pb.host);
   return std::any_of(pa.addresses.begin(), pa.addresses.end(), [&](const std::string& address) { return pb.addresses.count(address) != 0; });
 }
 
