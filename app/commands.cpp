@@ -122,8 +122,9 @@ void write_text(const std::string& path, const std::string& text) {
 // Builds the one Summary and writes every report asked for; returns the exit code, turned into
 // kThresholdExitCode when the run succeeded but a threshold did not hold.
 // The hub watcher's requests run on the run's own event loop.
-SessionOptions on_loop_of(const Session& session, SessionOptions options) {
+SessionOptions on_loop_of(Session& session, SessionOptions options) {
   options.loop = session.loop();
+  options.health = session.context().shared_health();  // the watcher's health checks tell the run's spawns
   return options;
 }
 
@@ -315,6 +316,7 @@ JourneyOptions journey_options(const Config& c, Journal* journal) {
   o.journal = journal;
   o.names = names_of(c);
   if (c.shard) o.place = ArrivalPlace{c.shard->index, c.shard->count, c.total_count};
+  if (c.start_at) o.load_at_unix_s = std::chrono::duration<double>(c.start_at->time_since_epoch()).count();
   return o;
 }
 
@@ -372,8 +374,8 @@ void refuse_purge_during_a_run(const Config& config, const Session& session, con
   }
   if (running.empty()) return;
   const Journal& r = running.front();
-  throw std::invalid_argument("run " + r.id() + " (pid " + std::to_string(r.pid()) +
-                              ") against this hub is still going: let it finish or stop it, or pass --force to purge anyway");
+  throw std::invalid_argument("run " + r.id() + " (pid " + std::to_string(r.pid()) + ") against this hub (as " + r.endpoint() +
+                              ") is still going: let it finish or stop it, or pass --force to purge anyway");
 }
 
 // Names a run's journal holds but never confirmed as its own (planned when a hard stop came, or
@@ -578,7 +580,7 @@ int run_purge(const Config& config, Session& session, const std::atomic<int>& in
   if (!config.run_id.empty()) {
     // a bad run id is bad input: said before anything is sent
     journal = Journal::load(Journal::default_dir(), config.run_id);
-    if (normalize_api_url(journal->endpoint()) != session.endpoint()) {
+    if (!same_hub(journal->endpoint(), session.endpoint())) {
       throw std::invalid_argument("run " + journal->id() + " was against " + journal->endpoint() + ", not " +
                                   session.endpoint());
     }

@@ -1,5 +1,6 @@
 #include "hubstress/hub/client.hpp"
 
+#include "hubstress/hub/health.hpp"
 #include "hubstress/hub/url.hpp"
 #include "hubstress/log.hpp"
 
@@ -116,7 +117,12 @@ Task<bool> answer_later(const Responder& responder, const Request& request, Resp
 
 CallContext::CallContext(engine::Loop& loop, CallSettings settings)
     : loop_(loop), settings_(std::move(settings)),
-      started_unix_s_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
+      started_unix_s_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()),
+      health_(std::make_shared<HubHealth>()) {}
+
+void CallContext::share_health(std::shared_ptr<HubHealth> health) {
+  if (health) health_ = std::move(health);
+}
 
 CallContext::~CallContext() = default;
 

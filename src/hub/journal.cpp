@@ -1,5 +1,6 @@
 #include "hubstress/hub/journal.hpp"
 
+#include "hubstress/hub/url.hpp"
 #include "hubstress/scenarios/stress.hpp"
 
 #include <fmt/chrono.h>
@@ -263,7 +264,8 @@ std::vector<Journal> Journal::running(const std::string& dir, const std::string&
     try {
       Journal j = load(dir, path.stem().string());
       if (j.path() != path.string()) continue;  // an earlier version's file beside its successor: read once
-      if (j.endpoint() == endpoint && j.prefix() == prefix && j.still_running()) out.push_back(std::move(j));
+      // the same hub however it is spelled (localhost or 127.0.0.1, a default port written or not)
+      if (j.prefix() == prefix && j.still_running() && same_hub(j.endpoint(), endpoint)) out.push_back(std::move(j));
     } catch (const std::exception&) {
       continue;  // not a journal of ours
     }

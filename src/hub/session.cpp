@@ -1,6 +1,7 @@
 #include "hubstress/hub/session.hpp"
 
 #include "hubstress/hub/errors.hpp"
+#include "hubstress/hub/health.hpp"
 #include "hubstress/log.hpp"
 #include "hubstress/hub/url.hpp"
 
@@ -44,7 +45,10 @@ CallSettings Session::settings_of(const SessionOptions& o) {
 Session::Session(SessionOptions options)
     : options_(std::move(options)), api_url_(normalize_api_url(options_.endpoint)),
       endpoint_(redact_credentials(api_url_)), loop_(options_.loop ? options_.loop : std::make_shared<engine::Loop>()),
-      context_(*loop_, settings_of(options_)), admin_(context_, api_url_, options_.token) {}
+      context_(*loop_, settings_of(options_)), admin_(context_, api_url_, options_.token) {
+  context_.set_health_url(root_of_api_url(api_url_) + kHubHealthRoute);
+  context_.share_health(options_.health);
+}
 
 Session::~Session() = default;
 

@@ -1,5 +1,7 @@
 #include "hubstress/hub/spawn.hpp"
 
+#include "hubstress/hub/health.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -73,6 +75,16 @@ Task<SpawnEnd> start(HubClient& client, const SpawnPlan& plan, const ThrottleWai
       }
       co_return end;
     }
+    if (a.status == 404) {
+      // a hub restarting behind a proxy answers 404 for everything: asked again until it is back
+      const bool restarting = co_await restart_404(client, stop);
+      if (!restarting) co_return ended(std::move(end), SpawnHow::refused, refusal(plan, a));
+      if (deadline - Clock::now() <= std::chrono::seconds(1)) {
+        co_return ended(std::move(end), SpawnHow::timed_out, refusal(plan, a) + " (the hub was restarting: its health check failed)");
+      }
+      if (!co_await engine::sleep(std::chrono::seconds(1), stop)) co_return ended(std::move(end), SpawnHow::interrupted, "interrupted");
+      continue;
+    }
     if (!a.answered() || (a.status != 429 && a.status != 503)) co_return ended(std::move(end), SpawnHow::refused, refusal(plan, a));
     if (a.status == 429) ++end.throttled;
     const auto waiting = Clock::now();
@@ -122,8 +134,10 @@ Task<SpawnEnd> follow(HubClient& client, const SpawnPlan& plan, SpawnEnd end, st
     const Response& head = stream.head();
     if (head.outcome == Outcome::interrupted) co_return ended(std::move(end), SpawnHow::interrupted, "interrupted");
     if (head.outcome == Outcome::timeout) co_return ended(std::move(end), SpawnHow::timed_out, last);
-    const bool again = !head.answered() || head.status >= 500;
-    if (!stream.ok() && !start_error.empty()) co_return ended(std::move(end), SpawnHow::refused, start_error);
+    bool restarting = false;  // a 404 from a hub restarting behind a proxy, not from the hub
+    if (head.status == 404) restarting = co_await restart_404(client, stop);
+    const bool again = restarting || !head.answered() || head.status >= 500;
+    if (!restarting && !stream.ok() && !start_error.empty()) co_return ended(std::move(end), SpawnHow::refused, start_error);
     if (!again && head.status == 400) {
       co_return ended(std::move(end), SpawnHow::refused, "the hub says the server is not starting: " + head.describe());
     }

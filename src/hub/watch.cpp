@@ -66,17 +66,28 @@ engine::Task<void> HubWatch::scrape_once() {
     if (!h.ok() && healthy_) logger().warn("Hub health check failed: {}", h.describe());
     if (h.ok() && !healthy_) logger().info("Hub is healthy again");
     healthy_ = h.ok();
+    session_.context().health().saw(h.ok());  // shared with the run's spawns
     if (metrics_readable_) {
       const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
       Request metrics = session_.request(ApiKind::metrics, metrics_path_);
       metrics.retry = false;
-      on_metrics(co_await session_.admin().call(std::move(metrics)), t);
+      const Response m = co_await session_.admin().call(std::move(metrics));
+      bool restarting = false;
+      const std::stop_token unstoppable;  // named: see the GCC 12 note in loop.hpp
+      if (m.status == 404) restarting = co_await restart_404(session_.admin(), unstoppable);
+      on_metrics(m, t, restarting);
     }
   }
   busy_ = false;
 }
 
-void HubWatch::on_metrics(const Response& m, double t) {
+void HubWatch::on_metrics(const Response& m, double t, bool restarting) {
+  if (restarting) {
+    // the hub restarts behind a proxy that answers 404 for it: a gap, asked again at the next scrape
+    if (!gap_said_) logger().warn("Hub metrics: {} while the hub restarts; asked again at the next scrape", m.describe());
+    gap_said_ = true;
+    return;
+  }
   if (m.status == 403 || m.status == 404) {
     logger().warn("Hub metrics are not readable ({}); the token needs read:metrics", m.describe());
     metrics_readable_ = false;

@@ -109,8 +109,10 @@ private:
       j_.students.push_back(std::move(s));
     }
     if (jo_.auth == JourneyAuth::token) {
-      const double life = static_cast<double>(r_.stages.size()) * o_.stage_s + jo_.server_timeout_s + jo_.step_timeout_s * 5 +
-                          (o_.stay_s >= 0 ? o_.stay_s : static_cast<double>(r_.stages.size()) * o_.stage_s) + 3600;
+      // the first stage's are minted before the wait for --start-at: they live through it too
+      const double life = token_life_s(static_cast<double>(r_.stages.size()) * o_.stage_s + jo_.server_timeout_s + jo_.step_timeout_s * 5 +
+                                           (o_.stay_s >= 0 ? o_.stay_s : static_cast<double>(r_.stages.size()) * o_.stage_s) + 3600,
+                                       jo_.load_at_unix_s);
       const auto minted = mint_tokens(session_, names, jo_.batch_size, life, j_.students.data() + stage.first, jo_.journal);
       tokens_.insert(tokens_.end(), minted.begin(), minted.end());
     } else {

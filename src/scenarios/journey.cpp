@@ -54,9 +54,11 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
     }
     if (options.auth == JourneyAuth::token) {
       progress.phase = Phase::tokens;
-      // long enough for the whole journey, short enough that a kept user's token does not linger
+      // long enough for the wait for --start-at and the whole journey, short enough that a kept
+      // user's token does not linger
       const auto& o = options;
-      const double life = o.ramp_up_s + o.server_timeout_s + o.step_timeout_s * (4 + o.cells) + o.think_s * o.cells + 3600;
+      const double life = token_life_s(o.ramp_up_s + o.server_timeout_s + o.step_timeout_s * (4 + o.cells) + o.think_s * o.cells + 3600,
+                                       o.load_at_unix_s);
       result.phases.push_back(run_phase(session, "tokens", [&] {
                                  tokens = mint_tokens(session, result.created, o.batch_size, life, result.students.data(), o.journal);
                                }));

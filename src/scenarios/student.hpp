@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <memory>
 #include <random>
 
@@ -69,13 +71,20 @@ struct Class {
 // A capacity student who never arrived because the search had stopped before its arrival.
 inline constexpr std::string_view kNotArrived = "never arrived: the search had stopped";
 
+// Seconds a student's token must live, minted now: `run_s` (its journey at the longest, with a
+// margin) after the wait for the load to begin at `load_at_unix_s` (--start-at; 0 or past: none).
+inline double token_life_s(double run_s, double load_at_unix_s) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::ceil(std::max(0.0, load_at_unix_s - now) + run_s);
+}
+
 // Mints each student a token to act as that student (POST /users/{name}/tokens, `tokens` scope),
 // valid for `life_s`. A student whose token could not be made fails at that step; the others go on.
 // The journal, when given, records each token's id (never its value), so that `purge --run` can
 // revoke a token that outlives the run (-k, a hard stop).
 inline std::vector<std::string> mint_tokens(Session& session, const std::vector<std::string>& users, int window, double life_s,
                                             StudentRecord* students, Journal* journal) {
-  const json body{{"note", "hub-stress-test journey"}, {"expires_in", static_cast<long long>(life_s)}};
+  const json body{{"note", "hub-stress-test journey"}, {"expires_in", static_cast<long long>(std::ceil(life_s))}};
   std::vector<Request> requests;
   for (const auto& user : users) requests.push_back(session.request(ApiKind::create_token, "/users/" + url_escape(user) + "/tokens", body.dump()));
   const auto answers = session.call_all(std::move(requests), static_cast<std::size_t>(std::max(window, 1)));

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 
 #include <atomic>
@@ -258,4 +259,23 @@ TEST(StressFaults, AProgressStreamThatEndsAfterItsWindowClosedIsDropped) {
   const auto state = hub.state();
   EXPECT_EQ(state["users"].size(), 0u) << state.dump();
   EXPECT_EQ(state["servers"].size(), 0u) << state.dump();
+}
+
+// Issue 22 item 7: tokens minted before a distant --start-at live through the wait and the journey.
+TEST(JourneyFaults, StudentTokensLiveThroughTheWaitForStartAtAndTheJourney) {
+  FakeHub hub;
+  hs::Session session(session_options(hub));
+  auto o = options(2);
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  o.load_at_unix_s = now + 3 * 3600;  // --start-at three hours ahead
+  int waits = 0;
+  o.before_load = [&] { ++waits; };  // the wait itself is --start-at's (wait_for_start): not three hours here
+  const auto r = hs::journey(session, o);
+  EXPECT_EQ(waits, 1);
+  // a student's longest journey: the last arrival, then every step to its time-out, cells and pauses
+  const double longest = o.ramp_up_s + o.server_timeout_s + o.step_timeout_s * (4 + o.cells) + o.think_s * o.cells;
+  const auto state = hub.state();
+  ASSERT_EQ(state["token_expires_in"].size(), 2u) << state.dump();
+  for (const auto& asked : state["token_expires_in"]) EXPECT_GE(asked.get<double>(), 3 * 3600 + longest) << state.dump();
+  expect_nothing_left(hub, r);
 }

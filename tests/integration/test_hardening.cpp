@@ -28,6 +28,7 @@ using hubstress::testing::BackgroundTool;
 using hubstress::testing::LocalHub;
 using hubstress::testing::run_tool;
 using hubstress::testing::run_tool_via;
+using hubstress::testing::with;
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -336,11 +337,19 @@ TEST(Hardening, PurgeWhileARunIsGoingNeedsForce) {
   ASSERT_TRUE(tool.running()) << tool.output();
   const std::string id = run_id(tool.output());
   ASSERT_FALSE(id.empty()) << tool.output();
-  for (const auto& args : {std::vector<std::string>{"purge"}, std::vector<std::string>{"purge", "--run", id}}) {
-    const auto refused = run_tool(tool_args(hub, args));
-    EXPECT_EQ(refused.exit_code, 1) << refused.output;
-    EXPECT_NE(refused.output.find("still going"), std::string::npos) << refused.output;
-    EXPECT_NE(refused.output.find("--force"), std::string::npos) << refused.output;
+  // the run's hub however it is spelled (issue 22 item 2): localhost for 127.0.0.1, its root URL with
+  // or without a slash, upper case, a doubled slash, ::1 (refused before anything is sent)
+  const std::string port = hub.endpoint().substr(hub.endpoint().rfind(':') + 1, hub.endpoint().find("/hub/api") - hub.endpoint().rfind(':') - 1);
+  const std::vector<std::string> spellings{hub.endpoint(), "http://localhost:" + port + "/hub/api",
+                                           "http://127.0.0.1:" + port + "/", "http://LOCALHOST:" + port,
+                                           "http://localhost:" + port + "//hub/", "http://[::1]:" + port + "/hub/api"};
+  for (const auto& endpoint : spellings) {
+    for (const auto& args : {std::vector<std::string>{"purge"}, std::vector<std::string>{"purge", "--run", id}}) {
+      const auto refused = run_tool(with({"-e", endpoint, "-t", hub.token()}, args));
+      EXPECT_EQ(refused.exit_code, 1) << endpoint << ": " << refused.output;
+      EXPECT_NE(refused.output.find("still going"), std::string::npos) << endpoint << ": " << refused.output;
+      EXPECT_NE(refused.output.find("--force"), std::string::npos) << refused.output;
+    }
   }
   EXPECT_FALSE(stress_users(hub).empty()) << "a refused purge deleted users";
   tool.signal(SIGINT);

@@ -15,6 +15,9 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <thread>
+
+#include <csignal>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -219,5 +222,31 @@ TEST(Shards, BadShardInputIsOneLineAndExitOne) {
                             {"JOB_COMPLETION_INDEX=2", "HUB_STRESS_TEST_STATE_DIR=" + dir});
   EXPECT_EQ(pod.exit_code, 0) << pod.output;
   EXPECT_NE(pod.output.find("Shard 2/4: 2 of the test's 10 users"), std::string::npos) << pod.output;
+  std::filesystem::remove_all(dir);
+}
+
+// Issue 22 item 7, through the command line: with --start-at three hours ahead, the students' tokens
+// are minted before the wait and must live through it and the journey (they expired after 72
+// minutes). Stopped with Ctrl-C while it waits: the users are removed.
+TEST(Shards, StudentTokensMintedBeforeADistantStartAtOutliveTheWait) {
+  FakeHub fake;
+  const std::string dir = std::filesystem::temp_directory_path() / ("hst-start-at-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  setenv("HUB_STRESS_TEST_STATE_DIR", (dir + "/tool-state").c_str(), 1);
+  const auto [start_at, unix_s] = start_in(3 * 3600);
+  BackgroundTool tool({"-e", fake.url() + "/hub/api", "-t", FakeHub::token(), "journey", "-c", "3", "--ramp-up", "10m",
+                       "--start-at", start_at, "-q"},
+                      dir);
+  for (int i = 0; i < 300 && tool.output().find("Waiting") == std::string::npos; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_NE(tool.output().find("Waiting"), std::string::npos) << tool.output();
+  tool.signal(SIGINT);
+  EXPECT_EQ(tool.wait(), 130) << tool.output();
+  const json state = fake.state();
+  ASSERT_EQ(state["token_expires_in"].size(), 3u) << state.dump();
+  // the wait, then the last arrival (10 min), its server's time-out (300 s) and each step's (60 s)
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double wait_left = unix_s - now;
+  for (const auto& asked : state["token_expires_in"]) EXPECT_GE(asked.get<double>(), wait_left + 600 + 300 + 60 * 4) << state.dump();
+  EXPECT_TRUE(state["users"].empty()) << state.dump();
   std::filesystem::remove_all(dir);
 }

@@ -53,11 +53,22 @@ JupyterHub already needs). Faults are switched on by options:
                        raise        each cell raises ZeroDivisionError: division by zero
                        silent, drop, wrong   as --kernel
                        delete-500   DELETE of its kernel answers 500 "kernel busy" (the kernel stays)
+  --restart-404 S      the first start request begins S seconds in which every route (the hub's
+                       health check and metrics included, the users' servers not) is answered 404,
+                       as a proxy answers for a hub that restarts behind it. GET /_restart?seconds=S
+                       begins such S seconds at any time
+  --metrics 404        GET /hub/metrics is answered 404 while the hub is healthy (a hub that serves
+                       none); otherwise it is a little Prometheus text
+
+GET /hub/health answers 200 (404 while restarting). A start request for a user that does not exist
+is answered 404, as the hub does.
 
 It prints "PORT <n>" on stdout once it listens on 127.0.0.1. GET /_state answers what a test
 checks afterwards: users left, servers running, kernels started/deleted, cells run, and for a
 capacity run: max_pending (the most spawns pending at once), starts (start requests answered 202),
-slowed (spawns given --slow-delay), start_failures_by_rate (spawns failed by --starts-per-minute).
+slowed (spawns given --slow-delay), start_failures_by_rate (spawns failed by --starts-per-minute);
+restart_404s (answers given while restarting), metrics_scrapes (metrics answered 200),
+token_expires_in (the expires_in of every token asked for, in order).
 A server is stopped (DELETE /hub/api/users/NAME/server) by the admin or by the user's own token.
 """
 import argparse
@@ -92,13 +103,18 @@ p.add_argument("--echo", action="store_true")
 p.add_argument("--login-delay", type=float, default=0.0)
 p.add_argument("--cell-delay", type=float, default=0.0)
 p.add_argument("--faults", default="ok")
+p.add_argument("--restart-404", type=float, default=0.0)
+p.add_argument("--metrics", choices=["ok", "404"], default="ok")
 args = p.parse_args()
+outage = {"until": 0.0, "begun": False}  # --restart-404 and /_restart: every route 404 until then
+STARTED_AT = time.time()
 
 users = {}  # name -> {"ready_at": t or None, "failed": bool, "started": t}
 tokens = {args.token: None}  # token -> user name (None: the admin)
 state = {"created": 0, "answers_429": 0, "requests": 0, "kernels_started": 0, "kernels_deleted": 0, "cells": 0, "logins": 0, "ws_connections": 0, "xsrf_refused": 0,
          "ignored_before_info": 0, "kernel_info_replies": 0, "server_api_refused": 0,
-         "max_pending": 0, "starts": 0, "slowed": 0, "start_failures_by_rate": 0, "kernel_deletes_refused": 0}
+         "max_pending": 0, "starts": 0, "slowed": 0, "start_failures_by_rate": 0,
+         "restart_404s": 0, "metrics_scrapes": 0, "token_expires_in": [], "kernel_deletes_refused": 0}
 taken = collections.deque()  # --starts-per-minute: times of the starts let through in the last minute
 kernels = {}  # id -> user
 HUB_XSRF = "2|hubxsrf|" + secrets.token_hex(4)
@@ -142,6 +158,10 @@ class Base(web.RequestHandler):
 
     def prepare(self):
         state["requests"] += 1
+        if time.monotonic() < outage["until"]:
+            state["restart_404s"] += 1
+            self.set_status(404)
+            self.finish("404: Not Found (the hub behind this proxy is restarting)")
 
     def who(self):
         auth = self.request.headers.get("Authorization", "")
@@ -269,8 +289,15 @@ def start(name):
 
 class Server(Base):
     def post(self, name):
-        if not may_act_for(self, name) or name not in users:
+        if args.restart_404 > 0 and not outage["begun"]:
+            outage["begun"] = True  # the hub restarts as the spawns begin
+            outage["until"] = time.monotonic() + args.restart_404
+            state["restart_404s"] += 1
+            raise web.HTTPError(404)
+        if not may_act_for(self, name):
             raise web.HTTPError(403)
+        if name not in users:
+            raise web.HTTPError(404)
         if throttled(self):
             return
         if fault(name) == "spawn-403":
@@ -321,6 +348,7 @@ class Tokens(Base):
         self.admin()
         if name not in users:
             raise web.HTTPError(404)
+        state["token_expires_in"].append(json.loads(self.request.body or b"{}").get("expires_in"))
         token = "tok-" + secrets.token_hex(8)
         tokens[token] = name
         self.send_json({"token": token, "user": name}, 201)
@@ -383,7 +411,7 @@ class UserServer(Base):
         return self.get_cookie(f"fake-user-{name}") == "ok"
 
     def prepare(self):
-        super().prepare()
+        state["requests"] += 1  # no outage here: the users' servers are the proxy's routes, not the hub's
         name = self.path_args[0]
         if not routed(name):
             raise web.HTTPError(503, "no route")
@@ -511,6 +539,28 @@ class Channels(websocket.WebSocketHandler):
         self.reply(msg, "shell", "execute_reply", {"status": "ok", "execution_count": state["cells"]})
 
 
+class Health(Base):
+    def get(self):
+        self.send_json({})
+
+
+class Metrics(Base):
+    def get(self):
+        if args.metrics == "404":
+            raise web.HTTPError(404)
+        state["metrics_scrapes"] += 1
+        running = sum(1 for u in users.values() if u.get("started") is not None and not u.get("failed"))
+        self.set_header("Content-Type", "text/plain; version=0.0.4")
+        self.finish(f"process_start_time_seconds {STARTED_AT:.2f}\njupyterhub_running_servers {running}\n"
+                    f"jupyterhub_total_users {len(users)}\n")
+
+
+class Restart(web.RequestHandler):
+    def get(self):
+        outage["until"] = time.monotonic() + float(self.get_argument("seconds"))
+        self.finish("{}")
+
+
 class State(web.RequestHandler):
     def get(self):
         self.finish(json.dumps(dict(state, users=sorted(users), kernels=len(kernels),
@@ -530,6 +580,9 @@ app = web.Application([
     (r"/hub/spawn", Spawn),
     (r"/user/([^/]+)/api/kernels/([^/]+)/channels", Channels),
     (r"/user/([^/]+)/(.*)", UserServer),
+    (r"/hub/health", Health),
+    (r"/hub/metrics", Metrics),
+    (r"/_restart", Restart),
     (r"/_state", State),
 ])
 

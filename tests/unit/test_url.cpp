@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -88,4 +89,41 @@ TEST(NormalizeApiUrl, AnEndpointEndingInApiThatIsNotTheHubsSaysWhatToPass) {
   EXPECT_EQ(normalize_api_url("http://hub/hub/api/"), "http://hub/hub/api");
   EXPECT_EQ(normalize_api_url("http://hub/apis"), "http://hub/apis/hub/api");
   EXPECT_EQ(normalize_api_url("http://hub/prefix/hub"), "http://hub/prefix/hub/api");
+}
+
+// Issue 22 item 2: the purge guard compares hubs by where they lead, not by the URL's text.
+TEST(SameHub, OneHubSpelledDifferently) {
+  using hubstress::same_hub;
+  const std::vector<std::string> spellings{
+      "http://127.0.0.1:8765/hub/api", "http://localhost:8765/hub/api",  "http://LOCALHOST:8765/hub/api/",
+      "http://127.0.0.1:8765/",        "http://127.0.0.1:8765",          "http://127.0.0.1:8765/hub/",
+      "HTTP://127.0.0.1:8765//hub/api", "http://[::1]:8765/hub/api",     "http://***@127.0.0.1:8765/hub/api",
+      "http://admin:pw@localhost:8765/hub/api"};
+  for (const auto& a : spellings) {
+    for (const auto& b : spellings) EXPECT_TRUE(same_hub(a, b)) << a << " and " << b;
+  }
+  // the scheme's default port, written or not
+  EXPECT_TRUE(same_hub("http://127.0.0.1/hub/api", "http://localhost:80/hub/api"));
+  EXPECT_TRUE(same_hub("https://localhost/x/hub/api", "https://127.0.0.1:443/x/"));
+}
+
+TEST(SameHub, AnotherPortPathOrHostIsAnotherHub) {
+  using hubstress::same_hub;
+  EXPECT_FALSE(same_hub("http://127.0.0.1:8765/hub/api", "http://127.0.0.1:8766/hub/api"));
+  EXPECT_FALSE(same_hub("http://localhost/hub/api", "https://localhost/hub/api"));  // 80 and 443
+  EXPECT_FALSE(same_hub("http://127.0.0.1:8765/a/hub/api", "http://127.0.0.1:8765/b/hub/api"));
+  EXPECT_FALSE(same_hub("http://127.0.0.1:8765/hub/api", "http://192.0.2.7:8765/hub/api"));  // TEST-NET-1: not this machine
+  EXPECT_FALSE(same_hub("http://127.0.0.1:8765/hub/api", "not a url"));
+}
+
+TEST(HubPlace, PortAndPathAsWritten) {
+  // (no name here that only a DNS server knows: tests send nothing beyond this machine)
+  const auto place = hubstress::hub_place("https://***@LocalHost:8443/prefix/hub/");
+  EXPECT_EQ(place.host, "localhost");
+  EXPECT_EQ(place.port, 8443);
+  EXPECT_EQ(place.path, "/prefix/hub/api");
+  EXPECT_EQ(hubstress::hub_place("http://[::1]/").host, "::1");
+  EXPECT_EQ(hubstress::hub_place("http://[::1]/").port, 80);
+  EXPECT_EQ(hubstress::hub_place("http://localhost:9/").addresses, std::set<std::string>{"local"});
+  EXPECT_THROW(hubstress::hub_place("http://h:99999x/"), std::invalid_argument);
 }

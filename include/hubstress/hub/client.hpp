@@ -25,6 +25,8 @@ namespace hubstress {
 
 template <class T = void> using Task = engine::Task<T>;
 
+class HubHealth;  // health.hpp
+
 // Answers a request instead of the network: the dry run, and tests without a hub.
 using Responder = std::function<Response(const Request&)>;
 
@@ -83,6 +85,14 @@ public:
   void count_retry(const Request& request, const Response& response, double wait, const std::string& shown);
   double jitter();  // a number in [0, 1) for the back-off
 
+  // The hub's health check (GET {root}/hub/health, absolute; "" when unknown) and what the run's
+  // clients and its watcher saw of it: a 404 while it fails is a restarting hub's (health.hpp).
+  void set_health_url(std::string url) { health_url_ = std::move(url); }
+  const std::string& health_url() const { return health_url_; }
+  HubHealth& health() { return *health_; }
+  const std::shared_ptr<HubHealth>& shared_health() const { return health_; }
+  void share_health(std::shared_ptr<HubHealth> health);  // another context's (the watcher's is the run's)
+
 private:
   engine::Loop& loop_;
   CallSettings settings_;
@@ -100,6 +110,8 @@ private:
   int unanswered_in_a_row_ = 0;
   std::unique_ptr<std::stop_source> down_ = std::make_unique<std::stop_source>();
   std::mt19937_64 rng_{std::random_device{}()};
+  std::string health_url_;
+  std::shared_ptr<HubHealth> health_;
 };
 
 // A text/event-stream answer read event by event (each with the time it arrived). Recorded once,

@@ -65,8 +65,8 @@ public:
   // pull users out from under it.
   bool still_running() const;
   int pid() const { return pid_; }
-  // Every journal in `dir` whose run is still running, against `endpoint` (as shown, credentials
-  // redacted) with `prefix`; damaged journals are skipped.
+  // Every journal in `dir` whose run is still running, against the hub `endpoint` leads to (same_hub:
+  // however either is spelled) with `prefix`; damaged journals are skipped.
   static std::vector<Journal> running(const std::string& dir, const std::string& endpoint, const std::string& prefix);
   const std::map<std::string, UserMark>& users() const { return users_; }
 

@@ -24,6 +24,8 @@ struct SessionOptions {
   Responder responder;
   // The event loop to run on, shared with other sessions (the hub watcher's); empty: one of its own.
   std::shared_ptr<engine::Loop> loop;
+  // What another session saw of the hub's health (the watcher shares the run's); empty: its own.
+  std::shared_ptr<HubHealth> health;
 };
 
 // The admin's side of a run (the seed's `session`, SPEC §1): the run's CallContext, the admin's

@@ -1,5 +1,6 @@
 #pragma once
 // Turning what the user typed into the hub's REST API base URL.
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,22 @@ std::string root_of_api_url(std::string_view api_url);
 std::string redact_credentials(std::string_view url);
 // The credentials of a URL ("admin:secret"), or "" when it has none: secrets to redact in answers.
 std::string url_credentials(std::string_view url);
+
+// Where an endpoint leads, for telling whether two spellings name one hub: the host's addresses (any
+// address of this machine, loopback or not, counts as the one address "local"), the port (the
+// scheme's default when none is written) and the API path. "http://localhost:8000/hub/api",
+// "http://127.0.0.1:8000/" and "http://LOCALHOST:8000//hub/" lead to one place.
+struct HubPlace {
+  std::string host;                 // lower-cased, without credentials or port
+  std::set<std::string> addresses;  // what the host resolves to now; empty when it does not
+  int port = 0;
+  std::string path;                 // the API path, "/prefix/hub/api", repeated slashes made one
+};
+// Throws std::invalid_argument for what normalize_api_url refuses. Resolves the host (a DNS look-up).
+HubPlace hub_place(std::string_view endpoint);
+// True when `a` and `b` lead to one hub: same port and API path, and a host in common (by name, or by
+// an address both resolve to). The purge guard compares runs by this, never by the URL's text.
+bool same_hub(std::string_view a, std::string_view b);
 
 // "a b/c" -> "a%20b%2Fc": user names are put into paths through this.
 std::string url_escape(std::string_view text);

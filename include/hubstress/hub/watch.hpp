@@ -1,10 +1,12 @@
 #pragma once
 // Watches the hub while a run goes on: scrapes GET /hub/metrics (when the token may read it) and
-// GET /hub/health at the start, every `interval_s`, and at the end. Its requests are its own
+// GET /hub/health at the start, every `interval_s`, and at the end. A 403 or 404 on the metrics
+// stops asking for them, except a 404 while the hub restarts (health.hpp): that is a gap. Its requests are its own
 // session's, on the run's event loop (SessionOptions::loop): a ticker starts a scrape while the
 // run's loop runs, so there is no thread of its own and nothing shared across threads.
 #include "hubstress/engine/loop.hpp"
 #include "hubstress/model/hub_metrics.hpp"
+#include "hubstress/hub/health.hpp"
 #include "hubstress/hub/session.hpp"
 
 #include <atomic>
@@ -14,9 +16,6 @@
 #include <vector>
 
 namespace hubstress {
-
-// The route the watcher's health checks are recorded under.
-inline constexpr const char* kHubHealthRoute = "/hub/health";
 
 class HubWatch {
 public:
@@ -36,13 +35,14 @@ public:
 private:
   void scrape();  // starts one unless one is under way: health, then metrics; `busy_` until both are answered
   engine::Task<void> scrape_once();
-  void on_metrics(const Response& m, double t);
+  void on_metrics(const Response& m, double t, bool restarting);
 
   Session session_;
   std::string metrics_path_;
   std::string health_path_;
   engine::Group scrapes_;  // the scrape under way, if any
   bool metrics_readable_ = true;
+  bool gap_said_ = false;  // a 404 while the hub restarted was logged once
   bool healthy_ = true;
   bool busy_ = false;
   bool stopped_ = false;

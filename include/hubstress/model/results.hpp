@@ -118,6 +118,8 @@ struct JourneyOptions {
   NameSlot names;                      // the numbers this run may take (a shard's)
   ArrivalPlace place;                  // a shard's places in the whole class's arrivals
   std::function<void()> before_load;   // runs once the students are set up, just before the first arrives
+  double load_at_unix_s = 0;           // when the load begins (--start-at), Unix seconds; 0: at once.
+                                       // A token minted before it lives through the wait too
 };
 
 // One timed step of one student.
