@@ -10,6 +10,7 @@
 #include "hubstress/log.hpp"
 #include "hubstress/hub/url.hpp"
 #include "hubstress/hub/users.hpp"
+#include "student_tokens.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <algorithm>
@@ -70,40 +71,6 @@ struct Class {
 
 // A capacity student who never arrived because the search had stopped before its arrival.
 inline constexpr std::string_view kNotArrived = "never arrived: the search had stopped";
-
-// Seconds a student's token must live, minted now: `run_s` (its journey at the longest, with a
-// margin) after the wait for the load to begin at `load_at_unix_s` (--start-at; 0 or past: none).
-inline double token_life_s(double run_s, double load_at_unix_s) {
-  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return std::ceil(std::max(0.0, load_at_unix_s - now) + run_s);
-}
-
-// Mints each student a token to act as that student (POST /users/{name}/tokens, `tokens` scope),
-// valid for `life_s`. A student whose token could not be made fails at that step; the others go on.
-// The journal, when given, records each token's id (never its value), so that `purge --run` can
-// revoke a token that outlives the run (-k, a hard stop).
-inline std::vector<std::string> mint_tokens(Session& session, const std::vector<std::string>& users, int window, double life_s,
-                                            StudentRecord* students, Journal* journal) {
-  const json body{{"note", "hub-stress-test journey"}, {"expires_in", static_cast<long long>(std::ceil(life_s))}};
-  std::vector<Request> requests;
-  for (const auto& user : users) requests.push_back(session.request(ApiKind::create_token, "/users/" + url_escape(user) + "/tokens", body.dump()));
-  const auto answers = session.call_all(std::move(requests), static_cast<std::size_t>(std::max(window, 1)));
-  std::vector<std::string> tokens(users.size());
-  std::vector<TokenRef> minted;
-  for (std::size_t i = 0; i < users.size(); ++i) {
-    const json model = json::parse(answers[i].body, nullptr, false);
-    if (answers[i].ok() && model.is_object() && model.contains("token") && model["token"].is_string()) {
-      tokens[i] = model["token"].get<std::string>();
-      session.context().add_secret(tokens[i]);  // from now on, whether or not its student ever arrives
-      if (model.contains("id") && model["id"].is_string()) minted.push_back({users[i], model["id"].get<std::string>()});
-    } else {
-      students[i].failed_step = "token";
-      students[i].reason = "minting the student's token failed: " + answers[i].describe();
-    }
-  }
-  if (journal != nullptr) journal->tokens_minted(minted);
-  return tokens;
-}
 
 // A request of a student's, of this kind (its method and route from the kind) to `path` under the
 // hub's root. A student's step handles its own retries.
