@@ -221,7 +221,11 @@ private:
         co_return;
       }
     }
-    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    // open() holds the caller's deadline; Beast's suggested 30 s would cut a slow upgrade short
+    // (jupyter-server answers a kernel's upgrade only once the kernel is ready)
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::client);
+    timeouts.handshake_timeout = websocket::stream_base::none();
+    ws.set_option(timeouts);
     ws.set_option(websocket::stream_base::decorator([options = self->options_](websocket::request_type& req) {
       req.set(beast::http::field::user_agent, options.user_agent);
       for (const auto& line : options.headers) {

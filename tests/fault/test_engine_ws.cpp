@@ -115,3 +115,20 @@ TEST(EngineWebSocket, ARefusedUpgradeOrNoServerIsAnErrorValue) {
   EXPECT_EQ(unreachable.errc, engine::Errc::connect_failed) << unreachable.reason;
   EXPECT_EQ(not_ws.errc, engine::Errc::connect_failed);
 }
+
+// jupyter-server answers a kernel's upgrade only once the kernel is ready, which on a busy hub
+// takes longer than Beast's suggested 30 s handshake timeout: the caller's timeout governs.
+TEST(EngineWebSocket, AnUpgradeAnsweredLateOpensWithinTheCallersTimeoutAndNotAfterIt) {
+  WsServer server;
+  engine::Loop loop;
+  engine::Result late, too_late;
+  run_flow(loop, [&]() -> engine::Task<void> {
+    auto socket = co_await engine::WebSocket::connect(server.url("/ws-slow-upgrade?ms=31500"), 45s);
+    late = socket.opened();
+    auto other = co_await engine::WebSocket::connect(server.url("/ws-slow-upgrade?ms=5000"), 1s);
+    too_late = other.opened();
+  });
+  EXPECT_TRUE(late) << late.reason;
+  EXPECT_EQ(too_late.errc, engine::Errc::timeout) << too_late.reason;
+  EXPECT_NE(too_late.reason.find("not connected within 1000 ms"), std::string::npos) << too_late.reason;
+}

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -102,6 +103,7 @@ struct WsServer::Impl {
       http::write(socket, res, ec);
       return;
     }
+    if (target.rfind("/ws-slow-upgrade", 0) == 0) hold_upgrade(target);
     websocket::stream<tcp::socket&> ws(socket);
     ws.accept(req, ec);
     if (ec) return;
@@ -128,6 +130,21 @@ struct WsServer::Impl {
         ws.write(message.data(), ec);
       }
       if (ec) return;
+    }
+  }
+
+  // "/ws-slow-upgrade?ms=N": the upgrade is answered after N ms (or when the server stops), as
+  // jupyter-server answers a kernel's upgrade only once the kernel is ready.
+  void hold_upgrade(const std::string& target) {
+    const auto at = target.find("ms=");
+    const long ms = at == std::string::npos ? 0 : std::stol(target.substr(at + 3));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (stopping) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
 

@@ -5,6 +5,7 @@
 //   "close-please"      closes cleanly with code 1000 and reason "bye";
 //   a Jupyter execute_request (JSON) gets iopub status busy, stream "hello\n", status idle and
 //   a shell execute_reply, each with parent_header.msg_id, like a kernel.
+// An upgrade to /ws-slow-upgrade?ms=N is answered only after N ms.
 // An upgrade to a path other than /ws (or /user/.../channels) is refused with 403.
 #include <memory>
 #include <string>
