@@ -102,6 +102,10 @@ sync_tree() {
     comm -23 "$work/files" "$work/files.new" | while IFS= read -r f; do rm -f "$src/$f"; done
   fi
   mv "$work/files.new" "$work/files"
+  # the deploy tests' npm packages are not in git (scripts/install-deps.sh puts them there)
+  if [ -d "$root/tests/deploy/node_modules" ] && [ ! -e "$src/tests/deploy/node_modules" ]; then
+    ln -s "$root/tests/deploy/node_modules" "$src/tests/deploy/node_modules"
+  fi
 }
 
 # No optimisation and no debug info: the quickest rebuild per mutation (the code means the same).
