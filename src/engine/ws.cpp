@@ -221,8 +221,8 @@ private:
         co_return;
       }
     }
-    // open() holds the caller's deadline; Beast's suggested 30 s would cut a slow upgrade short
-    // (jupyter-server answers a kernel's upgrade only once the kernel is ready)
+    // open() holds the caller's deadline; Beast's suggested 30 s would cut short an upgrade that
+    // the server answers only once what it serves is ready
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::client);
     timeouts.handshake_timeout = websocket::stream_base::none();
     ws.set_option(timeouts);
