@@ -52,8 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.retry.max_retries = 1;
   o.retry.base_delay_s = 0;
   o.retry.max_delay_s = 0;
-  o.responder = [&](const Request& req) {
-    Response r;
+  o.stand_in.http = [&](const engine::Request& req) {
+    engine::Answer r;
     if (req.method == "DELETE") {
       r.status = 204;  // stops and deletes succeed: waiting out a stop deadline would only slow the fuzzer
       return r;

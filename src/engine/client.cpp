@@ -2,6 +2,7 @@
 
 #include "jar.hpp"
 #include "loop_impl.hpp"
+#include "responder.hpp"
 #include "waiter.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -61,44 +62,6 @@ bool is_safe_method(const std::string& method) { return method == "GET" || metho
 std::string millis(std::chrono::milliseconds timeout) { return std::to_string(timeout.count()) + " ms"; }
 
 } // namespace
-
-// ---------------------------------------------------------------------------------------------
-// Answer
-
-std::string Answer::header(std::string_view name) const {
-  const std::string wanted = lower(name);
-  for (const auto& [key, value] : headers) {
-    if (key == wanted) return value;
-  }
-  return {};
-}
-
-std::string body_in_a_line(std::string_view body) {
-  std::string lower(body.substr(0, 4096));
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const auto first = lower.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && (lower.compare(first, 9, "<!doctype") == 0 || lower.compare(first, 5, "<html") == 0)) {
-    std::string title;
-    if (const auto open = lower.find("<title>"); open != std::string::npos) {
-      const auto close = lower.find("</title>", open);
-      if (close != std::string::npos) title = std::string(body.substr(open + 7, std::min<std::size_t>(close - open - 7, 120)));
-    }
-    std::replace_if(title.begin(), title.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
-    const auto from = title.find_first_not_of(' ');
-    title = from == std::string::npos ? std::string() : title.substr(from, title.find_last_not_of(' ') - from + 1);
-    return title.empty() ? "an HTML page" : "an HTML page titled '" + title + "'";
-  }
-  std::string text(body.substr(0, 300));
-  std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  if (body.size() > 300) text += "...";
-  return text;
-}
-
-std::string Answer::describe() const {
-  if (!answered()) return std::string(to_string(errc)) + ": " + reason;
-  const std::string text = body_in_a_line(body);
-  return "HTTP " + std::to_string(status) + (text.empty() ? "" : ": " + text);
-}
 
 // ---------------------------------------------------------------------------------------------
 // One request in flight. Owned by the coroutine that awaits it; libcurl's callbacks point at it.
@@ -377,6 +340,7 @@ void give_up(Transfer& t, Errc errc, std::chrono::milliseconds timeout) {
 } // namespace
 
 Task<Answer> Client::send(Request request, std::stop_token stop) {
+  if (options_.responder.http) co_return co_await respond(*this, request, stop);
   auto t = start(co_await asio::this_coro::executor, loop_, *this, jar_, request, false);
   // libcurl's CURLOPT_TIMEOUT_MS ends it in time; this later deadline is only a safety net.
   const auto deadline = deadline_after(request.timeout + std::chrono::seconds(1));
@@ -391,7 +355,9 @@ Task<Answer> Client::send(Request request, std::stop_token stop) {
 // EventStream
 
 struct EventStream::Impl {
-  std::unique_ptr<Transfer> transfer;
+  std::unique_ptr<Transfer> transfer; // from the network
+  Answer answered;                    // from a responder: the head, and its events still to come
+  std::deque<SseEvent> events;
 };
 
 EventStream::EventStream() = default;
@@ -407,11 +373,18 @@ const Answer& EventStream::head() const {
     none.reason = "no stream";
     return none;
   }();
-  return impl_ && impl_->transfer ? impl_->transfer->answer : never_opened;
+  if (!impl_) return never_opened;
+  return impl_->transfer ? impl_->transfer->answer : impl_->answered;
 }
 
 Task<EventStream::Next> EventStream::next(std::chrono::milliseconds timeout, std::stop_token stop) {
-  if (!impl_ || !impl_->transfer) co_return Next{Errc::closed, "no stream", {}};
+  if (!impl_) co_return Next{Errc::closed, "no stream", {}};
+  if (!impl_->transfer) {
+    if (impl_->events.empty()) co_return Next{Errc::closed, "the server ended the stream", {}};
+    Next next{Errc::ok, {}, std::move(impl_->events.front())};
+    impl_->events.pop_front();
+    co_return next;
+  }
   Transfer& t = *impl_->transfer;
   const auto deadline = deadline_after(timeout);
   for (;;) {
@@ -431,13 +404,21 @@ Task<EventStream::Next> EventStream::next(std::chrono::milliseconds timeout, std
 }
 
 Task<EventStream> Client::open_stream(Request request, std::stop_token stop) {
+  if (options_.responder.http) {
+    auto answered = std::make_unique<EventStream::Impl>();
+    answered->answered = co_await respond(*this, request, stop);
+    if (answered->answered.ok()) answered->events = events_of(std::exchange(answered->answered.body, {}));
+    co_return EventStream(std::move(answered));
+  }
   auto t = start(co_await asio::this_coro::executor, loop_, *this, jar_, request, true);
   const auto deadline = deadline_after(request.timeout);
   while (!t->finished && !t->head_done) {
     const Errc errc = co_await t->waiter.wait(deadline, stop);
     if (!t->finished && !t->head_done && errc != Errc::ok) give_up(*t, errc, request.timeout);
   }
-  co_return EventStream(std::make_unique<EventStream::Impl>(EventStream::Impl{std::move(t)}));
+  auto impl = std::make_unique<EventStream::Impl>();
+  impl->transfer = std::move(t);
+  co_return EventStream(std::move(impl));
 }
 
 } // namespace hubstress::engine

@@ -1,6 +1,7 @@
 #include "hubstress/engine/ws.hpp"
 
 #include "waiter.hpp"
+#include "ws_connection.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,20 +22,6 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-
-class WebSocket::Connection {
-public:
-  virtual ~Connection() = default;
-  virtual Task<Result> open(UrlParts url, std::chrono::milliseconds timeout, std::stop_token stop) = 0;
-  virtual Task<Result> send(std::string text, std::chrono::milliseconds timeout, std::stop_token stop) = 0;
-  virtual Task<WsMessage> receive(std::chrono::milliseconds timeout, std::stop_token stop) = 0;
-  virtual Task<Result> ping(std::chrono::milliseconds timeout, std::stop_token stop) = 0;
-  virtual Task<Result> close(std::chrono::milliseconds timeout, std::stop_token stop) = 0;
-  virtual void abort() = 0; // drops the TCP connection; pending operations end with an error
-
-  Result opened{Errc::closed, "not connected"};
-  int status = 0;
-};
 
 namespace {
 

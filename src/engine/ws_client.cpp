@@ -2,6 +2,9 @@
 #include "hubstress/engine/client.hpp"
 #include "hubstress/engine/web.hpp"
 #include "hubstress/engine/ws.hpp"
+#include "ws_connection.hpp"
+
+#include <boost/asio/this_coro.hpp>
 
 namespace hubstress::engine {
 
@@ -9,6 +12,12 @@ Task<WebSocket> WebSocket::connect(const Client& client, std::string url, std::c
                                    std::stop_token stop) {
   std::string absolute = client.absolute(url);
   if (absolute.rfind("http", 0) == 0) absolute.replace(0, 4, "ws"); // http(s):// -> ws(s)://
+  if (client.options().responder.ws) {
+    auto peer = peer_connection(co_await asio::this_coro::executor, client.options().responder, absolute);
+    UrlParts parts;  // named: see the GCC 12 note in loop.hpp
+    co_await peer->open(std::move(parts), timeout, std::move(stop));
+    co_return WebSocket(std::move(peer));
+  }
   WsOptions options;
   options.insecure = client.options().insecure;
   options.ca_bundle = client.options().ca_bundle;

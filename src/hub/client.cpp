@@ -6,16 +6,11 @@
 
 #include "stream_state.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <algorithm>
 #include <random>
 
 namespace hubstress {
 
-namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 const char* to_string(Outcome outcome) {
@@ -66,15 +61,6 @@ void take(Response& r, engine::Answer a) {
   if (const std::string after = a.header("retry-after"); !after.empty()) r.retry_after_s = parse_retry_after(after);
 }
 
-void take(Response& r, Response answer) {
-  r.outcome = answer.outcome;
-  r.status = answer.status;
-  r.body = std::move(answer.body);
-  r.error = std::move(answer.error);
-  r.location = std::move(answer.location);
-  r.retry_after_s = answer.retry_after_s;
-}
-
 // A call's stop: the caller's, the run's interrupt (when the request may be interrupted) and the
 // breaker's (for all but probes), whichever comes first.
 class CallStop {
@@ -102,14 +88,6 @@ private:
   std::optional<std::stop_callback<Cut>> by_caller_, by_work_, by_down_;
 };
 
-// The dry run's answer on the next turn of the loop, as a real answer would come.
-Task<bool> answer_later(const Responder& responder, const Request& request, Response& r, std::stop_token stop) {
-  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-  if (stop.stop_requested()) co_return false;
-  take(r, responder(request));
-  co_return true;
-}
-
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -125,6 +103,10 @@ void CallContext::share_health(std::shared_ptr<HubHealth> health) {
 }
 
 CallContext::~CallContext() = default;
+
+void CallContext::dry_run_kernel_prints(std::string output) {
+  if (settings_.dry_run) settings_.stand_in = dry_run_hub(std::move(output));
+}
 
 void CallContext::add_secret(std::string_view secret) {
   if (secret.size() < 4) return;
@@ -223,6 +205,7 @@ HubClient::HubClient(CallContext& context, std::string base_url, std::string tok
         o.token = token;
         o.insecure = context.settings().insecure;
         o.ca_bundle = context.settings().ca_bundle;
+        o.responder = context.settings().stand_in;
         return o;
       }()) {
   context_.add_secret(token);
@@ -250,14 +233,9 @@ engine::Request HubClient::transport_request(const Request& r) const {
 
 // One attempt's answer into `r`; false when the attempt was cut off.
 Task<bool> HubClient::attempt(const Request& request, Response& r, std::stop_token stop) {
-  if (const Responder& responder = context_.settings().responder) {
-    if (context_.settings().dry_run) {
-      logger().info("[dry-run] would send {} {}{}", request.method, shown(request.path),
-                    request.body.empty() ? "" : " " + context_.redact(request.body.substr(0, 200)));
-    }
-    const bool answered = co_await answer_later(responder, request, r, stop);
-    if (r.url.empty()) r.url = absolute(request.path);
-    co_return answered;
+  if (context_.settings().dry_run) {
+    logger().info("[dry-run] would send {} {}{}", request.method, shown(request.path),
+                  request.body.empty() ? "" : " " + context_.redact(request.body.substr(0, 200)));
   }
   engine::Request out = transport_request(request);  // named: see the GCC 12 note in loop.hpp
   engine::Answer a = co_await transport_.send(std::move(out), stop);
@@ -343,35 +321,23 @@ Task<HubStream> HubClient::stream(Request request, std::stop_token caller) {
   Response& r = state->head;
   r.sent = Clock::now();
   CallStop stop(context_, request, caller);
-  if (context_.settings().responder) {
-    if (!co_await attempt(request, r, stop.token())) r.outcome = stop.why();
-    if (r.ok()) {
-      engine::SseParser parser;  // the whole stream at once, each event handed over in turn
-      for (auto& event : parser.feed(r.body + "\n\n")) {
-        event.data = context_.redact(std::move(event.data));
-        state->queued.push_back(std::move(event));
-      }
-      r.body.clear();
-    }
-  } else {
-    engine::Request out = transport_request(request);
-    engine::EventStream events = co_await transport_.open_stream(std::move(out), stop.token());
-    take(r, events.head());
-    if (events.head().errc == engine::Errc::cancelled) r.outcome = stop.why();
-    r.body = context_.redact(std::move(r.body));
-    r.error = context_.redact(std::move(r.error));
-    state->stream.emplace(std::move(events));
-  }
+  if (context_.settings().dry_run) logger().info("[dry-run] would open the event stream {}", state->shown);
+  engine::Request out = transport_request(request);
+  engine::EventStream events = co_await transport_.open_stream(std::move(out), stop.token());
+  take(r, events.head());
+  if (events.head().errc == engine::Errc::cancelled) r.outcome = stop.why();
+  r.body = context_.redact(std::move(r.body));
+  r.error = context_.redact(std::move(r.error));
+  state->stream.emplace(std::move(events));
   r.elapsed_s = seconds(Clock::now() - r.sent);
   state->request = std::move(request);
   co_return HubStream(std::move(state));
 }
 
 // ---------------------------------------------------------------------------------------------
-// KernelChannel
+// A kernel's WebSocket
 
-Task<KernelChannel> HubClient::kernel_channel(std::string url, std::chrono::milliseconds timeout, std::string dry_output,
-                                              std::stop_token caller) {
+Task<engine::WebSocket> HubClient::kernel_channel(std::string url, std::chrono::milliseconds timeout, std::stop_token caller) {
   Request request;
   request.kind = ApiKind::kernel_socket;
   request.method = "GET";
@@ -380,24 +346,17 @@ Task<KernelChannel> HubClient::kernel_channel(std::string url, std::chrono::mill
   const std::string where = shown(url);
   Response r;
   r.sent = Clock::now();
-  KernelChannel channel;
-  if (context_.settings().responder) {
-    if (context_.settings().dry_run) logger().info("[dry-run] would open the WebSocket {}", where);
-    r.status = 101;
-    channel = KernelChannel::dry_run(std::move(dry_output));
-  } else {
-    CallStop stop(context_, request, caller);
-    engine::WebSocket socket = co_await engine::WebSocket::connect(transport_, absolute(url), timeout, stop.token());
-    r.outcome = outcome_of(socket.opened().errc);
-    r.status = socket.status();
-    r.error = context_.redact(socket.opened().reason);
-    if (socket.opened().errc == engine::Errc::cancelled) r.outcome = stop.why();
-    channel = KernelChannel::real(std::move(socket));
-  }
+  if (context_.settings().dry_run) logger().info("[dry-run] would open the WebSocket {}", where);
+  CallStop stop(context_, request, caller);
+  engine::WebSocket socket = co_await engine::WebSocket::connect(transport_, absolute(url), timeout, stop.token());
+  r.outcome = outcome_of(socket.opened().errc);
+  r.status = socket.status();
+  r.error = context_.redact(socket.opened().reason);
+  if (socket.opened().errc == engine::Errc::cancelled) r.outcome = stop.why();
   r.finished = Clock::now();
   r.elapsed_s = r.total_s = seconds(r.finished - r.sent);
   context_.record(request, r, where);
-  co_return channel;
+  co_return socket;
 }
 
 } // namespace hubstress

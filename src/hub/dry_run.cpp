@@ -28,7 +28,7 @@ bool ends_with(const std::string& text, const std::string& tail) {
 
 // A student's requests, relative to the hub's root: the login, the browser's spawn, the progress
 // stream, the server through the proxy and its kernels. False when `request` is none of them.
-bool student_answer(const Request& request, const std::string& path, Response& r) {
+bool student_answer(const engine::Request& request, const std::string& path, engine::Answer& r) {
   if (path == "/hub/login" && request.method == "GET") {
     r.body = "<form method=\"post\"><input name=\"username\"><input name=\"password\"></form>";
   } else if (path == "/hub/login") {
@@ -54,14 +54,13 @@ bool student_answer(const Request& request, const std::string& path, Response& r
   return true;
 }
 
-} // namespace
-
-Response dry_run_answer(const Request& request) {
-  Response r;
+// What the hub would answer `request` (its URL relative to the admin's API URL or a student's hub).
+engine::Answer hub_answer(const engine::Request& request) {
+  engine::Answer r;
   r.status = 200;
-  const std::string path = request.path.substr(0, request.path.find('?'));
+  const std::string path = request.url.substr(0, request.url.find('?'));
   if (student_answer(request, path, r)) return r;
-  const auto parts = split_path(request.path);
+  const auto parts = split_path(request.url);
   const bool users = !parts.empty() && parts[0] == "users";
   if (request.method == "GET" && parts.empty()) {
     r.body = R"({"version": "dry-run"})";
@@ -90,7 +89,9 @@ Response dry_run_answer(const Request& request) {
   return r;
 }
 
-std::vector<std::string> dry_run_kernel_replies(const std::string& request, const std::string& output) {
+// What the kernel sends back for one message on its channels (`request`): a kernel_info_reply, or for
+// an execute_request busy, a stream printing `output`, an ok execute_reply, idle.
+std::vector<std::string> kernel_replies(const std::string& request, const std::string& output) {
   const json sent = json::parse(request, nullptr, false);
   const std::string msg_id = sent.is_object() ? sent.value(json::json_pointer("/header/msg_id"), std::string()) : "";
   auto message = [&](const std::string& type, const std::string& channel, json content) {
@@ -107,6 +108,15 @@ std::vector<std::string> dry_run_kernel_replies(const std::string& request, cons
           message("stream", "iopub", {{"name", "stdout"}, {"text", output}}),
           message("execute_reply", "shell", {{"status", "ok"}}),
           message("status", "iopub", {{"execution_state", "idle"}})};
+}
+
+} // namespace
+
+engine::Responder dry_run_hub(std::string kernel_output) {
+  engine::Responder hub;
+  hub.http = hub_answer;
+  hub.ws = [output = std::move(kernel_output)](const std::string&, const std::string& text) { return kernel_replies(text, output); };
+  return hub;
 }
 
 } // namespace hubstress

@@ -34,9 +34,9 @@ CallSettings Session::settings_of(const SessionOptions& o) {
   s.retry = o.retry;
   s.insecure = o.insecure;
   s.ca_bundle = o.ca_bundle;
-  s.responder = o.responder;
+  s.stand_in = o.stand_in;
   if (o.dry_run) {
-    s.responder = dry_run_answer;
+    s.stand_in = dry_run_hub("dry run");
     s.dry_run = true;
   }
   return s;

@@ -2,7 +2,6 @@
 // Internal: what a HubStream holds, shared by the client that opens it and the stream itself.
 #include "hubstress/hub/client.hpp"
 
-#include <deque>
 #include <optional>
 
 namespace hubstress {
@@ -12,8 +11,7 @@ struct HubStream::State {
   Request request;
   std::string shown;
   Response head;
-  std::optional<engine::EventStream> stream;  // none in a dry run: `queued` holds its events
-  std::deque<engine::SseEvent> queued;
+  std::optional<engine::EventStream> stream;
 };
 
 } // namespace hubstress

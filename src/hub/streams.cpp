@@ -1,5 +1,4 @@
-// A hub client's event streams (recorded once, when dropped) and kernel channels (the real
-// WebSocket, or the dry run's kernel).
+// A hub client's event streams, recorded once, when dropped.
 #include "hubstress/hub/client.hpp"
 
 #include "stream_state.hpp"
@@ -45,69 +44,13 @@ Task<engine::EventStream::Next> HubStream::next(std::chrono::milliseconds timeou
     co_return out;
   }
   if (!state_->stream) {
-    if (state_->queued.empty()) {
-      out.errc = engine::Errc::closed;
-      co_return out;
-    }
-    out.event = std::move(state_->queued.front());
-    state_->queued.pop_front();
-    out.event.arrived = Clock::now();
+    out.errc = engine::Errc::closed;
     co_return out;
   }
   out = co_await state_->stream->next(timeout, stop);
   out.event.data = state_->context->redact(std::move(out.event.data));
   out.reason = state_->context->redact(std::move(out.reason));
   co_return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// KernelChannel
-
-KernelChannel::KernelChannel() = default;
-KernelChannel::KernelChannel(KernelChannel&&) noexcept = default;
-KernelChannel& KernelChannel::operator=(KernelChannel&&) noexcept = default;
-KernelChannel::~KernelChannel() = default;
-
-KernelChannel KernelChannel::real(engine::WebSocket socket) {
-  KernelChannel c;
-  c.opened_ = socket.opened();
-  c.socket_.emplace(std::move(socket));
-  return c;
-}
-
-KernelChannel KernelChannel::dry_run(std::string output) {
-  KernelChannel c;
-  c.opened_ = engine::Result{};
-  c.output_ = std::move(output);
-  return c;
-}
-
-const engine::Result& KernelChannel::opened() const { return opened_; }
-
-Task<engine::Result> KernelChannel::send(std::string text, std::chrono::milliseconds timeout, std::stop_token stop) {
-  if (socket_) co_return co_await socket_->send(std::move(text), timeout, stop);
-  if (!opened_) co_return opened_;
-  for (auto& reply : dry_run_kernel_replies(text, output_)) dry_.push_back(std::move(reply));
-  co_return engine::Result{};
-}
-
-Task<engine::WsMessage> KernelChannel::receive(std::chrono::milliseconds timeout, std::stop_token stop) {
-  if (socket_) co_return co_await socket_->receive(timeout, stop);
-  engine::WsMessage m;
-  if (dry_.empty()) {
-    m.errc = engine::Errc::timeout;
-    m.reason = "the dry run's kernel has nothing more to say";
-    co_return m;
-  }
-  m.text = std::move(dry_.front());
-  dry_.pop_front();
-  m.arrived = Clock::now();
-  co_return m;
-}
-
-Task<void> KernelChannel::close(std::chrono::milliseconds timeout, std::stop_token stop) {
-  if (socket_ && *socket_) co_await socket_->close(timeout, stop);
-  opened_ = engine::Result{engine::Errc::closed, "closed"};
 }
 
 } // namespace hubstress

@@ -126,7 +126,7 @@ private:
   void stages() {
     Progress& progress = session_.progress();
     progress.phase = Phase::journey;
-    session_.context().add_secret(jo_.password);
+    ready_for_class(session_.context(), jo_);
     CallContext& calls = session_.context();
     on_interrupt_.emplace(calls.work(), Wake{this});
     class_.emplace(Class{jo_, calls, root_of_api_url(session_.api_url()), Clock::now(), calls.work(), progress, j_.spawn_stats,

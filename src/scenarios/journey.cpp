@@ -77,7 +77,7 @@ void journey(Session& session, const JourneyOptions& options, JourneyResult& res
   progress.phase = Phase::journey;
   // the live line states the arrival rate, as the summary does (students over the ramp-up)
   if (options.ramp_up_s > 0) progress.rate_per_min = static_cast<double>(result.students.size()) / options.ramp_up_s * 60.0;
-  session.context().add_secret(options.password);
+  ready_for_class(session.context(), options);
   Class cls{options, session.context(), root_of_api_url(session.api_url()), Clock::now(), session.context().work(), progress,
             result.spawn_stats};
   std::random_device entropy;

@@ -70,6 +70,13 @@ struct Class {
 };
 
 // A capacity student who never arrived because the search had stopped before its arrival.
+// The run's context made ready for a class: the form password is a secret, and a dry run's kernel
+// prints what the cells are expected to print, so that every student plays to its end.
+inline void ready_for_class(CallContext& calls, const JourneyOptions& o) {
+  calls.add_secret(o.password);
+  calls.dry_run_kernel_prints(o.expect.empty() ? "dry run" : o.expect);
+}
+
 inline constexpr std::string_view kNotArrived = "never arrived: the search had stopped";
 
 // A request of a student's, of this kind (its method and route from the kind) to `path` under the
@@ -333,8 +340,7 @@ private:
     }
     kernel_id_ = model["id"].get<std::string>();
     const std::string url = user_url("/api/kernels/" + url_escape(kernel_id_) + "/channels?session_id=" + session_id_);
-    const std::string dry_output = c_.options.expect.empty() ? "dry run" : c_.options.expect;
-    ws_ = co_await client_.kernel_channel(url, millis(remaining(deadline)), dry_output, c_.work);
+    ws_ = co_await client_.kernel_channel(url, millis(remaining(deadline)), c_.work);
     if (!ws_) co_return fail_on("kernel", ws_.opened().errc, "kernel WebSocket did not open: " + ws_.opened().reason);
     if (!co_await kernel_info(deadline)) co_return false;
     done("kernel", from, Clock::now());
@@ -449,7 +455,7 @@ private:
   std::string step_ = "spawn";
   Clock::time_point mark_{};  // where the next step's time starts: the end of the previous one
   std::string kernel_id_;
-  KernelChannel ws_;
+  engine::WebSocket ws_;
   bool leaving_ = false;  // stay_s is over: the student leaves the hub
 };
 

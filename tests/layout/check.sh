@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The house by layers (STYLE.md), checked with grep so that anyone can run it: the engine knows
 # nothing of JupyterHub, the report layer reads only the model's records, the model needs only the
-# standard library; no callback HTTP layer (HttpEngine) is left; no file in src/ over 450 lines and
+# standard library; no callback HTTP layer (HttpEngine) is left; a request is answered in place of
+# the network only in the engine's transport (no `responder` beyond src/engine and its headers); no file in src/ over 450 lines and
 # no function over 80 lines but the CLI's option table. Prints every breach; exit 1 if any.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -16,6 +17,8 @@ while read -r hit; do breach "the report layer includes beyond the model: $hit";
 while read -r hit; do breach "the model includes more than the standard library: $hit"; done < <(
   grep -rn '#include "' include/hubstress/model | grep -v '"hubstress/model/')
 while read -r hit; do breach "the callback layer is back: $hit"; done < <(grep -rn 'HttpEngine' src include app)
+while read -r hit; do breach "a responder outside the engine's transport: $hit"; done < <(
+  grep -rn 'responder' src include app | grep -v '^src/engine/\|^include/hubstress/engine/')
 
 for f in src/*.cpp src/*/*.cpp; do
   n=$(wc -l <"$f")

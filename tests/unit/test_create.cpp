@@ -22,9 +22,9 @@ struct FakeHub {
   std::set<std::string> users;
   int creates = 0;
 
-  Response answer(const Request& req) {
-    Response r;
-    if (req.method == "POST" && req.path == "/users") {
+  engine::Answer answer(const engine::Request& req) {
+    engine::Answer r;
+    if (req.method == "POST" && req.url == "/users") {
       ++creates;
       json made = json::array();
       const json body = json::parse(req.body);
@@ -33,7 +33,7 @@ struct FakeHub {
       }
       r.status = made.empty() ? 409 : 201;
       r.body = made.empty() ? R"({"status": 409, "message": "All users already exist"})" : made.dump();
-    } else if (req.method == "GET" && req.path.rfind("/users?", 0) == 0) {
+    } else if (req.method == "GET" && req.url.rfind("/users?", 0) == 0) {
       json items = json::array();
       for (const auto& n : users) items.push_back({{"name", n}});
       r.status = 200;
@@ -49,7 +49,7 @@ SessionOptions options_for(FakeHub& hub) {
   SessionOptions o;
   o.endpoint = "http://hub.invalid";
   o.token = "unit-test-token-0123456789";
-  o.responder = [&hub](const Request& r) { return hub.answer(r); };
+  o.stand_in.http = [&hub](const engine::Request& r) { return hub.answer(r); };
   return o;
 }
 
@@ -106,8 +106,8 @@ TEST(CreateUsers, ARunThatCannotGetItsCountFailsLoudlyAndNamesOnlyItsOwn) {
   SessionOptions o = options_for(hub);
   int creates = 0;
   // a hub where every name is always taken already (another client always wins)
-  o.responder = [&](const Request& r) {
-    Response a;
+  o.stand_in.http = [&](const engine::Request& r) {
+    engine::Answer a;
     if (r.method == "POST") {
       ++creates;
       a.status = 409;

@@ -1,5 +1,5 @@
-// The hub client without a network: a responder answers, so retries, ordering, records,
-// redaction and dry-run are checked exactly.
+// The hub client without a network: its transport's responder answers, so retries, ordering,
+// records, redaction and dry-run are checked exactly.
 #include "hubstress/hub/client.hpp"
 #include "hubstress/hub/session.hpp"
 
@@ -14,14 +14,17 @@ using namespace hubstress;
 
 namespace {
 
+// A hub that answers each request as the test says.
+using Answers = std::function<engine::Answer(const engine::Request&)>;
+
 // One run's context and one client on it, answered by `responder`.
 struct Harness {
-  explicit Harness(Responder responder, int max_retries = 4, std::string token = {}) {
+  explicit Harness(Answers responder, int max_retries = 4, std::string token = {}) {
     CallSettings s;
     s.retry.base_delay_s = 0.001;
     s.retry.max_delay_s = 0.01;
     s.retry.max_retries = max_retries;
-    s.responder = std::move(responder);
+    s.stand_in.http = std::move(responder);
     context.emplace(loop, s);
     client.emplace(*context, "http://hub.invalid/hub/api", std::move(token));
   }
@@ -36,9 +39,9 @@ struct Harness {
 };
 
 // A responder that gives every request the same answer.
-Responder answering(long status, std::string body) {
-  return [status, body](const Request&) {
-    Response r;
+Answers answering(long status, std::string body) {
+  return [status, body](const engine::Request&) {
+    engine::Answer r;
     r.status = status;
     r.body = body;
     return r;
@@ -54,8 +57,8 @@ Task<void> collect(HubClient& c, std::vector<Request> requests, std::size_t wind
 
 TEST(Engine, RetriesUntilSuccessAndCounts) {
   int calls = 0;
-  Harness h([&](const Request&) {
-    Response r;
+  Harness h([&](const engine::Request&) {
+    engine::Answer r;
     r.status = ++calls < 3 ? 503 : 200;
     return r;
   });
@@ -69,11 +72,11 @@ TEST(Engine, RetriesUntilSuccessAndCounts) {
 TEST(Engine, RetriesAreBounded) {
   int calls = 0;
   Harness h(
-      [&](const Request&) {
+      [&](const engine::Request&) {
         ++calls;
-        Response r;
-        r.outcome = Outcome::connect_failed;
-        r.error = "refused";
+        engine::Answer r;
+        r.errc = engine::Errc::connect_failed;
+        r.reason = "refused";
         return r;
       },
       3);
@@ -85,9 +88,9 @@ TEST(Engine, RetriesAreBounded) {
 
 TEST(Engine, NoRetryWhenTheCallerHandlesIt) {
   int calls = 0;
-  Harness h([&](const Request&) {
+  Harness h([&](const engine::Request&) {
     ++calls;
-    Response r;
+    engine::Answer r;
     r.status = 429;
     return r;
   });
@@ -101,11 +104,11 @@ TEST(Engine, NoRetryWhenTheCallerHandlesIt) {
 namespace {
 
 // Three requests to /a, /b and /c, of which "/b" is answered 503 once and retried, so it finishes last.
-Responder b_retried() {
-  return [](const Request& req) {
-    Response r;
-    r.status = req.path == "/b" ? 503 : 200;
-    r.body = req.path;
+Answers b_retried() {
+  return [](const engine::Request& req) {
+    engine::Answer r;
+    r.status = req.url == "/b" ? 503 : 200;
+    r.body = req.url;
     return r;
   };
 }
@@ -141,11 +144,11 @@ TEST(Engine, RunAllTellsEachAnswerAsItArrives) {
 
 TEST(Engine, AnInterruptEndsARetryWaitAtOnce) {
   int calls = 0;
-  Harness h([&](const Request&) {
+  Harness h([&](const engine::Request&) {
     ++calls;
-    Response r;
+    engine::Answer r;
     r.status = 503;
-    r.retry_after_s = 3600;  // a wait nobody sits out: the interrupt ends it
+    r.headers.emplace_back("retry-after", "3600");  // a wait nobody sits out: the interrupt ends it
     return r;
   });
   h.context->interrupt();
@@ -161,8 +164,8 @@ TEST(Engine, AnInterruptEndsARetryWaitAtOnce) {
 
 TEST(Engine, EveryAnswerIsARecordWithItsKindAndSecretsAreHidden) {
   // a hub (or a proxy) that echoes what it was sent: the student's token, the admin's, a password
-  Harness h([](const Request& r) {
-    Response a;
+  Harness h([](const engine::Request& r) {
+    engine::Answer a;
     a.status = 200;
     a.body = "echo " + r.body;
     return a;
@@ -184,22 +187,22 @@ TEST(Engine, EveryAnswerIsARecordWithItsKindAndSecretsAreHidden) {
 }
 
 TEST(DryRun, AnswersLikeAHubThatAgrees) {
-  Request create;
-  create.method = "POST";
-  create.path = "/users";
-  create.body = R"({"usernames": ["hub-stress-test-1", "hub-stress-test-2"]})";
-  const Response created = dry_run_answer(create);
+  const engine::Responder hub = dry_run_hub("printed");
+  const engine::Answer created = hub.http(engine::Request::post_json("/users", R"({"usernames": ["hub-stress-test-1", "hub-stress-test-2"]})"));
   EXPECT_EQ(created.status, 201);
   EXPECT_EQ(nlohmann::json::parse(created.body).size(), 2u);
 
-  Request list;
-  list.path = "/users?offset=0&limit=200";
-  EXPECT_TRUE(nlohmann::json::parse(dry_run_answer(list).body)["items"].empty());
+  EXPECT_TRUE(nlohmann::json::parse(hub.http(engine::Request::get("/users?offset=0&limit=200")).body)["items"].empty());
+  EXPECT_EQ(hub.http(engine::Request::del("/users/x/server")).status, 204);
 
-  Request stop;
-  stop.method = "DELETE";
-  stop.path = "/users/x/server";
-  EXPECT_EQ(dry_run_answer(stop).status, 204);
+  // its kernel: a kernel_info_reply, then for a cell busy, the printed output, an ok reply, idle
+  const auto info = hub.ws("ws://h/k", R"({"header": {"msg_id": "i1", "msg_type": "kernel_info_request"}})");
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(info[0])["header"]["msg_type"], "kernel_info_reply");
+  const auto cell = hub.ws("ws://h/k", R"({"header": {"msg_id": "e1", "msg_type": "execute_request"}})");
+  ASSERT_EQ(cell.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(cell[1])["content"]["text"], "printed");
+  EXPECT_EQ(nlohmann::json::parse(cell[2])["parent_header"]["msg_id"], "e1");
 }
 
 TEST(Session, DryRunRecordsEveryCallAndSendsNothing) {
@@ -222,9 +225,9 @@ TEST(Engine, TheDefaultPolicyRetriesFourTimes) {
   CallSettings s;  // the default policy, only with short waits
   s.retry.base_delay_s = 0.001;
   s.retry.max_delay_s = 0.01;
-  s.responder = [&](const Request&) {
+  s.stand_in.http = [&](const engine::Request&) {
     ++calls;
-    Response r;
+    engine::Answer r;
     r.status = 503;
     return r;
   };
@@ -266,7 +269,7 @@ TEST(Engine, AStreamHandsOverEachEventInOrderAndIsRecordedOnce) {
 TEST(Session, EachCallCarriesTheKindItWasBuiltWith) {
   SessionOptions so;
   so.endpoint = "http://hub.invalid";
-  so.responder = answering(200, "{}");
+  so.stand_in.http = answering(200, "{}");
   Session session(so);
   // a path that would classify as something else: the kind is what the caller said
   session.call(session.request(ApiKind::progress, "/users/alice"));

@@ -13,6 +13,7 @@
 #include "hubstress/engine/web.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,12 +23,28 @@
 
 namespace hubstress::engine {
 
+struct Request;
+struct Answer;
+
+// Answers in place of the network, for a dry run or a test without a server: while a client has
+// one, no request of it leaves the process. Each answer comes on a later turn of the loop, as a
+// real one would, and a stop request before then cancels it as it would a transfer.
+struct Responder {
+  // send() and open_stream(): the answer to `request` (its URL as the caller gave it). A stream's
+  // events are the body of its 2xx answer, in text/event-stream form, handed over one by one.
+  std::function<Answer(const Request&)> http;
+  // A WebSocket to `url` (absolute, ws:// or wss://) opens at once; each text message sent to it
+  // brings back these messages. Empty: a WebSocket goes to the network.
+  std::function<std::vector<std::string>(const std::string& url, const std::string& text)> ws;
+};
+
 struct ClientOptions {
   std::string base_url;  // prefix of relative URLs: "http://127.0.0.1:8000" (no trailing slash needed)
   std::string token;     // sent as "Authorization: token ..."; empty: none. Never in a reason or body
   bool insecure = false; // skip TLS verification
   std::string ca_bundle; // CA file for TLS verification; empty: the system's
   std::string user_agent = "hub-stress-test-cpp/" HUB_STRESS_TEST_VERSION;
+  Responder responder;   // its `http` set: every request of this client is answered by it
 };
 
 struct Request {

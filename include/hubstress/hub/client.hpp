@@ -1,8 +1,8 @@
 #pragma once
 // The one HTTP client of the hub. The admin has one, and so does every student (with its own token
 // or cookie jar); all of them share one CallContext: where records and the -v log go, which secrets
-// are hidden from both, the retry policy, the dry-run responder, the clean-up breaker and the
-// interrupt. Every call is a coroutine on the engine's loop; a retry is a wait on that loop.
+// are hidden from both, the retry policy, the hub that stands in for the network in a dry run (or a
+// test), the clean-up breaker and the interrupt. Every call is a coroutine on the engine's loop; a retry is a wait on that loop.
 #include "hubstress/engine/client.hpp"
 #include "hubstress/engine/loop.hpp"
 #include "hubstress/engine/sse.hpp"
@@ -27,15 +27,14 @@ template <class T = void> using Task = engine::Task<T>;
 
 class HubHealth;  // health.hpp
 
-// Answers a request instead of the network: the dry run, and tests without a hub.
-using Responder = std::function<Response(const Request&)>;
-
 struct CallSettings {
   RetryPolicy retry;
   bool insecure = false;   // skip TLS verification
   std::string ca_bundle;   // CA file for TLS verification; empty: the system's
-  Responder responder;     // when set, no request leaves the process
-  bool dry_run = false;    // the responder is the dry run's: every request is logged as "would send"
+  // Answers in place of the network (the dry run's hub, or a test's): every client's transport is
+  // given it, and no request leaves the process (engine/client.hpp).
+  engine::Responder stand_in;
+  bool dry_run = false;    // the stand-in is the dry run's: every request is logged as "would send"
 };
 
 // What every client of one run shares.
@@ -48,6 +47,8 @@ public:
 
   engine::Loop& loop() { return loop_; }
   const CallSettings& settings() const { return settings_; }
+  // In a dry run, the kernels of clients made from now on print `output` for every cell.
+  void dry_run_kernel_prints(std::string output);
 
   // A secret the run knows (a token, URL credentials, a password): replaced by *** in every body,
   // error, reason and log line of every client. Shorter than 4 characters: ignored (it would blank
@@ -136,29 +137,6 @@ private:
   std::unique_ptr<State> state_;
 };
 
-// A kernel's channels: the real WebSocket, or the dry run's kernel that answers every cell at once.
-class KernelChannel {
-public:
-  KernelChannel();
-  KernelChannel(KernelChannel&&) noexcept;
-  KernelChannel& operator=(KernelChannel&&) noexcept;
-  ~KernelChannel();
-  static KernelChannel real(engine::WebSocket socket);
-  static KernelChannel dry_run(std::string output);  // each cell prints `output`
-
-  const engine::Result& opened() const;
-  explicit operator bool() const { return static_cast<bool>(opened()); }
-  Task<engine::Result> send(std::string text, std::chrono::milliseconds timeout, std::stop_token stop = std::stop_token());
-  Task<engine::WsMessage> receive(std::chrono::milliseconds timeout, std::stop_token stop = std::stop_token());
-  Task<void> close(std::chrono::milliseconds timeout, std::stop_token stop = std::stop_token());
-
-private:
-  std::optional<engine::WebSocket> socket_;
-  engine::Result opened_{engine::Errc::closed, "not connected"};
-  std::deque<std::string> dry_;  // the dry run's replies still to come
-  std::string output_;
-};
-
 class HubClient {
 public:
   // `base_url`: prefix of relative paths (the API URL for the admin, the hub's root for a student);
@@ -179,10 +157,9 @@ public:
   // A text/event-stream (no retries): returns once the answer's head came in; `request.timeout`
   // bounds the head, the caller's own timeouts each event.
   Task<HubStream> stream(Request request, std::stop_token stop = std::stop_token());
-  // A kernel's WebSocket (`url` relative to the base URL), recorded as ApiKind::kernel_socket; in a
-  // dry run, a kernel whose every cell prints `dry_output`.
-  Task<KernelChannel> kernel_channel(std::string url, std::chrono::milliseconds timeout, std::string dry_output,
-                                     std::stop_token stop = std::stop_token());
+  // A kernel's WebSocket (`url` relative to the base URL), recorded as ApiKind::kernel_socket.
+  Task<engine::WebSocket> kernel_channel(std::string url, std::chrono::milliseconds timeout,
+                                         std::stop_token stop = std::stop_token());
 
   // `url` made absolute against the base URL (credentials included: for requests, never shown).
   std::string absolute(std::string_view url) const { return transport_.absolute(url); }
@@ -198,11 +175,8 @@ private:
   engine::Client transport_;
 };
 
-// What the hub would answer in a dry run: enough for every code path (the admin's and a
-// student's) to go on as if it worked.
-Response dry_run_answer(const Request& request);
-// What the dry run's kernel sends back for one execute_request (`request`, as sent on the shell
-// channel): busy, a stream printing `output`, an ok execute_reply, idle.
-std::vector<std::string> dry_run_kernel_replies(const std::string& request, const std::string& output);
+// The dry run's hub: what it would answer the admin and every student, enough for every code path
+// to go on as if it worked, and a kernel whose every cell prints `kernel_output`.
+engine::Responder dry_run_hub(std::string kernel_output);
 
 } // namespace hubstress

@@ -20,8 +20,8 @@ struct SessionOptions {
   std::string ca_bundle;      // CA file for TLS verification
   double timeout_s = 30.0;    // default per-request timeout
   RetryPolicy retry;
-  // When set, answers every request instead of the network (tests, fuzzing); dry-run sets its own.
-  Responder responder;
+  // When set, answers every request in place of the network (tests, fuzzing); dry-run sets its own.
+  engine::Responder stand_in;
   // The event loop to run on, shared with other sessions (the hub watcher's); empty: one of its own.
   std::shared_ptr<engine::Loop> loop;
   // What another session saw of the hub's health (the watcher shares the run's); empty: its own.

@@ -1,0 +1,31 @@
+#pragma once
+// Internal: what a WebSocket talks to. Beast's connection to a server (ws.cpp), or a client's
+// responder in the same process (ws_peer.cpp).
+#include "hubstress/engine/client.hpp"
+#include "hubstress/engine/web.hpp"
+#include "hubstress/engine/ws.hpp"
+
+#include <memory>
+
+namespace hubstress::engine {
+
+class WebSocket::Connection {
+public:
+  virtual ~Connection() = default;
+  virtual Task<Result> open(UrlParts url, std::chrono::milliseconds timeout, std::stop_token stop) = 0;
+  virtual Task<Result> send(std::string text, std::chrono::milliseconds timeout, std::stop_token stop) = 0;
+  virtual Task<WsMessage> receive(std::chrono::milliseconds timeout, std::stop_token stop) = 0;
+  virtual Task<Result> ping(std::chrono::milliseconds timeout, std::stop_token stop) = 0;
+  virtual Task<Result> close(std::chrono::milliseconds timeout, std::stop_token stop) = 0;
+  virtual void abort() = 0; // drops the TCP connection; pending operations end with an error
+
+  Result opened{Errc::closed, "not connected"};
+  int status = 0;
+};
+
+// A WebSocket whose other end is `responder.ws`, for `url`: it opens on the next turn of the loop
+// (status 101), each text sent queues the responder's replies, a receive waits for the next one.
+std::shared_ptr<WebSocket::Connection> peer_connection(const asio::any_io_executor& executor, Responder responder,
+                                                        std::string url);
+
+} // namespace hubstress::engine
