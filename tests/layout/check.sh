@@ -2,7 +2,8 @@
 # The house by layers (STYLE.md), checked with grep so that anyone can run it: the engine knows
 # nothing of JupyterHub, the report layer reads only the model's records, the model needs only the
 # standard library; no callback HTTP layer (HttpEngine) is left; a request is answered in place of
-# the network only in the engine's transport (no `responder` beyond src/engine and its headers); no file in src/ over 450 lines and
+# the network only in the engine's transport (no `responder` beyond src/engine and its headers, but
+# the one line where the hub client hands the run's stand-in to its transport); no file in src/ over 450 lines and
 # no function over 80 lines but the CLI's option table. Prints every breach; exit 1 if any.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -18,7 +19,8 @@ while read -r hit; do breach "the model includes more than the standard library:
   grep -rn '#include "' include/hubstress/model | grep -v '"hubstress/model/')
 while read -r hit; do breach "the callback layer is back: $hit"; done < <(grep -rn 'HttpEngine' src include app)
 while read -r hit; do breach "a responder outside the engine's transport: $hit"; done < <(
-  grep -rn 'responder' src include app | grep -v '^src/engine/\|^include/hubstress/engine/')
+  grep -rn 'responder' src include app | grep -v '^src/engine/\|^include/hubstress/engine/' |
+  grep -v '^src/hub/client.cpp:[0-9]*: *o\.responder = context\.settings()\.stand_in;$')
 
 for f in src/*.cpp src/*/*.cpp; do
   n=$(wc -l <"$f")
