@@ -10,10 +10,22 @@ namespace hubstress::engine {
 // Answer
 
 std::string Answer::header(std::string_view name) const {
-  std::string wanted(name);
-  for (char& c : wanted) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; // names are kept lower-case
-  for (const auto& [key, value] : headers) {
-    if (key == wanted) return value;
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }; // ASCII, as names are
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  const std::string_view all(headers);
+  for (std::size_t from = 0; from < all.size();) {
+    std::size_t end = all.find('\n', from);
+    if (end == std::string_view::npos) end = all.size();
+    std::string_view line = all.substr(from, end - from);
+    from = end + 1;
+    while (!line.empty() && space(line.front())) line.remove_prefix(1);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon != name.size()) continue;
+    if (!std::equal(name.begin(), name.end(), line.begin(), [&](char a, char b) { return lower(a) == lower(b); })) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && space(value.front())) value.remove_prefix(1);
+    while (!value.empty() && space(value.back())) value.remove_suffix(1);
+    return std::string(value);
   }
   return {};
 }

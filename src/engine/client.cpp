@@ -34,22 +34,6 @@ Errc classify(CURLcode code) {
   }
 }
 
-// ASCII only, as HTTP header names are: no locale, no call per character (every answer's headers pass here).
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 void replace_all(std::string& text, const std::string& secret) {
   if (secret.empty()) return;
   for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 3)) {
@@ -72,12 +56,15 @@ struct Transfer final : CurlJob {
     Client::Jar::Pooled handle = jar->take(fresh);
     if (handle.easy == nullptr) throw std::runtime_error("could not initialise libcurl");
     easy = handle.easy;
-    url_set = std::move(handle.url);
-    error[0] = '\0';
+    set = std::move(handle.set);
+    slot = std::move(handle.slot);
+    slot->transfer = this;
+    slot->error[0] = '\0';
   }
   ~Transfer() override {
     if (started && !finished) driver->remove(*this);
-    jar->give_back(Client::Jar::Pooled{easy, std::move(url_set)});
+    slot->transfer = nullptr;
+    jar->give_back(Client::Jar::Pooled{easy, std::move(set), std::move(slot)});
     curl_slist_free_all(header_list);
   }
   Transfer(const Transfer&) = delete;
@@ -90,7 +77,7 @@ struct Transfer final : CurlJob {
     read_info();
     answer.errc = classify(result);
     if (result != CURLE_OK) {
-      answer.reason = error[0] != '\0' ? error : curl_easy_strerror(result);
+      answer.reason = slot->error[0] != '\0' ? slot->error : curl_easy_strerror(result);
       if (!answer.reason.empty() && answer.reason.back() == '\n') answer.reason.pop_back();
     }
     replace_all(answer.reason, secret);
@@ -98,21 +85,28 @@ struct Transfer final : CurlJob {
     waiter.notify();
   }
 
+  // What libcurl knows of the answer; each curl_easy_getinfo costs, so only what can differ from
+  // what the request already says is asked.
   void read_info() {
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &answer.status);
     long redirects = 0;
-    curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
+    if (set.follow == 1) curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
     answer.redirects = static_cast<int>(redirects);
     char* url = nullptr;
-    if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) answer.url = url;
+    if (redirects == 0) {
+      answer.url = set.url;
+    } else if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) {
+      answer.url = url;
+    }
     char* location = nullptr;
-    if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != nullptr) {
+    if (answer.status >= 300 && answer.status < 400 && curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK &&
+        location != nullptr) {
       answer.location = location;
     }
   }
 
   static size_t on_body(char* data, size_t size, size_t count, void* self) {
-    static_cast<Transfer*>(self)->body_bytes(std::string_view(data, size * count));
+    static_cast<Transfer*>(static_cast<Client::Jar::Slot*>(self)->transfer)->body_bytes(std::string_view(data, size * count));
     return size * count;
   }
 
@@ -133,25 +127,28 @@ struct Transfer final : CurlJob {
   }
 
   static size_t on_header(char* data, size_t size, size_t count, void* self) {
-    static_cast<Transfer*>(self)->header_line(std::string_view(data, size * count));
+    static_cast<Transfer*>(static_cast<Client::Jar::Slot*>(self)->transfer)->header_line(std::string_view(data, size * count));
     return size * count;
   }
 
+  // Kept as they came (a lookup parses them: only a few are ever asked for), the token hidden.
   void header_line(std::string_view line) {
     if (line.substr(0, 5) == "HTTP/") {
       answer.headers.clear(); // a new answer (after a redirect): keep only the last one's headers
       return;
     }
-    const std::string_view trimmed = trim(line);
-    if (trimmed.empty()) {
+    if (line == "\r\n" || line == "\n") {
       end_of_headers();
       return;
     }
-    const auto colon = trimmed.find(':');
-    if (colon == std::string_view::npos) return;
-    if (answer.headers.empty()) answer.headers.reserve(16);
-    auto& [name, value] = answer.headers.emplace_back(lower(trimmed.substr(0, colon)), trim(trimmed.substr(colon + 1)));
-    replace_all(value, secret);
+    if (answer.headers.empty()) answer.headers.reserve(512);
+    if (secret.empty() || line.find(secret) == std::string_view::npos) {
+      answer.headers.append(line);
+      return;
+    }
+    std::string hidden(line);
+    replace_all(hidden, secret);
+    answer.headers += hidden;
   }
 
   // A stream opens on a 2xx answer's headers; a redirect that will be followed is not it.
@@ -170,8 +167,8 @@ struct Transfer final : CurlJob {
   std::shared_ptr<Client::Jar> jar; // the share handle must outlive this easy handle
   Waiter waiter;
   curl_slist* header_list = nullptr;
-  char error[CURL_ERROR_SIZE]; // libcurl writes it only on a failure
-  std::string url_set; // the easy handle's CURLOPT_URL
+  std::unique_ptr<Client::Jar::Slot> slot; // points at this transfer; its error buffer is libcurl's
+  Client::Jar::Set set; // what the easy handle's options that vary hold
   std::string body; // libcurl reads the request body from here (CURLOPT_POSTFIELDS does not copy)
   std::string secret;
   Answer answer;
@@ -232,6 +229,9 @@ void configure_once(CURL* e, Transfer& t, const ClientOptions& options) {
   curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // the cookie engine on, on the share's jar
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t.slot.get());
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t.slot.get());
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.slot->error);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -277,24 +277,33 @@ void configure(Transfer& t, const Client& client, Request& request) {
   }
   const bool has_body = !t.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
   if (has_body) t.header_list = curl_slist_append(t.header_list, "Expect:"); // no 100-continue round trip
-  if (t.fresh || url != t.url_set) {
+  Client::Jar::Set& set = t.set;
+  if (t.fresh || url != set.url) {
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-    t.url_set = url;
+    set.url = url;
   }
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
+  if (t.header_list != nullptr || set.headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
+  set.headers = t.header_list != nullptr;
   if (t.fresh) configure_once(e, t, options);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
   const long timeout_ms = static_cast<long>(std::max<std::int64_t>(1, request.timeout.count()));
   const long connect_ms = request.connect_timeout.count() > 0
                               ? std::min(timeout_ms, static_cast<long>(request.connect_timeout.count()))
                               : timeout_ms;
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   // libcurl times a request out (one timer for all of them); a stream only bounds its opening.
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t.streaming ? 0L : timeout_ms);
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
-  // A reused handle keeps its options (no curl_easy_reset): every one that varies is set each time.
+  const long whole_ms = t.streaming ? 0L : timeout_ms;
+  const long follow = request.follow_redirects ? 1L : 0L;
+  // A reused handle keeps its options (no curl_easy_reset): every one that varies is set when it
+  // differs from what the handle's last request left.
+  auto put = [e](CURLoption option, long value, long& held) {
+    if (value != held) curl_easy_setopt(e, option, value);
+    held = value;
+  };
+  put(CURLOPT_CONNECTTIMEOUT_MS, connect_ms, set.connect_ms);
+  put(CURLOPT_TIMEOUT_MS, whole_ms, set.timeout_ms);
+  put(CURLOPT_FOLLOWLOCATION, follow, set.follow);
+  const bool plain_get = request.method == "GET" && !has_body;
+  if (plain_get && set.plain_get && !t.fresh) return;
+  set.plain_get = plain_get;
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, static_cast<char*>(nullptr));
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, -1L);
   curl_easy_setopt(e, CURLOPT_NOBODY, 0L);

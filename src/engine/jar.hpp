@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,13 +32,31 @@ struct Client::Jar {
 
   // Easy handles are reused: a new one costs allocations (its 16 KB buffer among them) per request.
   // Reused as they are (configure() sets every option that varies); easy is nullptr when out of memory.
+  // The options of a handle's last request that vary from one request to the next, so that one
+  // equal to the last is not set again (libcurl copies and parses a URL again when it is set again,
+  // and each curl_easy_setopt costs about what parsing a header line does).
+  struct Set {
+    std::string url;         // CURLOPT_URL
+    long timeout_ms = -1;    // CURLOPT_TIMEOUT_MS
+    long connect_ms = -1;    // CURLOPT_CONNECTTIMEOUT_MS
+    long follow = -1;        // CURLOPT_FOLLOWLOCATION
+    bool plain_get = false;  // a GET: no body, no custom method, nothing of a POST left on it
+    bool headers = true;     // CURLOPT_HTTPHEADER holds a list
+  };
+  // What a handle's callbacks and error buffer point at, set once per handle: the transfer it
+  // serves now.
+  struct Slot {
+    void* transfer = nullptr;
+    char error[CURL_ERROR_SIZE];
+  };
   struct Pooled {
     CURL* easy = nullptr;
-    std::string url; // what its CURLOPT_URL holds: libcurl copies and parses it again when set again
+    Set set;
+    std::unique_ptr<Slot> slot;
   };
   Pooled take(bool& fresh) {
     fresh = idle.empty();
-    if (fresh) return Pooled{curl_easy_init(), {}};
+    if (fresh) return Pooled{curl_easy_init(), {}, std::make_unique<Slot>()};
     Pooled handle = std::move(idle.back());
     idle.pop_back();
     return handle;

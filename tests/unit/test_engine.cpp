@@ -148,7 +148,7 @@ TEST(Engine, AnInterruptEndsARetryWaitAtOnce) {
     ++calls;
     engine::Answer r;
     r.status = 503;
-    r.headers.emplace_back("retry-after", "3600");  // a wait nobody sits out: the interrupt ends it
+    r.headers = "Retry-After: 3600\r\n";  // a wait nobody sits out: the interrupt ends it
     return r;
   });
   h.context->interrupt();

@@ -36,7 +36,7 @@ TEST(EngineResponder, ARequestIsAnsweredInTheProcessWithTheTokenHidden) {
     engine::Answer a;
     a.status = 201;
     a.body = "made with secret-token-1234";
-    a.headers.emplace_back("retry-after", "7");
+    a.headers = "Content-Type: text/plain\r\nretry-after:  7 \r\n";
     return a;
   };
   engine::Client client(loop, answered_by(hub, "secret-token-1234"));

@@ -85,7 +85,7 @@ struct Answer {
   std::string reason;   // libcurl's reason for a failure, the token replaced by ***
   long status = 0;      // HTTP status of the last answer; 0 without one
   std::string body;     // the token replaced by ***
-  std::vector<std::pair<std::string, std::string>> headers; // of the last answer; names lower-case
+  std::string headers;  // the last answer's header lines as they came ("Name: value", each ending in a line break)
   std::string url;      // the last URL asked (after redirects)
   std::string location; // where a 3xx that was not followed points (absolute)
   int redirects = 0;    // redirects followed
@@ -95,7 +95,7 @@ struct Answer {
   bool answered() const { return errc == Errc::ok; }
   bool ok() const { return answered() && status >= 200 && status < 300; }
   double seconds() const { return std::chrono::duration<double>(finished - sent).count(); }
-  // The first header of that name (case-insensitive), or "".
+  // The first header of that name (case-insensitive), its value trimmed, or "".
   std::string header(std::string_view name) const;
   // One line for logs: "HTTP 403: <body, cut to 300>" or "timeout: <reason>".
   std::string describe() const;
