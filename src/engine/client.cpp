@@ -389,6 +389,8 @@ const Answer& EventStream::head() const {
 Task<EventStream::Next> EventStream::next(std::chrono::milliseconds timeout, std::stop_token stop) {
   if (!impl_) co_return Next{Errc::closed, "no stream", {}};
   if (!impl_->transfer) {
+    const Answer& head = impl_->answered;
+    if (impl_->events.empty() && !head.answered()) co_return Next{head.errc, head.reason, {}};
     if (impl_->events.empty()) co_return Next{Errc::closed, "the server ended the stream", {}};
     Next next{Errc::ok, {}, std::move(impl_->events.front())};
     impl_->events.pop_front();

@@ -30,8 +30,6 @@ struct Client::Jar {
     curl_share_cleanup(share);
   }
 
-  // Easy handles are reused: a new one costs allocations (its 16 KB buffer among them) per request.
-  // Reused as they are (configure() sets every option that varies); easy is nullptr when out of memory.
   // The options of a handle's last request that vary from one request to the next, so that one
   // equal to the last is not set again (libcurl copies and parses a URL again when it is set again,
   // and each curl_easy_setopt costs about what parsing a header line does).
@@ -49,6 +47,9 @@ struct Client::Jar {
     void* transfer = nullptr;
     char error[CURL_ERROR_SIZE];
   };
+  // Easy handles are reused: a new one costs allocations (its 16 KB buffer among them) per request.
+  // Reused as they are (configure() sets an option that varies when it differs from `set`); easy
+  // is nullptr when out of memory.
   struct Pooled {
     CURL* easy = nullptr;
     Set set;

@@ -17,6 +17,8 @@ Task<Answer> respond(const Client& client, const Request& request, std::stop_tok
     answer = client.options().responder.http(request);
     answer.body = client.redact(std::move(answer.body));
     answer.reason = client.redact(std::move(answer.reason));
+    answer.headers = client.redact(std::move(answer.headers));
+    answer.location = client.redact(std::move(answer.location));
   }
   answer.sent = sent;
   if (answer.url.empty()) answer.url = client.absolute(request.url);

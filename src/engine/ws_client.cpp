@@ -12,8 +12,9 @@ Task<WebSocket> WebSocket::connect(const Client& client, std::string url, std::c
                                    std::stop_token stop) {
   std::string absolute = client.absolute(url);
   if (absolute.rfind("http", 0) == 0) absolute.replace(0, 4, "ws"); // http(s):// -> ws(s)://
-  if (client.options().responder.ws) {
-    auto peer = peer_connection(co_await asio::this_coro::executor, client.options().responder, absolute);
+  if (client.options().responder.ws || client.options().responder.http) {
+    const auto executor = co_await asio::this_coro::executor;
+    auto peer = peer_connection(executor, client.options().responder, absolute);
     UrlParts parts;  // named: see the GCC 12 note in loop.hpp
     co_await peer->open(std::move(parts), timeout, std::move(stop));
     co_return WebSocket(std::move(peer));

@@ -24,7 +24,8 @@ public:
 };
 
 // A WebSocket whose other end is `responder.ws`, for `url`: it opens on the next turn of the loop
-// (status 101), each text sent queues the responder's replies, a receive waits for the next one.
+// (status 101; without `ws`, it fails to open), each text sent queues the responder's replies, a
+// receive waits for the next one.
 std::shared_ptr<WebSocket::Connection> peer_connection(const asio::any_io_executor& executor, Responder responder,
                                                         std::string url);
 

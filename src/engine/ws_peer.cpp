@@ -26,7 +26,13 @@ public:
 
   Task<Result> open(UrlParts, std::chrono::milliseconds, std::stop_token stop) override {
     co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);  // as an upgrade would come
-    opened = stop.stop_requested() ? Result{Errc::cancelled, "cancelled"} : Result{};
+    if (stop.stop_requested()) {
+      opened = Result{Errc::cancelled, "cancelled"};
+    } else if (!responder_.ws) {
+      opened = Result{Errc::connect_failed, "the client's responder answers no WebSocket"};  // nothing goes out either
+    } else {
+      opened = Result{};
+    }
     status = opened ? 101 : 0;
     co_return opened;
   }

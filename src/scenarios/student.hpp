@@ -69,7 +69,6 @@ struct Class {
   double stay_s = -1;
 };
 
-// A capacity student who never arrived because the search had stopped before its arrival.
 // The run's context made ready for a class: the form password is a secret, and a dry run's kernel
 // prints what the cells are expected to print, so that every student plays to its end.
 inline void ready_for_class(CallContext& calls, const JourneyOptions& o) {
@@ -77,6 +76,7 @@ inline void ready_for_class(CallContext& calls, const JourneyOptions& o) {
   calls.dry_run_kernel_prints(o.expect.empty() ? "dry run" : o.expect);
 }
 
+// A capacity student who never arrived because the search had stopped before its arrival.
 inline constexpr std::string_view kNotArrived = "never arrived: the search had stopped";
 
 // A request of a student's, of this kind (its method and route from the kind) to `path` under the

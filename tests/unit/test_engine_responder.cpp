@@ -132,3 +132,40 @@ TEST(EngineResponder, AWebSocketTalksToTheResponderAndEndsWhenClosed) {
   EXPECT_EQ(quiet, engine::Errc::timeout);
   EXPECT_EQ(after_close, engine::Errc::closed);
 }
+
+TEST(EngineResponder, WithoutAWebSocketStandInAWebSocketFailsToOpenAndNothingGoesOut) {
+  engine::Loop loop;
+  engine::Responder hub;
+  hub.http = [](const engine::Request&) { return engine::Answer{}; };
+  engine::Client client(loop, answered_by(hub));
+  engine::Result opened;
+  run_flow(loop, [&]() -> engine::Task<void> {
+    engine::WebSocket ws = co_await engine::WebSocket::connect(client, "/user/a/api/kernels/k/channels", 5s);
+    opened = ws.opened();
+  });
+  EXPECT_EQ(opened.errc, engine::Errc::connect_failed);
+  EXPECT_NE(opened.reason.find("responder"), std::string::npos) << opened.reason;
+}
+
+TEST(EngineResponder, AStreamStoppedBeforeItsAnswerSaysCancelledNotEnded) {
+  engine::Loop loop;
+  engine::Responder hub;
+  hub.http = [](const engine::Request&) {
+    engine::Answer a;
+    a.status = 200;
+    a.body = "data: one\n\n";
+    return a;
+  };
+  engine::Client client(loop, answered_by(hub));
+  std::stop_source stop;
+  engine::Errc head = engine::Errc::ok, next = engine::Errc::ok;
+  run_flow(loop, [&]() -> engine::Task<void> {
+    stop.request_stop();
+    engine::Request r = engine::Request::get("/progress");
+    engine::EventStream stream = co_await client.open_stream(std::move(r), stop.get_token());
+    head = stream.head().errc;
+    next = (co_await stream.next(1s)).errc;
+  });
+  EXPECT_EQ(head, engine::Errc::cancelled);
+  EXPECT_EQ(next, engine::Errc::cancelled);
+}

@@ -34,7 +34,7 @@ struct Responder {
   // events are the body of its 2xx answer, in text/event-stream form, handed over one by one.
   std::function<Answer(const Request&)> http;
   // A WebSocket to `url` (absolute, ws:// or wss://) opens at once; each text message sent to it
-  // brings back these messages. Empty: a WebSocket goes to the network.
+  // brings back these messages. Empty (with `http` set): a WebSocket does not open.
   std::function<std::vector<std::string>(const std::string& url, const std::string& text)> ws;
 };
 
@@ -44,7 +44,7 @@ struct ClientOptions {
   bool insecure = false; // skip TLS verification
   std::string ca_bundle; // CA file for TLS verification; empty: the system's
   std::string user_agent = "hub-stress-test-cpp/" HUB_STRESS_TEST_VERSION;
-  Responder responder;   // its `http` set: every request of this client is answered by it
+  Responder responder;   // either function set: nothing of this client goes to the network
 };
 
 struct Request {
