@@ -27,12 +27,24 @@ namespace {
 
 std::string millis(std::chrono::milliseconds timeout) { return std::to_string(timeout.count()) + " ms"; }
 
-WsMessage failed_message(Errc errc, std::string reason) {
-  WsMessage message;
-  message.errc = errc;
-  message.reason = std::move(reason);
-  return message;
+} // namespace
+
+Task<WsMessage> Inbox::next(std::chrono::milliseconds timeout, std::stop_token stop) {
+  const auto deadline = deadline_after(timeout);
+  for (;;) {
+    if (!messages_.empty()) {
+      WsMessage message = std::move(messages_.front());
+      messages_.pop_front();
+      co_return message;
+    }
+    if (end_) co_return failed_message(end_->errc, end_->reason);
+    const Errc errc = co_await waiter_.wait(deadline, stop);
+    if (errc == Errc::timeout) co_return failed_message(errc, "no message within " + millis(timeout));
+    if (errc == Errc::cancelled) co_return failed_message(errc, "cancelled");
+  }
 }
+
+namespace {
 
 using PlainStream = websocket::stream<beast::tcp_stream>;
 using TlsStream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
@@ -47,7 +59,7 @@ class BeastConnection final : public WebSocket::Connection,
 public:
   BeastConnection(const asio::any_io_executor& executor, WsOptions options)
       : executor_(executor), options_(std::move(options)), ssl_(asio::ssl::context::tls_client),
-        connect_waiter_(executor), inbox_waiter_(executor), pong_waiter_(executor), end_waiter_(executor) {
+        connect_waiter_(executor), inbox_(executor), pong_waiter_(executor), end_waiter_(executor) {
     if constexpr (tls) {
       error_code ignored; // a missing CA store shows up as a failed handshake, with its reason
       if (options_.ca_bundle.empty()) {
@@ -90,18 +102,7 @@ public:
 
   Task<WsMessage> receive(std::chrono::milliseconds timeout, std::stop_token stop) override {
     if (!opened) co_return failed_message(opened.errc, opened.reason);
-    const auto deadline = deadline_after(timeout);
-    for (;;) {
-      if (!inbox_.empty()) {
-        WsMessage message = std::move(inbox_.front());
-        inbox_.pop_front();
-        co_return message;
-      }
-      if (ended_) co_return failed_message(end_.errc, end_.reason);
-      const Errc errc = co_await inbox_waiter_.wait(deadline, stop);
-      if (errc == Errc::timeout) co_return failed_message(errc, "no message within " + millis(timeout));
-      if (errc == Errc::cancelled) co_return failed_message(errc, "cancelled");
-    }
+    co_return co_await inbox_.next(timeout, std::move(stop));
   }
 
   Task<Result> ping(std::chrono::milliseconds timeout, std::stop_token stop) override {
@@ -254,8 +255,7 @@ private:
       message.text = beast::buffers_to_string(buffer.data());
       message.binary = !self->ws_->got_text();
       buffer.consume(buffer.size());
-      self->inbox_.push_back(std::move(message));
-      self->inbox_waiter_.notify();
+      self->inbox_.push(std::move(message));
     }
   }
 
@@ -288,7 +288,7 @@ private:
     ended_ = true;
     why.reason = redact(std::move(why.reason));
     end_ = std::move(why);
-    inbox_waiter_.notify();
+    inbox_.end(end_);
     pong_waiter_.notify();
     end_waiter_.notify();
   }
@@ -350,8 +350,7 @@ private:
   std::unique_ptr<Stream> ws_;
   Waiter connect_waiter_;
   bool connect_done_ = false;
-  std::deque<WsMessage> inbox_;
-  Waiter inbox_waiter_;
+  Inbox inbox_;
   bool pong_seen_ = false;
   Waiter pong_waiter_;
   std::deque<Outgoing> outbox_;

@@ -4,10 +4,42 @@
 #include "hubstress/engine/client.hpp"
 #include "hubstress/engine/web.hpp"
 #include "hubstress/engine/ws.hpp"
+#include "waiter.hpp"
 
+#include <deque>
 #include <memory>
+#include <optional>
 
 namespace hubstress::engine {
+
+inline WsMessage failed_message(Errc errc, std::string reason) {
+  WsMessage message;
+  message.errc = errc;
+  message.reason = std::move(reason);
+  return message;
+}
+
+// A connection's messages that arrived and were not received yet, and the wait for the next one.
+// Once the connection is over (end()), a receive with none left says why.
+class Inbox {
+public:
+  explicit Inbox(const asio::any_io_executor& executor) : waiter_(executor) {}
+  void push(WsMessage message) {
+    messages_.push_back(std::move(message));
+    waiter_.notify();
+  }
+  void end(Result why) {
+    end_ = std::move(why);
+    waiter_.notify();
+  }
+  // The next message; timeout or cancelled when none came in time.
+  Task<WsMessage> next(std::chrono::milliseconds timeout, std::stop_token stop);
+
+private:
+  std::deque<WsMessage> messages_;
+  Waiter waiter_;
+  std::optional<Result> end_;
+};
 
 class WebSocket::Connection {
 public:

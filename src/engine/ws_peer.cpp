@@ -1,28 +1,18 @@
 // A WebSocket answered in the process by a client's responder: the dry run's kernel, or a test's.
-#include "waiter.hpp"
 #include "ws_connection.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <deque>
-
 namespace hubstress::engine {
 
 namespace {
 
-WsMessage ended(Errc errc, std::string reason) {
-  WsMessage message;
-  message.errc = errc;
-  message.reason = std::move(reason);
-  return message;
-}
-
 class PeerConnection final : public WebSocket::Connection {
 public:
   PeerConnection(const asio::any_io_executor& executor, Responder responder, std::string url)
-      : responder_(std::move(responder)), url_(std::move(url)), inbox_waiter_(executor) {}
+      : responder_(std::move(responder)), url_(std::move(url)), inbox_(executor) {}
 
   Task<Result> open(UrlParts, std::chrono::milliseconds, std::stop_token stop) override {
     co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);  // as an upgrade would come
@@ -43,26 +33,14 @@ public:
       WsMessage message;
       message.text = std::move(reply);
       message.arrived = Clock::now();
-      inbox_.push_back(std::move(message));
+      inbox_.push(std::move(message));
     }
-    inbox_waiter_.notify();
     co_return Result{};
   }
 
   Task<WsMessage> receive(std::chrono::milliseconds timeout, std::stop_token stop) override {
-    if (!opened) co_return ended(opened.errc, opened.reason);
-    const auto deadline = deadline_after(timeout);
-    for (;;) {
-      if (!inbox_.empty()) {
-        WsMessage message = std::move(inbox_.front());
-        inbox_.pop_front();
-        co_return message;
-      }
-      if (closed_) co_return ended(Errc::closed, "closed");
-      const Errc errc = co_await inbox_waiter_.wait(deadline, stop);
-      if (errc == Errc::timeout) co_return ended(errc, "no message within " + std::to_string(timeout.count()) + " ms");
-      if (errc == Errc::cancelled) co_return ended(errc, "cancelled");
-    }
+    if (!opened) co_return failed_message(opened.errc, opened.reason);
+    co_return co_await inbox_.next(timeout, std::move(stop));
   }
 
   Task<Result> ping(std::chrono::milliseconds, std::stop_token) override {
@@ -77,14 +55,13 @@ public:
 
   void abort() override {
     closed_ = true;
-    inbox_waiter_.notify();
+    inbox_.end(Result{Errc::closed, "closed"});
   }
 
 private:
   Responder responder_;
   std::string url_;
-  std::deque<WsMessage> inbox_;
-  Waiter inbox_waiter_;
+  Inbox inbox_;
   bool closed_ = false;
 };
 
