@@ -1,10 +1,13 @@
 #pragma once
 // Internal: libcurl's multi *socket* interface driven by the loop's io_context (curl's documented
-// pattern): CURLMOPT_SOCKETFUNCTION tells which sockets to watch, each watched through an
-// asio::posix::stream_descriptor with async_wait; CURLMOPT_TIMERFUNCTION sets one steady_timer.
-// A socket stays registered with the reactor while libcurl keeps its connection (between the
-// requests of a kept-alive connection) and is let go in CURLOPT_CLOSESOCKETFUNCTION: two epoll_ctl
-// calls per request fewer.
+// pattern), with one epoll set of its own for libcurl's sockets: CURLMOPT_SOCKETFUNCTION says which
+// sockets to watch for what, and they are watched in that set, level-triggered; the loop waits on
+// the set itself (one descriptor, one async_wait per wake-up, whatever number of sockets became
+// ready). A socket stays in the set between the requests of a kept-alive connection (readable
+// only when libcurl is waiting for it: an answer never comes unasked) and leaves it in
+// CURLOPT_CLOSESOCKETFUNCTION. So a request costs no epoll_ctl: Asio's own wait on a descriptor
+// costs one each time (it re-arms its edge-triggered registration), which was one a request.
+// CURLMOPT_TIMERFUNCTION sets one steady_timer.
 #include "hubstress/engine/loop.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -12,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include <cstdint>
 #include <memory>
 #include <unordered_map>
 
@@ -46,12 +50,22 @@ public:
   void shutdown();
 
 private:
-  struct Watch;
+  // A socket of libcurl's in the set: what libcurl waits for, and what the set watches it for.
+  struct Watch {
+    int what = 0;              // CURL_POLL_IN, _OUT or _INOUT; 0 between requests
+    std::uint32_t watched = 0; // EPOLLIN and/or EPOLLOUT, as registered in the set
+    bool in_set = false;
+  };
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* driver, void* socket_data);
   static int on_timer(CURLM* multi, long timeout_ms, void* driver);
   static int on_close(void* driver, curl_socket_t fd);
+  int watch(curl_socket_t fd, int what);
+  void want(Watch& watch, int what);
+  bool set_watched(curl_socket_t fd, Watch& watch, std::uint32_t events);
+  int for_libcurl(curl_socket_t fd, Watch& watch, std::uint32_t got);
   void wake_after(long timeout_ms);
-  void arm(const std::shared_ptr<Watch>& watch);
+  void wait_for_sockets();
+  void sockets_ready();
   void action(curl_socket_t fd, int events);
   void collect_finished();
   void link(CurlJob& job);
@@ -63,7 +77,10 @@ private:
   bool timer_pending_ = false;    // timer_ will fire at timer_expiry_
   Clock::time_point timer_expiry_;
   bool kick_posted_ = false;      // a "timeout now" is queued on the loop
-  std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
+  std::unique_ptr<asio::posix::stream_descriptor> set_; // the epoll set of libcurl's sockets
+  bool waiting_ = false;          // an async_wait on set_ is pending
+  std::size_t wanted_ = 0;        // sockets libcurl waits for (Watch::what not 0)
+  std::unordered_map<curl_socket_t, Watch> watches_;
   CurlJob* jobs_ = nullptr; // every job in the multi handle (CurlJob::next_)
 };
 
