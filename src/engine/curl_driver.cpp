@@ -3,9 +3,11 @@
 #include <boost/asio/post.hpp>
 
 #include <array>
+#include <cerrno>
 #include <stdexcept>
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace hubstress::engine {
@@ -39,6 +41,8 @@ CurlDriver::~CurlDriver() { shutdown(); }
 bool CurlDriver::add(CurlJob& job) {
   if (multi_ == nullptr) return false;
   curl_easy_setopt(job.easy, CURLOPT_PRIVATE, static_cast<void*>(&job));
+  curl_easy_setopt(job.easy, CURLOPT_OPENSOCKETFUNCTION, &CurlDriver::on_open);
+  curl_easy_setopt(job.easy, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(job.easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlDriver::on_close);
   curl_easy_setopt(job.easy, CURLOPT_CLOSESOCKETDATA, this);
   if (curl_multi_add_handle(multi_, job.easy) != CURLM_OK) return false;
@@ -88,17 +92,36 @@ void CurlDriver::shutdown() {
 // ---------------------------------------------------------------------------------------------
 // Sockets
 
+// A connection's socket (libcurl's other sockets, such as its threaded resolver's socketpair, are
+// closed without on_close).
+curl_socket_t CurlDriver::on_open(void* driver, curlsocktype, curl_sockaddr* address) {
+  auto* self = static_cast<CurlDriver*>(driver);
+  const curl_socket_t fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd == CURL_SOCKET_BAD) return fd;
+  Watch& watch = self->watches_[fd];
+  self->want(watch, 0);
+  watch = Watch{}; // a number closed behind our back, now a new socket: the kernel took it out of the set
+  watch.connection = true;
+  return fd;
+}
+
 int CurlDriver::on_socket(CURL*, curl_socket_t fd, int what, void* driver, void*) {
   auto* self = static_cast<CurlDriver*>(driver);
   if (what == CURL_POLL_REMOVE) {
-    // Nothing to wait for now; the socket stays in the set: the connection may serve the next
-    // request (on_close takes it out).
     auto it = self->watches_.find(fd);
-    if (it != self->watches_.end()) self->want(it->second, 0);
+    if (it == self->watches_.end()) return 0;
+    self->want(it->second, 0);
+    // A connection stays in the set: it may serve the next request (on_close takes it out). Any
+    // other socket is about to be closed without on_close: out now, so its number is free.
+    if (!it->second.connection) {
+      if (self->set_) self->set_watched(fd, it->second, 0);
+      self->watches_.erase(it);
+    }
     return 0;
   }
   if (self->multi_ == nullptr) return 0;
-  return self->watch(fd, what);
+  self->watch(fd, what);
+  return 0; // -1 would end every transfer of the multi handle (libcurl 7.88)
 }
 
 void CurlDriver::want(Watch& watch, int what) {
@@ -110,29 +133,35 @@ void CurlDriver::want(Watch& watch, int what) {
 // nothing comes unasked, and a connection the server closed is taken out when it says so).
 // Writable: only while libcurl waits for it (a socket nearly always is: level-triggered, it would
 // wake the loop at every turn).
-int CurlDriver::watch(curl_socket_t fd, int what) {
+void CurlDriver::watch(curl_socket_t fd, int what) {
   Watch& watch = watches_[fd];
   want(watch, what);
   std::uint32_t events = watch.watched;
   if ((what & CURL_POLL_IN) != 0) events |= EPOLLIN;
   if ((what & CURL_POLL_OUT) != 0) events |= EPOLLOUT;
   else events &= ~static_cast<std::uint32_t>(EPOLLOUT);
-  if ((!watch.in_set || events != watch.watched) && !set_watched(fd, watch, events)) {
-    want(watch, 0);
-    watches_.erase(fd);
-    return -1; // libcurl fails the transfer
-  }
+  // Not watched only when the kernel refuses (out of memory, or past fs.epoll.max_user_watches):
+  // the transfer then ends at its timeout.
+  if (!watch.in_set || events != watch.watched) set_watched(fd, watch, events);
   wait_for_sockets();
-  return 0;
 }
 
-// Registers `events` for fd in the set (events 0: out of the set).
+// Registers `events` for fd in the set (events 0: out of the set). The set's word for a socket is
+// its number and a serial of its registration, so that an event read for a socket closed since
+// is not taken for a new socket given the same number.
 bool CurlDriver::set_watched(curl_socket_t fd, Watch& watch, std::uint32_t events) {
+  if (events != 0 && !watch.in_set) watch.serial = ++serial_;
   epoll_event change{};
   change.events = events;
-  change.data.fd = fd;
-  const int op = events == 0 ? EPOLL_CTL_DEL : watch.in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  if (::epoll_ctl(set_->native_handle(), op, fd, &change) != 0) return false;
+  change.data.u64 = (std::uint64_t{watch.serial} << 32) | static_cast<std::uint32_t>(fd);
+  int op = events == 0 ? EPOLL_CTL_DEL : watch.in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  int done = ::epoll_ctl(set_->native_handle(), op, fd, &change);
+  if (done != 0 && op != EPOLL_CTL_DEL && (errno == ENOENT || errno == EEXIST)) {
+    op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD; // the set knew better than the Watch
+    done = ::epoll_ctl(set_->native_handle(), op, fd, &change);
+  }
+  if (done != 0 && op == EPOLL_CTL_DEL && (errno == ENOENT || errno == EBADF)) done = 0;
+  if (done != 0) return false;
   watch.in_set = events != 0;
   watch.watched = events;
   return true;
@@ -152,21 +181,26 @@ void CurlDriver::wait_for_sockets() {
 }
 
 // What became ready in the set (without waiting: the loop has just said something did), each
-// socket handed to libcurl.
+// socket handed to libcurl. One batch per turn of the loop, so that what was posted meanwhile
+// (the coroutines woken by finished transfers) runs before the next: what is still ready then is
+// found at the next wait (Asio re-arms the set's registration at each async_wait), as is
+// what did not fit in this batch (a level-triggered set reports it again).
 void CurlDriver::sockets_ready() {
-  std::array<epoll_event, 64> ready;
-  for (;;) {
-    const int n = ::epoll_wait(set_->native_handle(), ready.data(), static_cast<int>(ready.size()), 0);
-    for (int i = 0; i < n && multi_ != nullptr; ++i) {
-      const curl_socket_t fd = ready[i].data.fd;
-      auto it = watches_.find(fd);
-      if (it == watches_.end()) continue; // closed since this batch was read
-      const int events = for_libcurl(fd, it->second, ready[i].events);
-      if (events != 0) action(fd, events);
+  std::array<epoll_event, 256> ready;
+  const int n = ::epoll_wait(set_->native_handle(), ready.data(), static_cast<int>(ready.size()), 0);
+  for (int i = 0; i < n && multi_ != nullptr; ++i) {
+    const auto fd = static_cast<curl_socket_t>(ready[i].data.u64 & 0xffffffffu);
+    const auto serial = static_cast<std::uint32_t>(ready[i].data.u64 >> 32);
+    auto it = watches_.find(fd);
+    if (it == watches_.end()) {
+      ::epoll_ctl(set_->native_handle(), EPOLL_CTL_DEL, fd, nullptr); // never left in the set unwatched
+      continue;
     }
-    if (n < static_cast<int>(ready.size()) || multi_ == nullptr) break; // n < 0 (EINTR): the next wake-up asks again
+    if (it->second.serial != serial) continue; // closed since this batch was read; its number is a new socket's
+    const int events = for_libcurl(fd, it->second, ready[i].events);
+    if (events != 0) action(fd, events);
   }
-  wait_for_sockets();
+  wait_for_sockets(); // n < 0 (EINTR): the next wake-up asks again
 }
 
 // The readiness libcurl asked for, as CURL_CSELECT_*; what it did not ask for is no longer

@@ -55,11 +55,14 @@ private:
     int what = 0;              // CURL_POLL_IN, _OUT or _INOUT; 0 between requests
     std::uint32_t watched = 0; // EPOLLIN and/or EPOLLOUT, as registered in the set
     bool in_set = false;
+    bool connection = false;   // opened by on_open: closed through on_close
+    std::uint32_t serial = 0;  // of its registration in the set
   };
+  static curl_socket_t on_open(void* driver, curlsocktype purpose, curl_sockaddr* address);
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* driver, void* socket_data);
   static int on_timer(CURLM* multi, long timeout_ms, void* driver);
   static int on_close(void* driver, curl_socket_t fd);
-  int watch(curl_socket_t fd, int what);
+  void watch(curl_socket_t fd, int what);
   void want(Watch& watch, int what);
   bool set_watched(curl_socket_t fd, Watch& watch, std::uint32_t events);
   int for_libcurl(curl_socket_t fd, Watch& watch, std::uint32_t got);
@@ -80,6 +83,7 @@ private:
   std::unique_ptr<asio::posix::stream_descriptor> set_; // the epoll set of libcurl's sockets
   bool waiting_ = false;          // an async_wait on set_ is pending
   std::size_t wanted_ = 0;        // sockets libcurl waits for (Watch::what not 0)
+  std::uint32_t serial_ = 0;      // of the last registration in the set
   std::unordered_map<curl_socket_t, Watch> watches_;
   CurlJob* jobs_ = nullptr; // every job in the multi handle (CurlJob::next_)
 };

@@ -15,6 +15,10 @@
 #include <csignal>
 #include <string>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <unistd.h>
+
 namespace engine = hubstress::engine;
 using hubstress::testing::Gate;
 using hubstress::testing::LoopbackHttp;
@@ -32,6 +36,20 @@ engine::ClientOptions at(const LoopbackHttp& server, std::string token = {}) {
 }
 
 std::string cookie_header_of(const httplib::Request& req) { return req.get_header_value("Cookie"); }
+
+// This machine's name when it resolves to 127.0.0.1 (Debian's /etc/hosts makes it so), else "".
+std::string host_name_of_loopback() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "";
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(name, nullptr, &hints, &found) != 0 || found == nullptr) return "";
+  char address[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr, address, sizeof address);
+  freeaddrinfo(found);
+  return std::string(address) == "127.0.0.1" ? name : "";
+}
 
 } // namespace
 
@@ -410,4 +428,34 @@ TEST(EngineCancel, CtrlCEndsEveryFlowMidAwaitAndEachCleansUp) {
   for (auto errc : ended) EXPECT_EQ(errc, engine::Errc::cancelled) << engine::to_string(errc);
   EXPECT_EQ(cleaned_up, 4);
   EXPECT_EQ(cleanup_requests.load(), 4);
+}
+
+// A hub named by a host name: libcurl resolves it in a thread that answers through a socketpair,
+// which libcurl watches and then closes without its close-socket callback; the number is free
+// again at once, and a connection's socket takes it. Every request is answered.
+TEST(EngineHttp, AHostNameGoesThroughLibcurlsResolverAndEveryRequestIsAnswered) {
+  const std::string name = host_name_of_loopback();
+  if (name.empty()) GTEST_SKIP() << "this machine's name does not resolve to 127.0.0.1";
+  LoopbackHttp server([](httplib::Server& s) {
+    s.Get("/hello", [](const httplib::Request&, httplib::Response& res) { res.set_content("hello", "text/plain"); });
+  });
+  engine::Loop loop;
+  engine::ClientOptions options;
+  options.base_url = "http://" + name + ":" + std::to_string(server.port());
+  engine::Client client(loop, options);
+  constexpr int kFlows = 12; // fewer than the test server's 16 threads (each holds a kept-alive connection)
+  constexpr int kEach = 3;
+  int answered = 0;
+  std::string failure;
+  for (int i = 0; i < kFlows; ++i) {
+    loop.spawn([](engine::Client& c, int& answered, std::string& failure) -> engine::Task<void> {
+      for (int r = 0; r < kEach; ++r) {
+        const engine::Answer answer = co_await c.send(engine::Request::get("/hello"));
+        if (answer.ok() && answer.body == "hello") ++answered;
+        else if (failure.empty()) failure = answer.reason;
+      }
+    }(client, answered, failure));
+  }
+  loop.run();
+  EXPECT_EQ(answered, kFlows * kEach) << failure;
 }
