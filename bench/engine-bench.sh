@@ -4,7 +4,11 @@
 # engine) and `wrk -t1 -c50 -d5s` each keep 50 connections busy for 5 s, pinned to one core (nginx
 # to the other when there is one), one after the other, ROUNDS times (a shared machine's speed
 # drifts from one second to the next: only figures taken side by side compare). Prints every
-# figure, the medians and the ratios. Not part of CI.
+# figure, the medians and the ratios: the ratio of each round (engine-bench beside the curl-bench
+# run right after it) and their median, which a drifting machine moves less than the ratio of the
+# two medians. Each round also gives the CPU time (user + system, /usr/bin/time) per answer of
+# those same runs: the host's other guests, which move requests per second, do not move it.
+# Not part of CI.
 #   bench/engine-bench.sh [CONNECTIONS] [SECONDS] [ROUNDS]
 # ENGINE_BENCH=/path/engine-bench and CURL_BENCH=/path/curl-bench run other builds of them (an older
 # commit's, to compare before and after); the default is this tree's build/bench/.
@@ -18,11 +22,11 @@ seconds="${2:-5}"
 rounds="${3:-3}"
 
 # nginx and wrk are for this benchmark only, so they are installed here, not by install-deps.sh.
-if ! command -v wrk >/dev/null || ! [ -x /usr/sbin/nginx ]; then
+if ! command -v wrk >/dev/null || ! [ -x /usr/sbin/nginx ] || ! [ -x /usr/bin/time ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "engine-bench.sh: installing nginx wrk" >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx wrk >/dev/null
+  echo "engine-bench.sh: installing nginx wrk time" >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx wrk time >/dev/null
 fi
 bench="${ENGINE_BENCH:-$root/build/bench/engine-bench}"
 floor="${CURL_BENCH:-$root/build/bench/curl-bench}"
@@ -89,13 +93,25 @@ if [ "${INSTRUCTIONS:-0}" = 1 ]; then
   awk -v e="$engine_ipr" -v f="$floor_ipr" 'BEGIN {printf "ratio by instructions: libcurl alone/engine %.3f\n", f / e}'
 fi
 rps() { awk '/^requests\/s/ {print $2} /^Requests\/sec:/ {print $2}'; }
-engine_all=() floor_all=() wrk_all=()
+# "REQUESTS_PER_S CPU_US_PER_ANSWER" of one timed run of $1
+timed() {
+  local out
+  out="$(taskset -c "$client_core" /usr/bin/time -f 'cpu %U %S' "$1" --url "$url" --connections "$connections" \
+    --duration "$seconds" 2>&1)"
+  awk '/^requests\/s/ {r = $2} /^answers 2xx/ {n += $3} /^answers other/ {n += $3} /^failed/ {n += $2}
+       /^cpu / {c = $2 + $3} END {printf "%s %.2f\n", r, (n > 0 ? c * 1e6 / n : 0)}' <<<"$out"
+}
+engine_all=() floor_all=() wrk_all=() ratio_all=() engine_cpu_all=() floor_cpu_all=() cpu_ratio_all=()
 for round in $(seq "$rounds"); do
-  e="$(taskset -c "$client_core" "$bench" --url "$url" --connections "$connections" --duration "$seconds" | rps)"
-  f="$(taskset -c "$client_core" "$floor" --url "$url" --connections "$connections" --duration "$seconds" | rps)"
+  read -r e ec < <(timed "$bench")
+  read -r f fc < <(timed "$floor")
   w="$(taskset -c "$client_core" wrk -t1 -c"$connections" -d"${seconds}s" "$url" | rps)"
-  echo "round $round: engine-bench $e  curl-bench $f  wrk $w  (requests/s, $connections connections, ${seconds}s, taskset -c $client_core)"
-  engine_all+=("$e") floor_all+=("$f") wrk_all+=("$w")
+  r="$(awk -v e="$e" -v f="$f" 'BEGIN {printf "%.3f", (f > 0 ? e / f : 0)}')"
+  cr="$(awk -v e="$ec" -v f="$fc" 'BEGIN {printf "%.3f", (e > 0 ? f / e : 0)}')"
+  echo "round $round: engine-bench $e  curl-bench $f  wrk $w  (requests/s, $connections connections, ${seconds}s, taskset -c $client_core); engine/libcurl alone $r"
+  echo "         CPU per answer: engine-bench $ec us  curl-bench $fc us; libcurl alone/engine $cr"
+  engine_all+=("$e") floor_all+=("$f") wrk_all+=("$w") ratio_all+=("$r")
+  engine_cpu_all+=("$ec") floor_cpu_all+=("$fc") cpu_ratio_all+=("$cr")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 engine_rps="$(median "${engine_all[@]}")"
@@ -108,3 +124,5 @@ echo "wrk          requests/s $wrk_rps"
 awk -v e="$engine_rps" -v f="$floor_rps" -v w="$wrk_rps" 'BEGIN {
   if (w > 0) printf "ratio engine/wrk %.2f (goal >= 0.50), libcurl alone/wrk %.2f, engine/libcurl alone %.2f\n", e / w, f / w, (f > 0 ? e / f : 0)
 }'
+echo "engine/libcurl alone, median of the rounds' ratios: $(median "${ratio_all[@]}")"
+echo "CPU per answer (medians): engine-bench $(median "${engine_cpu_all[@]}") us  curl-bench $(median "${floor_cpu_all[@]}") us; libcurl alone/engine, median of the rounds' ratios: $(median "${cpu_ratio_all[@]}")"

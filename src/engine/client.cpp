@@ -225,6 +225,7 @@ namespace {
 // Once per handle: what never changes for this client's handles (they are only ever this
 // client's: the jar keeps them). libcurl 7.88 also keeps (and leaks) a file list per COOKIEFILE call.
 void configure_once(CURL* e, Transfer& t, const ClientOptions& options) {
+  t.driver->adopt(e);
   curl_easy_setopt(e, CURLOPT_SHARE, t.jar->share);
   curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // the cookie engine on, on the share's jar
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);

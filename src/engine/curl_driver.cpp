@@ -38,13 +38,16 @@ CurlDriver::CurlDriver(asio::io_context& io) : io_(io), timer_(std::make_unique<
 
 CurlDriver::~CurlDriver() { shutdown(); }
 
+void CurlDriver::adopt(CURL* easy) {
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlDriver::on_open);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlDriver::on_close);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
+}
+
 bool CurlDriver::add(CurlJob& job) {
   if (multi_ == nullptr) return false;
   curl_easy_setopt(job.easy, CURLOPT_PRIVATE, static_cast<void*>(&job));
-  curl_easy_setopt(job.easy, CURLOPT_OPENSOCKETFUNCTION, &CurlDriver::on_open);
-  curl_easy_setopt(job.easy, CURLOPT_OPENSOCKETDATA, this);
-  curl_easy_setopt(job.easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlDriver::on_close);
-  curl_easy_setopt(job.easy, CURLOPT_CLOSESOCKETDATA, this);
   if (curl_multi_add_handle(multi_, job.easy) != CURLM_OK) return false;
   link(job);
   return true;

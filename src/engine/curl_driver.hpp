@@ -44,6 +44,8 @@ public:
   CurlDriver(const CurlDriver&) = delete;
   CurlDriver& operator=(const CurlDriver&) = delete;
 
+  // Once per easy handle, before its first add(): the driver opens and closes its sockets.
+  void adopt(CURL* easy);
   bool add(CurlJob& job);    // false when the driver is shut down or libcurl refused
   void remove(CurlJob& job); // before it finished: aborts it (no on_done)
   // Removes every transfer and stops watching every socket; the driver is inert afterwards.
