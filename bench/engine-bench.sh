@@ -5,7 +5,7 @@
 # to the other when there is one), one after the other, ROUNDS times (a shared machine's speed
 # drifts from one second to the next: only figures taken side by side compare). Prints every
 # figure, the medians and the ratios: the ratio of each round (engine-bench beside the curl-bench
-# run right after it) and their median, which a drifting machine moves less than the ratio of the
+# run right before or after it, each first in every other round) and their median, which a drifting machine moves less than the ratio of the
 # two medians. Each round also gives the CPU time (user + system, /usr/bin/time) per answer of
 # those same runs: the host's other guests, which move requests per second, do not move it.
 # Not part of CI.
@@ -103,8 +103,13 @@ timed() {
 }
 engine_all=() floor_all=() wrk_all=() ratio_all=() engine_cpu_all=() floor_cpu_all=() cpu_ratio_all=()
 for round in $(seq "$rounds"); do
-  read -r e ec < <(timed "$bench")
-  read -r f fc < <(timed "$floor")
+  if ((round % 2)); then # each goes first in every other round: neither always meets the machine as the other left it
+    read -r e ec < <(timed "$bench")
+    read -r f fc < <(timed "$floor")
+  else
+    read -r f fc < <(timed "$floor")
+    read -r e ec < <(timed "$bench")
+  fi
   w="$(taskset -c "$client_core" wrk -t1 -c"$connections" -d"${seconds}s" "$url" | rps)"
   r="$(awk -v e="$e" -v f="$f" 'BEGIN {printf "%.3f", (f > 0 ? e / f : 0)}')"
   cr="$(awk -v e="$ec" -v f="$fc" 'BEGIN {printf "%.3f", (e > 0 ? f / e : 0)}')"
