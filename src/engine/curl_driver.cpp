@@ -117,7 +117,7 @@ int CurlDriver::on_socket(CURL*, curl_socket_t fd, int what, void* driver, void*
     // A connection stays in the set: it may serve the next request (on_close takes it out). Any
     // other socket is about to be closed without on_close: out now, so its number is free.
     if (!it->second.connection) {
-      if (self->set_) self->set_watched(fd, it->second, 0);
+      self->set_watched(fd, it->second, 0);
       self->watches_.erase(it);
     }
     return 0;
@@ -145,29 +145,28 @@ void CurlDriver::watch(curl_socket_t fd, int what) {
   else events &= ~static_cast<std::uint32_t>(EPOLLOUT);
   // Not watched only when the kernel refuses (out of memory, or past fs.epoll.max_user_watches):
   // the transfer then ends at its timeout.
-  if (!watch.in_set || events != watch.watched) set_watched(fd, watch, events);
+  if (events != watch.watched) set_watched(fd, watch, events);
   wait_for_sockets();
 }
 
 // Registers `events` for fd in the set (events 0: out of the set). The set's word for a socket is
 // its number and a serial of its registration, so that an event read for a socket closed since
 // is not taken for a new socket given the same number.
-bool CurlDriver::set_watched(curl_socket_t fd, Watch& watch, std::uint32_t events) {
-  if (events != 0 && !watch.in_set) watch.serial = ++serial_;
+void CurlDriver::set_watched(curl_socket_t fd, Watch& watch, std::uint32_t events) {
+  const bool in_set = watch.watched != 0;
+  if (events != 0 && !in_set) watch.serial = ++serial_;
   epoll_event change{};
   change.events = events;
   change.data.u64 = (std::uint64_t{watch.serial} << 32) | static_cast<std::uint32_t>(fd);
-  int op = events == 0 ? EPOLL_CTL_DEL : watch.in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  int op = events == 0 ? EPOLL_CTL_DEL : in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   int done = ::epoll_ctl(set_->native_handle(), op, fd, &change);
   if (done != 0 && op != EPOLL_CTL_DEL && (errno == ENOENT || errno == EEXIST)) {
     op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD; // the set knew better than the Watch
     done = ::epoll_ctl(set_->native_handle(), op, fd, &change);
   }
   if (done != 0 && op == EPOLL_CTL_DEL && (errno == ENOENT || errno == EBADF)) done = 0;
-  if (done != 0) return false;
-  watch.in_set = events != 0;
+  if (done != 0) return; // refused by the kernel: the Watch keeps what the set holds
   watch.watched = events;
-  return true;
 }
 
 // The loop waits on the set itself while libcurl waits for some socket.

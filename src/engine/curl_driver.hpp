@@ -55,8 +55,7 @@ private:
   // A socket of libcurl's in the set: what libcurl waits for, and what the set watches it for.
   struct Watch {
     int what = 0;              // CURL_POLL_IN, _OUT or _INOUT; 0 between requests
-    std::uint32_t watched = 0; // EPOLLIN and/or EPOLLOUT, as registered in the set
-    bool in_set = false;
+    std::uint32_t watched = 0; // EPOLLIN and/or EPOLLOUT, as registered in the set (0: not in it)
     bool connection = false;   // opened by on_open: closed through on_close
     std::uint32_t serial = 0;  // of its registration in the set
   };
@@ -66,7 +65,7 @@ private:
   static int on_close(void* driver, curl_socket_t fd);
   void watch(curl_socket_t fd, int what);
   void want(Watch& watch, int what);
-  bool set_watched(curl_socket_t fd, Watch& watch, std::uint32_t events);
+  void set_watched(curl_socket_t fd, Watch& watch, std::uint32_t events);
   int for_libcurl(curl_socket_t fd, Watch& watch, std::uint32_t got);
   void wake_after(long timeout_ms);
   void wait_for_sockets();
